@@ -1,0 +1,59 @@
+"""Errors that reach the user. Each names what was wrong, where, and what was expected.
+
+The CLI turns them into one clear message and a distinct exit code (no stack trace unless ``--debug``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PolyretError(Exception):
+    """Base class of every error polyret reports to its user."""
+
+    exit_code = 1
+
+
+class UsageError(PolyretError):
+    """A wrong flag, option value or configuration."""
+
+    exit_code = 2
+
+
+class DataError(PolyretError):
+    """A data file (or in-memory record) that does not hold what it should.
+
+    Args:
+        path: the file (or a name for in-memory data).
+        message: what is wrong.
+        record: the line number or record id, when known.
+        expected: what was expected instead, ideally with the fix.
+    """
+
+    exit_code = 3
+
+    def __init__(self, path: str | Path, message: str, *, record: str | int | None = None, expected: str | None = None):
+        self.path = str(path)
+        self.record = record
+        self.expected = expected
+        where = self.path if record is None else f"{self.path}, {_record_label(record)}"
+        text = f"{where}: {message}"
+        if expected:
+            text += f" (expected {expected})"
+        super().__init__(text)
+
+
+class ModelError(PolyretError):
+    """A model path or name that cannot be loaded as an encoder."""
+
+    exit_code = 4
+
+
+class TrainingError(PolyretError):
+    """Training stopped on a fault (e.g. a non-finite loss); the last good checkpoint is kept."""
+
+    exit_code = 5
+
+
+def _record_label(record: str | int) -> str:
+    return f"line {record}" if isinstance(record, int) else f"record {record!r}"

@@ -1,0 +1,1 @@
+"""Evaluation: encode-once embedding store, exact/FAISS retrieval, metrics, language bias, task evaluators."""

@@ -1,0 +1,103 @@
+"""Small file helpers shared by every layer: reading plain or gzip text, and atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from polyret.errors import DataError
+
+_BOMS = ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig"))
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """Return the (decompressed) bytes of ``path``; ``.gz`` files are gunzipped.
+
+    Raises:
+        DataError: the file is missing or a truncated/corrupt gzip stream.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "file not found")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DataError(path, f"corrupt or truncated gzip file ({exc})", expected="a complete .gz file") from None
+    return raw
+
+
+def read_text(path: str | Path, encoding: str | None = None) -> str:
+    """Return the text of a plain or gzip file.
+
+    The encoding is taken from a byte-order mark when there is one (UTF-8 or UTF-16), else ``encoding`` or UTF-8.
+    CRLF line ends are normalised to LF.
+
+    Raises:
+        DataError: missing file, corrupt gzip, or bytes that are not valid in the encoding.
+    """
+    raw = read_bytes(path)
+    enc = encoding or "utf-8"
+    for bom, bom_enc in _BOMS:
+        if raw.startswith(bom):
+            enc = bom_enc
+            break
+    try:
+        text = raw.decode(enc)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(path, f"not valid {enc} text ({exc.reason})", record=line, expected=f"{enc}-encoded text") from None
+    return text.replace("\r\n", "\n").lstrip("\ufeff")
+
+
+def read_lines(path: str | Path, encoding: str | None = None) -> list[str]:
+    """Return the lines of a text file without their line ends (a final empty line is not a line)."""
+    text = read_text(path, encoding)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a (plain or gzip) JSON file, reporting the line and column of a syntax error."""
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(path, f"malformed JSON: {exc.msg} at column {exc.colno}", record=exc.lineno) from None
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
+    """Write ``path`` through a temporary file in the same folder, renamed into place only on success.
+
+    A crash or exception leaves the previous file (or no file), never a half-written one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Atomically write ``obj`` as indented UTF-8 JSON."""
+    with atomic_write(path) as handle:
+        json.dump(obj, handle, indent=2, ensure_ascii=False, sort_keys=False)
+        handle.write("\n")
