@@ -1,0 +1,113 @@
+"""CLI: ``polyret data`` — list, fetch and verify the public data sets; check a user's own data file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from polyret import settings
+from polyret.data import registry
+from polyret.data.check import FORMATS, check_file
+from polyret.errors import DataError
+
+console = Console()
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help=f"Data directory (default: ${settings.DATA_DIR_ENV}, else the download cache)."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``data`` command group to ``app``."""
+    group = typer.Typer(help="Public data sets (list, fetch, verify) and checks of your own data files.")
+    group.command("list")(list_datasets)
+    group.command("fetch")(fetch)
+    group.command("verify")(verify)
+    group.command("check")(check)
+    app.add_typer(group, name="data")
+
+
+def list_datasets(data_dir: DataDirOption = None) -> None:
+    """Show the registered data sets, their licence and how many of their files are local."""
+    table = Table("name", "files", "licence", "local", "description")
+    for spec in registry.DATASETS.values():
+        local = sum(registry.local_file(spec, rel, data_dir) is not None for rel in spec.files)
+        table.add_row(spec.name, str(len(spec.files)), spec.licence, f"{local}/{len(spec.files)}", spec.description)
+    console.print(table)
+    console.print(f"data directory: {settings.data_dir(data_dir)}")
+
+
+def fetch(
+    name: Annotated[str, typer.Argument(help="Registered data set (see `polyret data list`).")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Download the missing files of a data set (checked against their sha256) into the data directory."""
+    spec = registry.get_dataset(name)
+    with _progress() as progress:
+        task = progress.add_task(f"fetch {name}", total=len(spec.files), file="")
+        paths = registry.fetch(name, data_dir, on_file=lambda rel: progress.update(task, advance=1, file=rel))
+    console.print(f"{name}: {len(paths)} file(s) in {settings.data_dir(data_dir) / spec.folder}")
+
+
+def verify(
+    data_dir: DataDirOption = None,
+    dataset: Annotated[list[str] | None, typer.Option(help="Only these data sets (repeatable).")] = None,
+) -> None:
+    """Check every local data file against its registered sha256; exit 3 on a missing, changed or corrupt file."""
+    names = dataset or list(registry.DATASETS)
+    total = sum(len(registry.get_dataset(n).files) for n in names)
+    with _progress() as progress:
+        task = progress.add_task("verify", total=total, file="")
+        results = registry.verify(
+            data_dir, datasets=names, on_file=lambda rel: progress.update(task, advance=1, file=rel)
+        )
+    bad = [r for r in results if r.status != "ok"]
+    for result in bad:
+        console.print(f"[red]{result.status}[/]: {result.dataset}/{result.relpath} {result.detail}", highlight=False)
+    checked = sorted({r.dataset for r in results})
+    console.print(f"{len(results) - len(bad)} of {len(results)} file(s) ok in {', '.join(checked) or 'no data set'}")
+    if bad:
+        raise DataError(settings.data_dir(data_dir), f"{len(bad)} file(s) missing or failing their checksum")
+
+
+def check(
+    path: Annotated[Path, typer.Argument(help="The file to check.")],
+    format: Annotated[
+        str | None, typer.Option(help=f"One of {', '.join(FORMATS)} (default: from the file name).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many problems.")] = 20,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Validate a data file: count its records and languages and list every problem; exit 3 on problems.
+
+    A PATH that does not exist as given is looked up below the data directory (e.g. ``xquad-r/de.json.gz``).
+    """
+    if not path.exists() and not path.is_absolute():
+        path = settings.data_dir(data_dir) / path
+    report = check_file(path, format, limit=limit)
+    console.print(f"{report.path}: {report.format}, {report.records} record(s)", highlight=False)
+    if report.languages:
+        console.print(f"languages: {', '.join(report.languages)}")
+    for lang, share in report.coverage.items():
+        console.print(f"  {lang}: {share:.1%} of the records")
+    for problem in report.problems:
+        console.print(f"[red]problem[/]: {problem}", highlight=False)
+    if not report.ok:
+        raise DataError(path, f"{report.problem_count} problem(s) found (showing {len(report.problems)})")
+    console.print("[green]no problems found[/]")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[file]}"),
+        console=console,
+        transient=True,
+    )

@@ -1,0 +1,198 @@
+"""Validate a user's data file before training or evaluation: every problem found, plus a short summary."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from polyret.data.beir import read_corpus, read_qrels, read_topics
+from polyret.data.clsd import read_clsd
+from polyret.data.languages import normalize_language
+from polyret.data.lareqa import read_squad
+from polyret.data.parallel import line_count_mismatch
+from polyret.data.parsing import ProblemLog, nonempty_text
+from polyret.data.user_qa import load_qa_jsonl
+from polyret.errors import DataError, UsageError
+from polyret.io import read_lines
+
+FORMATS = ("lareqa", "qa", "corpus", "topics", "qrels", "parallel", "clsd")
+
+
+@dataclass
+class FileReport:
+    """What :func:`check_file` found.
+
+    Attributes:
+        path: the file.
+        format: the format it was read as.
+        records: records read without a problem (questions, documents, topics, judgements, lines or rows).
+        languages: languages seen (or told by the file name).
+        coverage: language -> share of records present in that language (QA items, aligned files).
+        problems: the problems found (at most ``limit`` of them); ``problem_count`` counts them all.
+    """
+
+    path: str
+    format: str
+    records: int = 0
+    languages: list[str] = field(default_factory=list)
+    coverage: dict[str, float] = field(default_factory=dict)
+    problems: list[DataError] = field(default_factory=list)
+    problem_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+
+def guess_format(path: str | Path) -> str:
+    """The format of ``path`` from its name (``.gz`` ignored) and, for JSON lines, its first record."""
+    name = Path(path).name.lower().removesuffix(".gz")
+    if "qrels" in name:
+        return "qrels"
+    if name.endswith(".csv"):
+        return "clsd"
+    if name.endswith(".json"):
+        return "lareqa"
+    if name.endswith(".jsonl"):
+        if "corpus" in name:
+            return "corpus"
+        if "queries" in name or "topics" in name:
+            return "topics"
+        return "qa" if "questions" in _first_record(path) else "corpus"
+    if name.endswith(".tsv") and ("topics" in name or "queries" in name):
+        return "topics"
+    if name.endswith(".tsv"):
+        raise UsageError(
+            f"cannot tell the format of {path} from its name; pass --format (one of {', '.join(FORMATS)})"
+        )
+    return "parallel"
+
+
+def check_file(path: str | Path, format: str | None = None, *, collect: bool = True, limit: int = 100) -> FileReport:
+    """Read ``path`` as ``format`` (guessed when ``None``) and report what it holds and every problem.
+
+    Args:
+        path: the file.
+        format: one of :data:`FORMATS`.
+        collect: keep going after a problem (``False``: raise the first one).
+        limit: how many problems to keep (all are counted).
+
+    Raises:
+        UsageError: an unknown format.
+        DataError: with ``collect=False``, the first problem.
+    """
+    fmt = format or guess_format(path)
+    if fmt not in _CHECKS:
+        raise UsageError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    problems = ProblemLog(collect=collect, limit=limit)
+    report = FileReport(str(path), fmt)
+    with problems.record():
+        _CHECKS[fmt](Path(path), report, problems)
+    report.problems, report.problem_count = problems.problems, problems.count
+    return report
+
+
+def _first_record(path: str | Path) -> dict:
+    for line in read_lines(path):
+        if line.strip():
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                return {}
+            return obj if isinstance(obj, dict) else {}
+    return {}
+
+
+def _name_language(path: Path) -> list[str]:
+    """The language a file name ends with (``de.json``, ``x.deu-eng.deu``), if it is one."""
+    stem = path.name.removesuffix(".gz").rsplit(".", 1)
+    for part in (stem[-1], stem[0].rsplit(".", 1)[-1]):
+        try:
+            return [normalize_language(part)]
+        except DataError:
+            continue
+    return []
+
+
+def _check_lareqa(path: Path, report: FileReport, problems: ProblemLog) -> None:
+    paragraphs = read_squad(path, with_sentences=True, problems=problems)
+    report.records = sum(len(p.questions) for p in paragraphs)
+    report.languages = _name_language(path)
+
+
+def _check_qa(path: Path, report: FileReport, problems: ProblemLog) -> None:
+    items = load_qa_jsonl(path, problems=problems)
+    report.records = len(items)
+    langs = sorted({lang for item in items for lang in item.languages})
+    report.languages = langs
+    report.coverage = {lang: sum(lang in item.languages for item in items) / len(items) for lang in langs}
+
+
+def _check_corpus(path: Path, report: FileReport, problems: ProblemLog) -> None:
+    report.records = len(read_corpus(path, problems=problems))
+
+
+def _check_topics(path: Path, report: FileReport, problems: ProblemLog) -> None:
+    report.records = len(read_topics(path, problems=problems))
+
+
+def _check_qrels(path: Path, report: FileReport, problems: ProblemLog) -> None:
+    qrels = read_qrels(path, problems=problems)
+    report.records = sum(len(d) for d in qrels.positive.values()) + qrels.negative_count
+
+
+def _check_clsd(path: Path, report: FileReport, problems: ProblemLog) -> None:
+    english = path.name.startswith("MT_")
+    report.records = len(read_clsd(path, english=english, problems=problems)) // 2
+    report.languages = ["en"] if english else ["de", "fr"]
+
+
+def _check_parallel(path: Path, report: FileReport, problems: ProblemLog) -> None:
+    """One sentence per line; files beside it named like it with another language suffix must align with it."""
+    lines = read_lines(path)
+    for number, line in enumerate(lines, start=1):
+        with problems.record():
+            nonempty_text(line, "the line", path, number)
+    report.records = len(lines)
+    siblings = _aligned_siblings(path)
+    report.languages = sorted(siblings) or _name_language(path)
+    for lang, sibling in siblings.items():
+        count = len(read_lines(sibling))
+        report.coverage[lang] = min(count, len(lines)) / max(count, len(lines), 1)
+        if count != len(lines):
+            problems.add(line_count_mismatch(sibling, count, path, len(lines)))
+
+
+def _aligned_siblings(path: Path) -> dict[str, Path]:
+    """Language -> file for ``path`` and the files beside it differing only in the language suffix."""
+    compressed = path.name.endswith(".gz")
+    name = path.name.removesuffix(".gz")
+    txt = name.endswith(".txt")
+    base = name.removesuffix(".txt")
+    stem, dot, _ = base.rpartition(".")
+    if not dot:
+        return {}
+    found = {}
+    for candidate in sorted(path.parent.glob(f"{stem}.*")):
+        rest = candidate.name.removesuffix(".gz") if compressed else candidate.name
+        rest = rest[len(stem) + 1 :].removesuffix(".txt") if txt else rest[len(stem) + 1 :]
+        if "." in rest:
+            continue
+        try:
+            found[normalize_language(rest)] = candidate
+        except DataError:
+            continue
+    return found if path in found.values() else {}
+
+
+_CHECKS: dict[str, Callable[[Path, FileReport, ProblemLog], None]] = {
+    "lareqa": _check_lareqa,
+    "qa": _check_qa,
+    "corpus": _check_corpus,
+    "topics": _check_topics,
+    "qrels": _check_qrels,
+    "parallel": _check_parallel,
+    "clsd": _check_clsd,
+}
