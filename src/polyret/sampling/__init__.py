@@ -1,1 +1,25 @@
-"""polyret.sampling."""
+"""Language-aware batch sampling: monolingual, cross-lingual, hybrid, mixed, English-only and ST-default batches.
+
+Usage::
+
+    table = PairTable(train_records, exclude_languages=["el", "vi"])
+    sampler = LanguageBatchSampler(table, batch_size=100, kind="hybrid", alpha=0.5, seed=42)
+    for batch in sampler:          # list[PairRef], all of one language plan
+        ...
+"""
+
+from __future__ import annotations
+
+from polyret.sampling.kinds import SamplerKind, Weighting, is_monolingual_plan
+from polyret.sampling.pairs import PairRef, PairTable
+from polyret.sampling.sampler import EpochPlan, LanguageBatchSampler
+
+__all__ = [
+    "EpochPlan",
+    "LanguageBatchSampler",
+    "PairRef",
+    "PairTable",
+    "SamplerKind",
+    "Weighting",
+    "is_monolingual_plan",
+]

@@ -1,0 +1,72 @@
+"""CLI: ``polyret train`` — fine-tune an encoder with monolingual, cross-lingual, hybrid or mixed batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from polyret.data.lareqa import LAREQA_LANGUAGES, load_parallel_qa
+from polyret.data.records import ParallelQA
+from polyret.data.user_qa import load_qa_jsonl
+from polyret.errors import UsageError
+from polyret.training import TrainConfig, train
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``train`` command to ``app``."""
+    app.command("train")(train_command)
+
+
+def train_command(
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Run directory (checkpoints, logs, final/).")],
+    model: Annotated[str | None, typer.Option(help="Model directory, polyret alias or Hub name.")] = None,
+    data: Annotated[str | None, typer.Option(help="xquad-r, mlqa-r, or a QA JSONL file.")] = None,
+    sampler: Annotated[
+        str | None, typer.Option(help="monolingual, cross_lingual, hybrid, mixed, english or st_default.")
+    ] = None,
+    alpha: Annotated[float | None, typer.Option(help="Hybrid: probability of a monolingual batch.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Pairs per batch and device.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
+    epochs: Annotated[float | None, typer.Option(help="Epochs over the sampler's batches.")] = None,
+    languages: Annotated[str | None, typer.Option(help="Comma-separated languages to train on.")] = None,
+    exclude_languages: Annotated[
+        str | None, typer.Option(help="Comma-separated held-out languages (paper: el,vi).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML or TOML file of TrainConfig options.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the newest checkpoint.")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory for the built-in data sets.")] = None,
+) -> None:
+    """Fine-tune an encoder; flags override the values of --config (defaults: the paper's protocol)."""
+    base = TrainConfig.load(config) if config else TrainConfig()
+    resolved = base.replace(
+        model=model, data=data, sampler=sampler, alpha=alpha, batch_size=batch_size, lr=lr, max_steps=max_steps,
+        epochs=epochs, languages=_split(languages), exclude_languages=_split(exclude_languages), seed=seed,
+        resume=resume or None,
+    )
+    if not resolved.model or not resolved.data:
+        raise UsageError("give --model and --data (or set model and data in --config)")
+    records = _load_data(resolved.data, resolved.languages, data_dir)
+    outcome = train(resolved, records, output_dir=output_dir, progress=True)
+    summary = outcome.summary
+    console.print(
+        f"trained {outcome.steps} steps in {summary['wall_time_s']} s; plans {summary['plan_counts']}; "
+        f"unused pairs per epoch {summary['unused_pairs_per_epoch']}\nmodel: {outcome.model_dir}"
+    )
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [part.strip() for part in value.split(",") if part.strip()] if value is not None else None
+
+
+def _load_data(data: str, languages: list[str] | None, data_dir: Path | None) -> list[ParallelQA]:
+    """A built-in LAReQA data set by name, else the user's QA JSONL file."""
+    if data in LAREQA_LANGUAGES:
+        return load_parallel_qa(data, languages=languages, data_dir=data_dir)
+    return load_qa_jsonl(data)

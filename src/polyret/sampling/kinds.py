@@ -1,0 +1,49 @@
+"""Names of the batch-sampling designs and the language plan labels they log."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+MIXED_PLAN = "mixed"
+CROSS_MIXED_PLAN = "cross-mixed"
+
+
+class SamplerKind(str, Enum):
+    """The batch designs of the hybrid-batch study (Elmahdy et al. 2024, after Roy et al. 2020).
+
+    - ``monolingual`` (X-X-mono): every pair of a batch is X-X, X drawn per batch.
+    - ``cross_lingual`` (X-Y): every pair of a batch is X-Y with X != Y, the pair drawn per batch (or per example
+      with ``per_example_pairs=True``).
+    - ``hybrid``: each batch is monolingual with probability ``alpha``, else cross-lingual; never mixed inside.
+    - ``mixed``: every pair draws its own query and passage language (plain pooled fine-tuning), no alignment id
+      twice in a batch.
+    - ``english``: en-en pairs only.
+    - ``st_default``: sentence-transformers' default batch sampler on the same rows (may repeat an id in a batch).
+
+    Where a kind is accepted, a :class:`~polyret.sampling.LanguageBatchSampler` subclass is accepted too.
+    """
+
+    MONOLINGUAL = "monolingual"
+    CROSS_LINGUAL = "cross_lingual"
+    HYBRID = "hybrid"
+    MIXED = "mixed"
+    ENGLISH = "english"
+    ST_DEFAULT = "st_default"
+
+
+class Weighting(str, Enum):
+    """How a batch's language (pair) is drawn among those with a full batch left."""
+
+    UNIFORM = "uniform"
+    PROPORTIONAL = "proportional"
+
+
+def pair_plan(query_lang: str, passage_lang: str) -> str:
+    """The plan label of a batch whose pairs are all ``query_lang``-``passage_lang`` (e.g. ``"de-en"``)."""
+    return f"{query_lang}-{passage_lang}"
+
+
+def is_monolingual_plan(plan: str) -> bool:
+    """True for labels such as ``"de-de"``."""
+    query_lang, _, passage_lang = plan.partition("-")
+    return bool(passage_lang) and query_lang == passage_lang

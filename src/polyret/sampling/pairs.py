@@ -1,0 +1,89 @@
+"""The (example, query language, passage language) combinations a training set offers, materialised as rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from polyret.data.records import ParallelQA
+from polyret.errors import DataError, UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class PairRef:
+    """One training pair: the question of ``examples[example_index]`` in ``query_lang`` with its answer in
+    ``passage_lang``."""
+
+    example_index: int
+    query_lang: str
+    passage_lang: str
+
+    @property
+    def is_monolingual(self) -> bool:
+        return self.query_lang == self.passage_lang
+
+
+class PairTable:
+    """Every usable (example, X, Y): question X and answer Y both exist and both languages are allowed.
+
+    Row ``i`` of the table is row ``i`` of the materialised training dataset (see
+    :func:`polyret.training.dataset.build_pair_dataset`), so samplers can hand out row indices.
+
+    Args:
+        examples: the training records; their ``id`` is the alignment id and must be unique.
+        languages: keep only these languages (``None``: every language in the data).
+        exclude_languages: drop these languages (held-out, e.g. the paper's ``el`` and ``vi``).
+        source: a name for error messages (file or data set name).
+
+    Raises:
+        DataError: two records share an alignment id (they would become false in-batch negatives).
+        UsageError: no usable pair is left after the language filters.
+    """
+
+    def __init__(
+        self,
+        examples: Sequence[ParallelQA],
+        *,
+        languages: Iterable[str] | None = None,
+        exclude_languages: Iterable[str] = (),
+        source: str = "training data",
+    ) -> None:
+        self.examples = examples
+        self.alignment_ids = [ex.id for ex in examples]
+        _check_unique_ids(self.alignment_ids, source)
+        allowed = set(languages) if languages is not None else None
+        excluded = set(exclude_languages)
+        self.rows: list[PairRef] = []
+        for index, example in enumerate(examples):
+            query_langs = _usable(example.questions, allowed, excluded)
+            passage_langs = _usable(example.answers, allowed, excluded)
+            self.rows.extend(PairRef(index, x, y) for x in query_langs for y in passage_langs)
+        if not self.rows:
+            raise UsageError(
+                f"{source}: no usable question/answer pair in languages {sorted(allowed) if allowed else 'any'}"
+                f"{f' excluding {sorted(excluded)}' if excluded else ''}"
+            )
+        self.row_of = {ref: row for row, ref in enumerate(self.rows)}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def languages(self) -> list[str]:
+        """Languages that occur as query or passage language in some row."""
+        return sorted({r.query_lang for r in self.rows} | {r.passage_lang for r in self.rows})
+
+
+def _usable(texts: object, allowed: set[str] | None, excluded: set[str]) -> list[str]:
+    return sorted(lang for lang in texts if (allowed is None or lang in allowed) and lang not in excluded)
+
+
+def _check_unique_ids(ids: Sequence[str], source: str) -> None:
+    seen: set[str] = set()
+    for alignment_id in ids:
+        if alignment_id in seen:
+            raise DataError(
+                source, "alignment id occurs in two records", record=alignment_id,
+                expected="one record per aligned question (merge its languages into one ParallelQA)",
+            )
+        seen.add(alignment_id)

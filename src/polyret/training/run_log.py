@@ -1,0 +1,91 @@
+"""What a training run records beside the model: the per-step log, the language plan, the sampler state."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from polyret.errors import TrainingError
+from polyret.io import read_json, read_lines, write_json
+from polyret.sampling import LanguageBatchSampler
+
+SAMPLER_STATE_NAME = "sampler_state.json"
+
+
+def plan_of_step(sampler: LanguageBatchSampler, step: int) -> str:
+    """The language plan of optimizer step ``step`` (1-based, counted over all epochs)."""
+    epoch, index = divmod(step - 1, sampler.steps_per_epoch)
+    return sampler.epoch_plan(epoch).plans[index]
+
+
+def plan_counts(sampler: LanguageBatchSampler, steps: int) -> dict[str, int]:
+    """How many of the first ``steps`` optimizer steps followed each language plan."""
+    return dict(sorted(Counter(plan_of_step(sampler, step) for step in range(1, steps + 1)).items()))
+
+
+def sampler_state_at(sampler: LanguageBatchSampler, step: int) -> dict[str, Any]:
+    """The sampler state after ``step`` optimizer steps (what a checkpoint at that step resumes from)."""
+    epoch, index = divmod(step, sampler.steps_per_epoch)
+    return {"epoch": epoch, "position": index * (len(sampler) // sampler.steps_per_epoch),
+            "fingerprint": sampler.fingerprint}
+
+
+def check_resumable(checkpoint: Path, sampler: LanguageBatchSampler) -> None:
+    """Raise :class:`TrainingError` unless ``checkpoint`` was written with the same batch sequence."""
+    state_file = checkpoint / SAMPLER_STATE_NAME
+    if not state_file.is_file():
+        raise TrainingError(f"{checkpoint}: no {SAMPLER_STATE_NAME}; not a polyret checkpoint, cannot resume")
+    if read_json(state_file).get("fingerprint") != sampler.fingerprint:
+        raise TrainingError(
+            f"{checkpoint}: written with other data, languages, sampler, batch size or seed; resuming would not "
+            "continue the same batch sequence (start a new run in another output directory instead)"
+        )
+
+
+class RunLogCallback(TrainerCallback):
+    """Appends each logged step (loss, learning rate, language plan) to ``train_log.jsonl``, stops on a
+    non-finite loss, and stores the sampler state in every checkpoint."""
+
+    def __init__(self, log_path: Path, sampler: LanguageBatchSampler) -> None:
+        self.log_path = log_path
+        self.sampler = sampler
+        self.best_eval_loss: float | None = None
+
+    def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any):
+        """Drop log lines past the step training (re)starts from, so a resumed run's log has no duplicates."""
+        if self.log_path.exists():
+            kept = [line for line in read_lines(self.log_path) if json.loads(line)["step"] <= state.global_step]
+            self.log_path.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+
+    def on_log(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+        logs: dict[str, float] | None = None, **kw: Any,
+    ):
+        logs = logs or {}
+        step = state.global_step
+        record: dict[str, Any] = {"step": step, "epoch": round(state.epoch or 0.0, 4)}
+        if "loss" in logs:
+            plan = plan_of_step(self.sampler, step)
+            if not math.isfinite(logs["loss"]):
+                raise TrainingError(
+                    f"non-finite loss ({logs['loss']}) at step {step} (language plan {plan}); "
+                    "lower the learning rate or the scale, or check the data of that plan"
+                )
+            record.update(loss=logs["loss"], lr=logs.get("learning_rate"), plan=plan)
+        elif "eval_loss" in logs:
+            record["eval_loss"] = logs["eval_loss"]
+            if self.best_eval_loss is None or logs["eval_loss"] < self.best_eval_loss:
+                self.best_eval_loss = logs["eval_loss"]
+        else:
+            return
+        with open(self.log_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def on_save(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any):
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        write_json(checkpoint / SAMPLER_STATE_NAME, sampler_state_at(self.sampler, state.global_step))

@@ -1,0 +1,256 @@
+"""``train()``: fine-tune a sentence-transformers encoder with language-aware batches.
+
+Run directory layout::
+
+    config.json          the resolved configuration (+ prompts, precision, world size, sampler fingerprint)
+    train_log.jsonl      one line per step: loss, learning rate, language plan; eval_loss lines when evaluating
+    checkpoints/         sentence-transformers/HF checkpoints (model, optimizer, scheduler, RNG) + sampler_state.json
+    final/               the trained model: SentenceTransformer(run_dir / "final") loads it
+    train_summary.json   steps, wall time, plan counts, unused pairs per epoch, losses
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from sentence_transformers import SentenceTransformer, SentenceTransformerTrainingArguments
+from sentence_transformers.sentence_transformer.losses import (
+    CachedMultipleNegativesRankingLoss,
+    MultipleNegativesRankingLoss,
+)
+from transformers import EarlyStoppingCallback, PrinterCallback, TrainerCallback
+from transformers.trainer_utils import get_last_checkpoint
+
+from polyret.data.records import ParallelQA
+from polyret.errors import UsageError
+from polyret.io import write_json
+from polyret.models.freezing import freeze_word_embeddings
+from polyret.models.loading import load_sentence_transformer
+from polyret.sampling import LanguageBatchSampler, PairTable, SamplerKind
+from polyret.training.batching import LanguageAwareTrainer
+from polyret.training.config import TrainConfig
+from polyret.training.dataset import build_pair_dataset
+from polyret.training.progress import RichProgressCallback
+from polyret.training.run_log import RunLogCallback, check_resumable, plan_counts
+
+SYMMETRIC_DIRECTIONS = {"directions": ("query_to_doc", "doc_to_query"), "partition_mode": "per_direction"}
+
+
+@dataclass(frozen=True, slots=True)
+class TrainOutcome:
+    """Where a finished run put its results.
+
+    Attributes:
+        run_dir: the output directory.
+        model_dir: ``run_dir / "final"``, loadable with ``SentenceTransformer(path)``.
+        steps: optimizer steps taken (in total, over resumed parts).
+        summary: the content of ``train_summary.json``.
+    """
+
+    run_dir: Path
+    model_dir: Path
+    steps: int
+    summary: dict[str, Any]
+
+
+def train(
+    config: TrainConfig,
+    train_data: list[ParallelQA],
+    *,
+    output_dir: str | Path,
+    eval_data: list[ParallelQA] | None = None,
+    progress: bool = False,
+    sampler_class: type[LanguageBatchSampler] = LanguageBatchSampler,
+) -> TrainOutcome:
+    """Fine-tune ``config.model`` on ``train_data`` with the batches of ``config.sampler``.
+
+    Args:
+        config: the run's settings (see :class:`TrainConfig`).
+        train_data: aligned QA records; an (example, X, Y) pair is used where question X and answer Y exist.
+        output_dir: the run directory (see the module docstring for its layout).
+        eval_data: validation records for the validation loss (and early stopping).
+        progress: show a rich progress bar.
+        sampler_class: a :class:`LanguageBatchSampler` subclass to draw the training batches.
+
+    Raises:
+        UsageError: bad settings, or ``output_dir`` holds another run and ``config.resume`` is off.
+        TrainingError: a non-finite loss (naming the step and its language plan), or an incompatible checkpoint.
+        ModelError: the model cannot be loaded.
+    """
+    config.validate()
+    run_dir = Path(output_dir)
+    checkpoints_dir = run_dir / "checkpoints"
+    resume_from = _resume_checkpoint(run_dir, checkpoints_dir, config.resume)
+    table = PairTable(train_data, languages=config.languages, exclude_languages=config.exclude_languages)
+    model = load_sentence_transformer(config.model)
+    prompts = _apply_prompts(model, config)
+    if config.max_seq_length is not None:
+        model.max_seq_length = config.max_seq_length
+    if config.freeze_word_embeddings:
+        freeze_word_embeddings(model)
+    args = _training_arguments(config, checkpoints_dir, prompts, with_eval=eval_data is not None)
+    sampler = sampler_class(
+        table, config.batch_size, kind=config.sampler, alpha=config.alpha, weighting=config.weighting,
+        per_example_pairs=config.per_example_pairs, seed=config.seed, world_size=args.world_size,
+    )
+    if resume_from is not None:
+        check_resumable(resume_from, sampler)
+    eval_table, eval_sampler = _eval_batches(config, eval_data, args.world_size)
+    log_callback = RunLogCallback(run_dir / "train_log.jsonl", sampler)
+    callbacks: list[TrainerCallback] = [log_callback]
+    if config.early_stopping_patience is not None and eval_table is not None:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    progress_bar = RichProgressCallback() if progress else None
+    if progress_bar is not None:
+        callbacks.append(progress_bar)
+    write_json(run_dir / "config.json", {
+        **config.to_dict(), "prompts": prompts, "precision_used": _precision(config.precision),
+        "world_size": args.world_size, "sampler_fingerprint": sampler.fingerprint, "train_pairs": len(table),
+    })
+    trainer = LanguageAwareTrainer(
+        model=model, args=args, loss=_loss(model, config, gather=args.world_size > 1),
+        train_dataset=build_pair_dataset(table, with_context=config.with_context),
+        eval_dataset=build_pair_dataset(eval_table, with_context=config.with_context) if eval_table else None,
+        callbacks=callbacks, train_sampler=sampler, eval_sampler=eval_sampler,
+    )
+    trainer.remove_callback(PrinterCallback)  # train_log.jsonl and the progress bar report the steps
+    started = time.perf_counter()
+    try:
+        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    finally:
+        if progress_bar is not None:
+            progress_bar.close()
+    model_dir = _save_final(model, run_dir / "final")
+    steps = trainer.state.global_step
+    summary = {
+        "steps": steps,
+        "steps_per_epoch": sampler.steps_per_epoch,
+        "wall_time_s": round(time.perf_counter() - started, 2),
+        "train_loss": result.training_loss,
+        "best_eval_loss": log_callback.best_eval_loss,
+        "resumed_from": str(resume_from) if resume_from else None,
+        "plan_counts": plan_counts(sampler, steps),
+        "usable_pairs": sampler.epoch_plan(0).usable_pairs,
+        "unused_pairs_per_epoch": {
+            str(epoch): sampler.epoch_plan(epoch).unused_pairs
+            for epoch in range(math.ceil(steps / sampler.steps_per_epoch))
+        },
+    }
+    write_json(run_dir / "train_summary.json", summary)
+    return TrainOutcome(run_dir, model_dir, steps, summary)
+
+
+def _resume_checkpoint(run_dir: Path, checkpoints_dir: Path, resume: bool) -> Path | None:
+    last = get_last_checkpoint(str(checkpoints_dir)) if checkpoints_dir.is_dir() else None
+    if resume:
+        if last is None:
+            raise UsageError(f"{run_dir}: no checkpoint to resume from (expected {checkpoints_dir}/checkpoint-N)")
+        return Path(last)
+    if last is not None or (run_dir / "final").exists():
+        raise UsageError(f"{run_dir} already holds a training run; resume it (--resume) or choose another directory")
+    return None
+
+
+def _apply_prompts(model: SentenceTransformer, config: TrainConfig) -> dict[str, str]:
+    """The model's own ``query``/``passage`` prompts when it has both (e.g. e5), else the configured ones.
+
+    They are stored on the model too, so the saved model applies them when encoding.
+    """
+    own = model.prompts or {}
+    if own.get("query") is not None and own.get("passage") is not None:
+        prompts = {"query": own["query"], "passage": own["passage"]}
+    else:
+        prompts = {"query": config.query_prompt, "passage": config.passage_prompt}
+    model.prompts = {**own, **prompts}
+    return prompts
+
+
+def _precision(precision: str) -> str:
+    """``auto`` resolved: bf16 on a GPU that supports it, fp16 on other GPUs, fp32 on CPU."""
+    if precision != "auto":
+        return precision
+    if not torch.cuda.is_available():
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def _training_arguments(
+    config: TrainConfig, checkpoints_dir: Path, prompts: dict[str, str], *, with_eval: bool
+) -> SentenceTransformerTrainingArguments:
+    precision = _precision(config.precision)
+    early_stopping = with_eval and config.early_stopping_patience is not None
+    save_steps = config.save_steps
+    if early_stopping:  # the best checkpoint must be one that was evaluated
+        save_steps = config.eval_steps * max(1, round(save_steps / config.eval_steps))
+    return SentenceTransformerTrainingArguments(
+        output_dir=str(checkpoints_dir),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        learning_rate=config.lr,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a share of the steps (transformers v5)
+        lr_scheduler_type="linear",
+        optim="adamw_torch",
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps if config.max_steps is not None else -1,
+        seed=config.seed,
+        fp16=precision == "fp16",
+        bf16=precision == "bf16",
+        prompts=prompts,
+        logging_steps=1,
+        logging_nan_inf_filter=False,
+        save_strategy="steps",
+        save_steps=save_steps,
+        save_total_limit=config.save_total_limit,
+        eval_strategy="steps" if with_eval else "no",
+        eval_steps=config.eval_steps if with_eval else None,
+        load_best_model_at_end=early_stopping,
+        metric_for_best_model="eval_loss" if early_stopping else None,
+        greater_is_better=False if early_stopping else None,
+        dataloader_drop_last=True,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        report_to="none",
+        disable_tqdm=True,
+    )
+
+
+def _loss(model: SentenceTransformer, config: TrainConfig, *, gather: bool) -> torch.nn.Module:
+    """In-batch-negative InfoNCE over cosine scores, optionally symmetric and/or gradient-cached."""
+    kwargs: dict[str, Any] = {"scale": config.scale, "gather_across_devices": gather}
+    if config.symmetric:
+        kwargs.update(SYMMETRIC_DIRECTIONS)
+    if config.cached:
+        return CachedMultipleNegativesRankingLoss(model, mini_batch_size=config.mini_batch_size, **kwargs)
+    return MultipleNegativesRankingLoss(model, **kwargs)
+
+
+def _eval_batches(
+    config: TrainConfig, eval_data: list[ParallelQA] | None, world_size: int
+) -> tuple[PairTable | None, LanguageBatchSampler | None]:
+    """Validation pairs in the training languages, in fixed mixed batches with no alignment id twice."""
+    if eval_data is None:
+        return None, None
+    table = PairTable(eval_data, languages=config.languages, exclude_languages=config.exclude_languages,
+                      source="validation data")
+    batch_size = min(config.batch_size, len(eval_data) // world_size)
+    if batch_size < 2:
+        raise UsageError(f"validation data: {len(eval_data)} records are too few for in-batch negatives")
+    return table, LanguageBatchSampler(table, batch_size, kind=SamplerKind.MIXED, seed=config.seed,
+                                       world_size=world_size)
+
+
+def _save_final(model: SentenceTransformer, target: Path) -> Path:
+    """Save the model next to ``target`` and move it into place, so ``final/`` is never half-written."""
+    staging = Path(tempfile.mkdtemp(prefix=".final.", dir=target.parent))
+    model.save(str(staging))
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    return target

@@ -1,0 +1,85 @@
+"""End-to-end: train the tiny model a few steps on XQuAD-R articles; resume; faults."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+from sentence_transformers import SentenceTransformer
+from transformers import TrainerControl, TrainerState, TrainingArguments
+
+from polyret.data.lareqa import load_parallel_qa
+from polyret.errors import TrainingError, UsageError
+from polyret.sampling import LanguageBatchSampler, PairTable
+from polyret.training import TrainConfig, train
+from polyret.training.run_log import RunLogCallback
+
+LANGS = ["en", "de", "es"]
+
+
+@pytest.fixture(scope="module")
+def records(data_dir):
+    return load_parallel_qa("xquad-r", languages=LANGS, groups=["0"], data_dir=data_dir)[:24]
+
+
+def _config(model_dir, **changes) -> TrainConfig:
+    return TrainConfig(**{"model": str(model_dir), "batch_size": 8, "lr": 2e-3, "warmup_ratio": 0.0,
+                          "with_context": False, "save_steps": 3, **changes})
+
+
+def _in_batch_loss(model: SentenceTransformer, records) -> float:
+    """InfoNCE (scale 20) of English questions against their English answers, all records in one batch."""
+    q = model.encode([r.questions["en"] for r in records], prompt_name="query")
+    p = model.encode([r.answers["en"] for r in records], prompt_name="passage")
+    logits = 20 * q @ p.T
+    logits -= logits.max(axis=1, keepdims=True)
+    return float(np.mean(np.log(np.exp(logits).sum(axis=1)) - np.diag(logits)))
+
+
+def _log(run_dir):
+    return [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+
+
+def test_training_lowers_the_loss_and_saves_a_loadable_run(tiny_model_dir, records, tmp_path):
+    before = _in_batch_loss(SentenceTransformer(str(tiny_model_dir)), records)
+    config = _config(tiny_model_dir, max_steps=12, sampler="hybrid", save_steps=100)
+    outcome = train(config, records, output_dir=tmp_path / "run")
+    model = SentenceTransformer(str(outcome.model_dir))
+    assert _in_batch_loss(model, records) < before
+    assert model.prompts["query"] == "Query: " and model.prompts["passage"] == "Passage: "
+    log = _log(outcome.run_dir)
+    assert [row["step"] for row in log] == list(range(1, 13))
+    assert all(math.isfinite(row["loss"]) and row["plan"] for row in log)
+    summary = json.loads((outcome.run_dir / "train_summary.json").read_text())
+    assert summary["steps"] == 12 and sum(summary["plan_counts"].values()) == 12
+    assert summary["unused_pairs_per_epoch"]
+    assert json.loads((outcome.run_dir / "config.json").read_text())["sampler"] == "hybrid"
+    assert (outcome.run_dir / "checkpoints" / "checkpoint-12" / "sampler_state.json").is_file()
+
+
+def test_resumed_run_continues_with_the_same_batches(tiny_model_dir, records, tmp_path):
+    config = _config(tiny_model_dir, max_steps=4, save_steps=2, sampler="monolingual")
+    full = train(config, records, output_dir=tmp_path / "full")
+    partial_dir = tmp_path / "partial"
+    train(config, records, output_dir=partial_dir)
+    shutil.rmtree(partial_dir / "checkpoints" / "checkpoint-4")
+    shutil.rmtree(partial_dir / "final")
+    with pytest.raises(UsageError, match="already holds"):
+        train(config, records, output_dir=partial_dir)
+    resumed = train(config.replace(resume=True), records, output_dir=partial_dir)
+    assert resumed.summary["resumed_from"].endswith("checkpoint-2")
+    assert [row["plan"] for row in _log(partial_dir)] == [row["plan"] for row in _log(full.run_dir)]
+    with pytest.raises(TrainingError, match="other data"):
+        train(config.replace(resume=True, seed=7), records, output_dir=partial_dir)
+
+
+def test_non_finite_loss_names_the_step_and_language_plan(tmp_path, records):
+    sampler = LanguageBatchSampler(PairTable(records), 4, kind="monolingual", seed=0)
+    callback = RunLogCallback(tmp_path / "log.jsonl", sampler)
+    state = TrainerState(global_step=2, epoch=0.1)
+    plan = sampler.epoch_plan(0).plans[1]
+    with pytest.raises(TrainingError, match=f"step 2 \\(language plan {plan}\\)"):
+        callback.on_log(TrainingArguments(str(tmp_path)), state, TrainerControl(), logs={"loss": float("nan")})
