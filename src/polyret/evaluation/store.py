@@ -1,0 +1,161 @@
+"""Encode each text once: an in-memory and on-disk cache of embeddings in front of an :class:`Encoder`.
+
+Every evaluator asks the store, never the encoder, for vectors. Texts are deduplicated, only texts that are neither
+in memory nor on disk are encoded, and new vectors are written to disk as shard files under
+``cache_root / encoder.fingerprint()``. A shard is an ``.npz`` file holding
+
+- ``keys``: ``(n, 32)`` uint8, the sha256 of ``role + "\\0" + text`` per row,
+- ``vectors``: ``(n, dim)`` float32,
+- ``fingerprint``: the encoder fingerprint it was computed with.
+
+Shards are written atomically (temporary file + rename) and read with ``allow_pickle=False``. Before trusting a
+cache, the store encodes one probe text to learn the encoder's real dimension. A shard that cannot be read, or whose
+fingerprint, dimension or values do not match, is deleted and its texts are encoded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from polyret.errors import ModelError, UsageError
+from polyret.io import atomic_write
+from polyret.models.protocol import ROLES, Encoder, Role
+
+log = logging.getLogger(__name__)
+
+SHARD_ROWS = 8192
+"""Texts encoded (and saved) per shard: an interrupted run keeps every finished shard."""
+
+_KEY_BYTES = 32
+_PROBE_TEXT = "dimension probe"
+
+
+@dataclass(slots=True)
+class StoreCounts:
+    """How many distinct texts the store encoded, and how many it served from memory or disk."""
+
+    encoded: int = 0
+    cached: int = 0
+
+
+class EmbeddingStore:
+    """Embeddings of texts by one encoder, computed once and cached in memory and (optionally) on disk.
+
+    Args:
+        encoder: the model to encode with.
+        cache_root: folder for on-disk caches; embeddings go to ``cache_root / encoder.fingerprint()``.
+            ``None`` keeps them in memory only.
+    """
+
+    def __init__(self, encoder: Encoder, cache_root: str | Path | None = None):
+        self.encoder = encoder
+        self.fingerprint = encoder.fingerprint()
+        self.cache_dir = Path(cache_root) / self.fingerprint if cache_root is not None else None
+        self.counts = StoreCounts()
+        self.dim: int | None = None
+        self._vectors: dict[bytes, np.ndarray] = {}
+        self._disk_loaded = False
+
+    def embed(
+        self, texts: Sequence[str], role: Role, *, batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
+        """Return the embeddings of ``texts`` as a float32 array with one row per text (duplicates included).
+
+        Raises:
+            UsageError: ``role`` is not ``"query"`` or ``"passage"``.
+            ModelError: the encoder returned vectors of the wrong shape, type or with non-finite values.
+        """
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
+        self._load_disk()
+        keys = [text_key(role, text) for text in texts]
+        unique = dict(zip(keys, texts, strict=True))
+        missing = [key for key in unique if key not in self._vectors]
+        self.counts.cached += len(unique) - len(missing)
+        for start in range(0, len(missing), SHARD_ROWS):
+            chunk = missing[start : start + SHARD_ROWS]
+            vectors = self._encode([unique[key] for key in chunk], role, batch_size, show_progress)
+            self._remember(chunk, vectors)
+            self._save_shard(chunk, vectors)
+        if not keys:
+            return np.zeros((0, self.dim or 0), dtype=np.float32)
+        return np.stack([self._vectors[key] for key in keys])
+
+    def _encode(self, texts: list[str], role: Role, batch_size: int, show_progress: bool) -> np.ndarray:
+        vectors = np.asarray(
+            self.encoder.encode(texts, role, batch_size=batch_size, show_progress=show_progress), dtype=np.float32
+        )
+        dim_ok = vectors.ndim == 2 and (self.dim is None or vectors.shape[1] == self.dim)
+        if not dim_ok or vectors.shape[0] != len(texts) or not np.isfinite(vectors).all():
+            raise ModelError(
+                f"encoder {self.encoder.name!r} returned an array of shape {vectors.shape} for {len(texts)} texts "
+                f"(expected ({len(texts)}, {self.dim or 'dim'}) finite float32 values)"
+            )
+        self.counts.encoded += len(texts)
+        return vectors
+
+    def _remember(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        self.dim = vectors.shape[1]
+        self._vectors.update(zip(keys, vectors, strict=True))
+
+    def _save_shard(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        if self.cache_dir is None:
+            return
+        key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), _KEY_BYTES)
+        name = hashlib.sha256(key_array.tobytes()).hexdigest()[:24]
+        with atomic_write(self.cache_dir / f"shard-{name}.npz", "wb") as handle:
+            np.savez(handle, keys=key_array, vectors=vectors, fingerprint=np.array(self.fingerprint))
+
+    def _load_disk(self) -> None:
+        if self._disk_loaded or self.cache_dir is None:
+            return
+        self._disk_loaded = True
+        shards = sorted(self.cache_dir.glob("shard-*.npz"))
+        if shards and self.dim is None:
+            self.dim = self._probe_dimension()
+        for path in shards:
+            loaded = self._read_shard(path)
+            if loaded is None:
+                log.warning("discarding unusable embedding shard %s; its texts will be encoded again", path)
+                path.unlink(missing_ok=True)
+            else:
+                self._remember(*loaded)
+
+    def _probe_dimension(self) -> int:
+        """The dimension the encoder really produces, so that shards of another size are never trusted."""
+        vectors = np.asarray(self.encoder.encode([_PROBE_TEXT], "query", batch_size=1))
+        if vectors.ndim != 2 or vectors.shape[0] != 1:
+            raise ModelError(f"encoder {self.encoder.name!r} returned shape {vectors.shape} for one text")
+        return int(vectors.shape[1])
+
+    def _read_shard(self, path: Path) -> tuple[list[bytes], np.ndarray] | None:
+        """The keys and vectors of a shard, or ``None`` when it is corrupt or belongs to another model."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                keys, vectors, fingerprint = data["keys"], data["vectors"], str(data["fingerprint"])
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+            return None
+        valid = (
+            fingerprint == self.fingerprint
+            and keys.dtype == np.uint8
+            and keys.ndim == 2
+            and keys.shape[1] == _KEY_BYTES
+            and vectors.dtype == np.float32
+            and vectors.ndim == 2
+            and vectors.shape[0] == keys.shape[0]
+            and vectors.shape[1] == self.dim
+            and bool(np.isfinite(vectors).all())
+        )
+        return ([row.tobytes() for row in keys], vectors) if valid else None
+
+
+def text_key(role: str, text: str) -> bytes:
+    """The cache key of ``text`` encoded in ``role``: sha256 of ``role``, a NUL byte and the UTF-8 text."""
+    return hashlib.sha256(f"{role}\0{text}".encode()).digest()

@@ -1,0 +1,67 @@
+"""Paired randomisation test and paired bootstrap: identical runs, clearly different runs, reproducibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from polyret.errors import UsageError
+from polyret.evaluation.significance import paired_test
+
+METHODS = ["randomization", "bootstrap"]
+
+
+def _run(values: np.ndarray) -> dict[str, float]:
+    return {f"q{i}": float(v) for i, v in enumerate(values)}
+
+
+@pytest.fixture
+def base() -> np.ndarray:
+    return np.random.default_rng(0).uniform(size=300)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_identical_runs(method, base):
+    result = paired_test(_run(base), _run(base), method=method, n_resamples=2000)
+    assert result.p_value == pytest.approx(1.0)
+    assert result.mean_difference == 0.0 and result.ci_low == 0.0 and result.ci_high == 0.0
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_shifted_runs(method, base):
+    noise = np.random.default_rng(1).normal(scale=0.1, size=base.size)
+    noise -= noise.mean()  # the observed mean difference is exactly the shift
+    result = paired_test(_run(base + 0.05 + noise), _run(base), method=method, n_resamples=2000)
+    assert result.p_value < 0.01
+    assert result.mean_difference == pytest.approx(0.05)
+    assert 0 < result.ci_low < 0.05 < result.ci_high
+    assert result.n_queries == 300
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_noise_alone_is_not_significant(method, base):
+    noise = np.random.default_rng(2).normal(scale=0.1, size=base.size)
+    noise -= noise.mean()
+    assert paired_test(_run(base + noise), _run(base), method=method, n_resamples=2000).p_value > 0.5
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_seeded(method, base):
+    a, b = _run(base + np.random.default_rng(3).normal(scale=0.2, size=base.size)), _run(base)
+    assert paired_test(a, b, method=method, seed=5, n_resamples=500) == paired_test(
+        a, b, method=method, seed=5, n_resamples=500
+    )
+    assert paired_test(a, b, method=method, seed=5, n_resamples=500).method == method
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_runs_must_share_query_ids(method):
+    with pytest.raises(UsageError, match="same query ids"):
+        paired_test({"q1": 1.0, "q2": 0.0}, {"q1": 1.0, "q3": 0.0}, method=method)
+    with pytest.raises(UsageError):
+        paired_test({}, {}, method=method)
+
+
+def test_unknown_method():
+    with pytest.raises(UsageError, match="unknown paired test"):
+        paired_test({"q": 1.0}, {"q": 0.0}, method="t-test")  # type: ignore[arg-type]
