@@ -1,0 +1,47 @@
+"""Shared fixtures. Tests read the public data from ``$POLYRET_DATA_DIR`` (default: ``../shared/data`` beside the
+checkout) and keep every cache in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_DEFAULT_DATA = REPO.parent / "shared" / "data"
+if not os.environ.get("POLYRET_DATA_DIR", "").strip() and _DEFAULT_DATA.is_dir():
+    os.environ["POLYRET_DATA_DIR"] = str(_DEFAULT_DATA)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+TINY_TEXTS = [
+    "The cat sits on the mat.", "Die Katze sitzt auf der Matte.", "Le chat est assis sur le tapis.",
+    "猫坐在垫子上。", "القطة تجلس على الحصيرة.", "Кошка сидит на коврике.", "El gato se sienta en la alfombra.",
+    "बिल्ली चटाई पर बैठी है।", "แมวนั่งอยู่บนเสื่อ", "Kedi paspasın üstünde oturuyor.", "Con mèo ngồi trên tấm thảm.",
+    "Η γάτα κάθεται στο χαλί.", "Stock markets fell sharply on Monday.", "Query: Passage: question answer",
+]
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The shared public data (skips nothing: a missing directory is a broken test set-up)."""
+    path = Path(os.environ["POLYRET_DATA_DIR"])
+    assert path.is_dir(), f"POLYRET_DATA_DIR={path} does not exist"
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Point polyret's cache at a session temp folder so tests never touch or trust a user's cache."""
+    cache = tmp_path_factory.mktemp("polyret-cache")
+    os.environ["POLYRET_CACHE_DIR"] = str(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BERT sentence encoder (WordPiece vocabulary trained on multilingual text), built once."""
+    from polyret.models.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"), TINY_TEXTS * 20)
