@@ -1,0 +1,88 @@
+"""One rank of the DDP test: trains with :func:`polyret.training.train` and records what this rank received.
+
+Run under ``torchrun``. It trains ``STEPS`` steps into ``ROOT/full`` (checkpoints every 2 steps), then resumes a
+copy without the last checkpoint in ``ROOT/resumed`` (one launch for both saves the start-up of a second one). For
+each run it writes ``ROOT/<run>-rank<r>.json``: the (query, passage) texts of every batch this rank's collator got
+and the loss this rank computed at each step. The recording wraps sentence-transformers' collator and loss in this
+process only; the library runs unchanged.
+
+    torchrun --standalone --nproc-per-node 2 tests/distributed/ddp_worker.py MODEL RECORDS ROOT STEPS
+
+``RECORDS`` is a JSON list of ``{"id", "questions", "answers"}`` objects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from sentence_transformers.sentence_transformer.data_collator import SentenceTransformerDataCollator
+from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+from polyret.data.records import ParallelQA
+from polyret.training import TrainConfig, train
+
+BATCH_SIZE = 4
+
+
+def record_batches_and_losses(batches: list[list[list[str]]], losses: list[float]) -> Callable[[], None]:
+    """Wrap the collator and the loss so each call appends what this rank saw; returns the undo function."""
+    collate = SentenceTransformerDataCollator.__call__
+    compute = MultipleNegativesRankingLoss.compute_loss_from_embeddings
+
+    def recording_collate(self: Any, features: list[dict[str, Any]]) -> dict[str, Any]:
+        batches.append([[row["query"], row["passage"]] for row in features])
+        return collate(self, features)
+
+    def recording_loss(self: Any, embeddings: Any, labels: Any) -> Any:
+        loss = compute(self, embeddings, labels)
+        losses.append(float(loss.detach()))
+        return loss
+
+    SentenceTransformerDataCollator.__call__ = recording_collate
+    MultipleNegativesRankingLoss.compute_loss_from_embeddings = recording_loss
+
+    def restore() -> None:
+        SentenceTransformerDataCollator.__call__ = collate
+        MultipleNegativesRankingLoss.compute_loss_from_embeddings = compute
+
+    return restore
+
+
+def train_and_record(config: TrainConfig, train_data: list[ParallelQA], run_dir: Path, out: Path) -> None:
+    """Train, then write ``out`` with this rank's collated batches and per-step losses."""
+    batches: list[list[list[str]]] = []
+    losses: list[float] = []
+    restore = record_batches_and_losses(batches, losses)
+    try:
+        train(config, train_data, output_dir=run_dir)
+    finally:
+        restore()
+    out.write_text(json.dumps({"world_size": int(os.environ["WORLD_SIZE"]), "batches": batches, "losses": losses}),
+                   encoding="utf-8")
+
+
+def main(model: str, records: str, root: str, steps: str) -> None:
+    """Train ``steps`` steps into ``root/full``; copy it to ``root/resumed`` less the last checkpoint and resume."""
+    root_dir, rank = Path(root), os.environ["RANK"]
+    train_data = [ParallelQA(**row) for row in json.loads(Path(records).read_text(encoding="utf-8"))]
+    config = TrainConfig(model=model, sampler="hybrid", batch_size=BATCH_SIZE, max_steps=int(steps), save_steps=2,
+                         lr=1e-3, warmup_ratio=0.0, with_context=False, save_total_limit=None)
+    train_and_record(config, train_data, root_dir / "full", root_dir / f"full-rank{rank}.json")
+    if rank == "0":
+        shutil.copytree(root_dir / "full", root_dir / "resumed")
+        shutil.rmtree(root_dir / "resumed" / "checkpoints" / f"checkpoint-{steps}")
+        shutil.rmtree(root_dir / "resumed" / "final")
+    torch.distributed.barrier()
+    train_and_record(config.replace(resume=True), train_data, root_dir / "resumed",
+                     root_dir / f"resumed-rank{rank}.json")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
