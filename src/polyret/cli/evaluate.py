@@ -1,0 +1,215 @@
+"""CLI: ``polyret evaluate`` — run an evaluation suite on one model and write its report; ``compare`` two runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from polyret.errors import UsageError
+from polyret.evaluation.report import read_evaluation_results, slug, write_evaluation_report
+from polyret.evaluation.result import TaskResult
+from polyret.evaluation.significance import paired_test
+from polyret.evaluation.suite import SUITES, BeirSpec, SuiteConfig, get_suite, run_suite
+from polyret.io import write_json
+from polyret.models.encoders import get_encoder
+from polyret.models.protocol import Encoder, Role
+from polyret.settings import cache_dir, data_dir
+
+console = Console()
+evaluate_app = typer.Typer(help="Evaluate a model on a suite of tasks, or compare two evaluation runs.")
+
+ENCODE_CHUNKS = 8
+"""Encoder batches per progress-bar update."""
+HEADLINE_SCORES = ("mono.map", "cross.map", "multi.map", "multi.bias", "de-fr.acc", "fr-de.acc", "xsim_error",
+                   "recall@100")
+"""Scores shown next to the main score in the terminal summary (when a task has them)."""
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``evaluate`` command group to ``app``."""
+    app.add_typer(evaluate_app, name="evaluate")
+
+
+class ProgressEncoder:
+    """Wraps an encoder so that every text it encodes advances a rich progress bar (same name and fingerprint)."""
+
+    def __init__(self, encoder: Encoder, progress: Progress, bar: TaskID):
+        self.inner = encoder
+        self.name = encoder.name
+        self.progress = progress
+        self.bar = bar
+        self.encoded = 0
+
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint()
+
+    def encode(
+        self, texts: Sequence[str], role: Role, *, batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
+        self.progress.update(self.bar, total=self.encoded + len(texts), visible=True)
+        step = batch_size * ENCODE_CHUNKS
+        chunks = []
+        for start in range(0, len(texts), step):
+            chunk = texts[start : start + step]
+            chunks.append(self.inner.encode(chunk, role, batch_size=batch_size))
+            self.progress.advance(self.bar, len(chunk))
+        self.encoded += len(texts)
+        return np.concatenate(chunks) if chunks else self.inner.encode([], role, batch_size=batch_size)
+
+
+@evaluate_app.callback(invoke_without_command=True)
+def evaluate_command(
+    ctx: typer.Context,
+    model: Annotated[
+        str | None, typer.Option(help="Model directory, Hub name or alias (multilingual-e5-small, use-multilingual).")
+    ] = None,
+    suite: Annotated[str, typer.Option(help=f"Task suite: {', '.join(SUITES)}.")] = "quick",
+    tasks: Annotated[str | None, typer.Option(help="Comma-separated task names of the suite to run.")] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", "-o", help="Report folder (default: polyret-eval/MODEL-SUITE).")
+    ] = None,
+    data_dir_opt: Annotated[Path | None, typer.Option("--data-dir", help="Data directory of the data sets.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Encoder batch size.")] = 32,
+    no_context: Annotated[
+        bool, typer.Option("--no-context", help="Encode LAReQA candidates without their paragraph.")
+    ] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep embeddings in memory only.")] = False,
+    device: Annotated[str | None, typer.Option(help="Torch device (cpu, cuda, ...); default: automatic.")] = None,
+    beir_corpus: Annotated[Path | None, typer.Option(help="BEIR/MIRACL corpus JSONL (adds a BEIR task).")] = None,
+    beir_topics: Annotated[Path | None, typer.Option(help="Topics TSV or queries JSONL of the BEIR task.")] = None,
+    beir_qrels: Annotated[Path | None, typer.Option(help="Qrels (TREC or BEIR TSV) of the BEIR task.")] = None,
+    beir_name: Annotated[str, typer.Option(help="Task name of the BEIR task.")] = "beir",
+    beir_lang: Annotated[str, typer.Option(help="Language of the BEIR task.")] = "en",
+    beir_index: Annotated[str, typer.Option(help="BEIR search: exact or faiss (cached HNSW index).")] = "exact",
+) -> None:
+    """Evaluate MODEL on a suite; writes results.json, report.md and PNG figures to the output folder."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if model is None:
+        raise UsageError("give --model (a model directory, Hub name or alias), or use `polyret evaluate compare`")
+    config = _suite_config(suite, tasks, batch_size, not no_context)
+    beir = _beir_spec(beir_corpus, beir_topics, beir_qrels, beir_name, beir_lang, beir_index)
+    if beir is not None:
+        config = config.with_tasks(beir)
+    out = output_dir or Path("polyret-eval") / f"{slug(Path(model).name or model)}-{suite}"
+    cache_root = None if no_cache else cache_dir() / "embeddings"
+    encoder = get_encoder(model, device=device)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+        transient=True,
+    ) as progress:
+        task_bar = progress.add_task("tasks", total=len(config.tasks))
+        encode_bar = progress.add_task("encoding texts", total=0, visible=False)
+        counting = ProgressEncoder(encoder, progress, encode_bar)
+
+        def on_task(name: str, done: int, total: int) -> None:
+            progress.update(task_bar, completed=done, description=f"task {name}" if name else "tasks")
+
+        results = run_suite(counting, config, data_dir=data_dir_opt, cache_root=cache_root, progress=on_task)
+    meta = {
+        "suite": config.name,
+        "tasks": ", ".join(config.task_names),
+        "model_fingerprint": encoder.fingerprint(),
+        "with_context": config.with_context,
+        "batch_size": config.batch_size,
+        "data_dir": str(data_dir(data_dir_opt)),
+        "texts_encoded": counting.encoded,
+        "seconds": round(time.perf_counter() - started, 1),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "polyret_version": version("polyret"),
+    }
+    files = write_evaluation_report(results, out, model_name=model, meta=meta | {"suite_config": config.describe()})
+    console.print(_summary_table(results))
+    console.print(f"report: {files.markdown}\nresults: {files.results} ({len(files.figures)} figures)")
+
+
+@evaluate_app.command("compare")
+def compare_command(
+    run_a: Annotated[Path, typer.Argument(help="First run: a results.json or the folder holding it.")],
+    run_b: Annotated[Path, typer.Argument(help="Second run.")],
+    method: Annotated[str, typer.Option(help="randomization (sign flip) or bootstrap.")] = "randomization",
+    resamples: Annotated[int, typer.Option(min=100, help="Resamples of the test.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed (results are reproducible).")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the comparison as JSON.")] = None,
+) -> None:
+    """Paired significance of A - B for every per-query score the two runs share (same task, same query ids)."""
+    name_a, _, results_a = read_evaluation_results(run_a)
+    name_b, _, results_b = read_evaluation_results(run_b)
+    rows = compare_results(results_a, results_b, method=method, n_resamples=resamples, seed=seed)
+    if not rows:
+        raise UsageError(f"{run_a} and {run_b} share no task with per-query scores on the same queries")
+    table = Table(title=f"A = {name_a}   B = {name_b}   ({method}, {resamples} resamples, seed {seed})")
+    for column in ("task", "score", "queries", "A", "B", "A - B", "95% CI", "p"):
+        table.add_column(column, justify="left" if column in ("task", "score") else "right")
+    for row in rows:
+        table.add_row(
+            row["task"], row["score"], str(row["queries"]), f"{row['a']:.4f}", f"{row['b']:.4f}",
+            f"{row['difference']:+.4f}", f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]", f"{row['p_value']:.4f}",
+        )
+    console.print(table)
+    if json_out is not None:
+        write_json(json_out, {"a": name_a, "b": name_b, "method": method, "resamples": resamples, "seed": seed,
+                              "comparisons": rows})
+
+
+def compare_results(
+    results_a: dict[str, TaskResult], results_b: dict[str, TaskResult], *, method: str, n_resamples: int, seed: int
+) -> list[dict[str, str | int | float]]:
+    """One paired test per (task, per-query score) that both runs have, over the query ids they share."""
+    rows: list[dict[str, str | int | float]] = []
+    for task in (t for t in results_a if t in results_b):
+        for key in (k for k in results_a[task].per_query if k in results_b[task].per_query):
+            a, b = results_a[task].per_query[key], results_b[task].per_query[key]
+            shared = sorted(a.keys() & b.keys())
+            if not shared:
+                continue
+            a_vals, b_vals = {q: a[q] for q in shared}, {q: b[q] for q in shared}
+            test = paired_test(a_vals, b_vals, method=method, n_resamples=n_resamples, seed=seed)
+            rows.append({
+                "task": task, "score": key, "queries": test.n_queries, "a": float(np.mean(list(a_vals.values()))),
+                "b": float(np.mean(list(b_vals.values()))), "difference": test.mean_difference,
+                "ci_low": test.ci_low, "ci_high": test.ci_high, "p_value": test.p_value,
+            })
+    return rows
+
+
+def _suite_config(name: str, tasks: str | None, batch_size: int, with_context: bool) -> SuiteConfig:
+    config = get_suite(name)
+    if tasks:
+        config = config.select(part.strip() for part in tasks.split(",") if part.strip())
+    return replace(config, with_context=with_context, batch_size=batch_size)
+
+
+def _beir_spec(
+    corpus: Path | None, topics: Path | None, qrels: Path | None, name: str, lang: str, index: str
+) -> BeirSpec | None:
+    given = [corpus, topics, qrels]
+    if not any(given):
+        return None
+    if not all(given):
+        raise UsageError("a BEIR task needs all of --beir-corpus, --beir-topics and --beir-qrels")
+    if index not in ("exact", "faiss"):
+        raise UsageError(f"--beir-index must be exact or faiss, not {index!r}")
+    return BeirSpec(str(corpus), str(topics), str(qrels), task_name=name, lang=lang, index=index)
+
+
+def _summary_table(results: dict[str, TaskResult]) -> Table:
+    table = Table(title="Evaluation summary")
+    for column in ("task", "main metric", "score", "other scores"):
+        table.add_column(column, justify="right" if column == "score" else "left")
+    for name, result in results.items():
+        others = [f"{k} {result.scores[k]:.4g}" for k in HEADLINE_SCORES if k in result.scores and k != result.main]
+        table.add_row(name, result.main, f"{result.main_score:.4f}", ", ".join(others))
+    return table

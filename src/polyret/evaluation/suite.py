@@ -1,0 +1,327 @@
+"""Evaluation suites: which tasks, on which languages and slices, run against one encoder.
+
+A suite is declarative: a :class:`SuiteConfig` holds task specs (:class:`LareqaSpec`, :class:`ClsdSpec`,
+:class:`BitextSpec`, :class:`TatoebaSpec`, :class:`BeirSpec`); each spec knows how to load its data and which
+evaluator scores it. :func:`run_suite` encodes through one :class:`~polyret.evaluation.store.EmbeddingStore`, so a
+text shared by several tasks is encoded once (and, with a cache folder, never again for the same model).
+
+Named suites (:data:`SUITES`): ``full`` (XQuAD-R, MLQA-R, CLSD WMT19 and its English MT variant, NTREX-128,
+TICO-19, Tatoeba), ``quick`` (the same tasks on small slices, for smoke runs), ``lareqa`` and ``domain-shift``
+(everything but LAReQA). MIRACL or any BEIR-style corpus runs only when the user gives a corpus
+(:meth:`SuiteConfig.with_tasks` + :class:`BeirSpec`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, is_dataclass, replace
+from pathlib import Path
+from typing import Literal, Protocol
+
+from polyret.data.beir import load_beir
+from polyret.data.clsd import load_clsd, load_swap_annotations
+from polyret.data.lareqa import load_lareqa
+from polyret.data.parallel import load_ntrex, load_tatoeba, load_tico
+from polyret.data.records import DiscriminationItem, ParallelCorpus, RetrievalTask
+from polyret.errors import UsageError
+from polyret.evaluation.beir import SearchMode, evaluate_beir
+from polyret.evaluation.bitext import evaluate_bitext, evaluate_bitext_corpora
+from polyret.evaluation.clsd import evaluate_clsd
+from polyret.evaluation.lareqa import evaluate_lareqa
+from polyret.evaluation.result import TaskResult
+from polyret.evaluation.store import EmbeddingStore
+from polyret.models.protocol import Encoder
+
+Languages = tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What every task of one suite run shares."""
+
+    store: EmbeddingStore
+    data_dir: str | Path | None
+    cache_root: str | Path | None
+    with_context: bool
+    batch_size: int
+
+    @property
+    def embed_options(self) -> dict[str, int]:
+        return {"batch_size": self.batch_size}
+
+
+class TaskSpec(Protocol):
+    """A task of a suite: a result name and how to load and score it."""
+
+    @property
+    def name(self) -> str: ...
+
+    def run(self, ctx: RunContext) -> TaskResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LareqaSpec:
+    """XQuAD-R or MLQA-R (mono / cross / multi mAP, language bias).
+
+    Attributes:
+        dataset: ``"xquad-r"`` or ``"mlqa-r"``.
+        languages: languages to load (``None``: all).
+        groups: keep only these article groups (e.g. the test folds of an experiment).
+        max_groups: keep only the first ``max_groups`` articles (quick runs).
+    """
+
+    dataset: Literal["xquad-r", "mlqa-r"]
+    languages: Languages = None
+    groups: tuple[str, ...] | None = None
+    max_groups: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.dataset
+
+    def load(self, data_dir: str | Path | None) -> RetrievalTask:
+        """The task, restricted to the chosen groups."""
+        task = load_lareqa(self.dataset, languages=self.languages, data_dir=data_dir)
+        groups = self.groups
+        if self.max_groups is not None:
+            ordered = list(dict.fromkeys(q.group for q in task.queries if q.group is not None))
+            groups = tuple(g for g in ordered if groups is None or g in groups)[: self.max_groups]
+        if groups is None:
+            return task
+        subset = task.subset(groups=groups)
+        if not subset.queries:
+            raise UsageError(f"{self.dataset}: none of the article groups {', '.join(groups[:5])} has a query")
+        return subset
+
+    def run(self, ctx: RunContext) -> TaskResult:
+        task = self.load(ctx.data_dir)
+        return evaluate_lareqa(task, ctx.store, with_context=ctx.with_context, **ctx.embed_options)
+
+
+@dataclass(frozen=True, slots=True)
+class ClsdSpec:
+    """CLSD de↔fr adversarial discrimination (``acc``), optionally on the English machine translation.
+
+    Attributes:
+        year: WMT year (2019; 2021 is the held-out set, downloaded on demand).
+        machine_translated: the M2M-100 English version of the same rows (task ``clsd-wmt19-mt``).
+        limit: keep only the first ``limit`` rows (both directions of each).
+        swap_analysis: add the accuracy per swap type from the annotation files.
+    """
+
+    year: int = 2019
+    machine_translated: bool = False
+    limit: int | None = None
+    swap_analysis: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"clsd-wmt{self.year % 100:02d}" + ("-mt" if self.machine_translated else "")
+
+    def load(self, data_dir: str | Path | None) -> list[DiscriminationItem]:
+        """The items of both directions, restricted to the first ``limit`` rows."""
+        items = load_clsd(self.year, machine_translated=self.machine_translated, data_dir=data_dir)
+        if self.limit is None:
+            return items
+        keep = set(list(dict.fromkeys(item.id for item in items))[: self.limit])
+        return [item for item in items if item.id in keep]
+
+    def run(self, ctx: RunContext) -> TaskResult:
+        swaps = None
+        if self.swap_analysis:
+            dataset = f"wmt{self.year % 100:02d}"
+            annotations = [*load_swap_annotations("de", data_dir=ctx.data_dir),
+                           *load_swap_annotations("fr", data_dir=ctx.data_dir)]
+            swaps = [a for a in annotations if a.dataset == dataset]
+        return evaluate_clsd(self.load(ctx.data_dir), ctx.store, name=self.name, swaps=swaps, **ctx.embed_options)
+
+
+def _first_rows(corpus: ParallelCorpus, limit: int | None) -> ParallelCorpus:
+    return corpus if limit is None else corpus.select(range(min(limit, len(corpus))))
+
+
+@dataclass(frozen=True, slots=True)
+class BitextSpec:
+    """A multi-way parallel corpus (P@1 per pair, pooled mAP and bias).
+
+    Attributes:
+        dataset: ``"ntrex128"`` (news) or ``"tico19"`` (medical).
+        languages: languages to evaluate, all pairs among them.
+        limit: keep only the first ``limit`` rows.
+        pivot: evaluate only ``pivot``–X pairs instead of all pairs (the pooled setting still uses all).
+    """
+
+    dataset: Literal["ntrex128", "tico19"]
+    languages: tuple[str, ...]
+    limit: int | None = None
+    pivot: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.dataset
+
+    def run(self, ctx: RunContext) -> TaskResult:
+        loader = load_ntrex if self.dataset == "ntrex128" else load_tico
+        corpus = _first_rows(loader(self.languages, data_dir=ctx.data_dir), self.limit)
+        return evaluate_bitext(corpus, ctx.store, name=self.name, pivot=self.pivot, **ctx.embed_options)
+
+
+@dataclass(frozen=True, slots=True)
+class TatoebaSpec:
+    """Tatoeba X–eng pairs (one corpus per language, aggregated)."""
+
+    languages: tuple[str, ...]
+    limit: int | None = None
+
+    @property
+    def name(self) -> str:
+        return "tatoeba"
+
+    def run(self, ctx: RunContext) -> TaskResult:
+        corpora = [_first_rows(c, self.limit) for c in load_tatoeba(self.languages, data_dir=ctx.data_dir)]
+        return evaluate_bitext_corpora(corpora, ctx.store, name=self.name, **ctx.embed_options)
+
+
+@dataclass(frozen=True, slots=True)
+class BeirSpec:
+    """A user-given BEIR-style corpus + topics + qrels (e.g. MIRACL with its Wikipedia corpus)."""
+
+    corpus: str
+    topics: str
+    qrels: str
+    task_name: str = "beir"
+    lang: str = "en"
+    k: int = 100
+    index: SearchMode = "exact"
+
+    @property
+    def name(self) -> str:
+        return self.task_name
+
+    def run(self, ctx: RunContext) -> TaskResult:
+        task = load_beir(self.corpus, self.topics, self.qrels, name=self.task_name, lang=self.lang)
+        return evaluate_beir(task, ctx.store, k=self.k, index=self.index, cache_root=ctx.cache_root,
+                             **ctx.embed_options)
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteConfig:
+    """A named list of task specs and how to encode for them.
+
+    Attributes:
+        name: the suite name (recorded in reports).
+        tasks: the task specs, run in order.
+        with_context: encode LAReQA candidates together with their paragraph (the paper's protocol).
+        batch_size: encoder batch size.
+    """
+
+    name: str
+    tasks: tuple[TaskSpec, ...]
+    with_context: bool = True
+    batch_size: int = 32
+
+    @property
+    def task_names(self) -> list[str]:
+        return [task.name for task in self.tasks]
+
+    def select(self, names: Iterable[str]) -> SuiteConfig:
+        """The suite restricted to the named tasks (in suite order)."""
+        wanted = list(dict.fromkeys(names))
+        unknown = [n for n in wanted if n not in self.task_names]
+        if unknown:
+            raise UsageError(
+                f"suite {self.name!r} has no task {', '.join(unknown)}; its tasks: {', '.join(self.task_names)}"
+            )
+        return replace(self, tasks=tuple(t for t in self.tasks if t.name in wanted))
+
+    def with_tasks(self, *tasks: TaskSpec) -> SuiteConfig:
+        """The suite with ``tasks`` appended."""
+        return replace(self, tasks=(*self.tasks, *tasks))
+
+    def describe(self) -> dict:
+        """A JSON-ready description (kind and fields of every task) for reports."""
+        return {
+            "name": self.name,
+            "with_context": self.with_context,
+            "batch_size": self.batch_size,
+            "tasks": [{"kind": type(t).__name__, "name": t.name, **(asdict(t) if is_dataclass(t) else {})}
+                      for t in self.tasks],
+        }
+
+
+NTREX_LANGUAGES = ("en", "ar", "de", "es", "fr", "hi", "ru", "zh")
+TICO_LANGUAGES = ("en", "ar", "es", "fr", "hi", "ru", "zh")
+TATOEBA_LANGUAGES = ("ar", "de", "el", "es", "fr", "hi", "ru", "th", "tr", "vi", "zh")
+"""Domain-shift languages: English plus the LAReQA languages each corpus has (and French for CLSD's pair)."""
+
+_LAREQA = (LareqaSpec("xquad-r"), LareqaSpec("mlqa-r"))
+_DOMAIN_SHIFT = (
+    ClsdSpec(),
+    ClsdSpec(machine_translated=True),
+    BitextSpec("ntrex128", NTREX_LANGUAGES),
+    BitextSpec("tico19", TICO_LANGUAGES),
+    TatoebaSpec(TATOEBA_LANGUAGES),
+)
+_QUICK = (
+    LareqaSpec("xquad-r", max_groups=1),
+    LareqaSpec("mlqa-r", max_groups=2),
+    ClsdSpec(limit=25),
+    ClsdSpec(machine_translated=True, limit=25),
+    BitextSpec("ntrex128", ("en", "de", "fr", "zh"), limit=50),
+    BitextSpec("tico19", ("en", "ar", "fr"), limit=50),
+    TatoebaSpec(("de", "fr", "zh"), limit=50),
+)
+
+SUITES: dict[str, SuiteConfig] = {
+    "full": SuiteConfig("full", _LAREQA + _DOMAIN_SHIFT),
+    "quick": SuiteConfig("quick", _QUICK),
+    "lareqa": SuiteConfig("lareqa", _LAREQA),
+    "domain-shift": SuiteConfig("domain-shift", _DOMAIN_SHIFT),
+}
+
+
+def get_suite(name: str) -> SuiteConfig:
+    """A named suite from :data:`SUITES`."""
+    if name not in SUITES:
+        raise UsageError(f"unknown suite {name!r} (expected one of {', '.join(SUITES)})")
+    return SUITES[name]
+
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as ``progress(task_name, done, total)`` before each task, and with ``("", total, total)`` at the end."""
+
+
+def run_suite(
+    encoder: Encoder,
+    suite: SuiteConfig,
+    *,
+    data_dir: str | Path | None = None,
+    cache_root: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> dict[str, TaskResult]:
+    """Run every task of ``suite`` with ``encoder``; each text is encoded once across all tasks.
+
+    Args:
+        encoder: the model under test.
+        suite: which tasks to run.
+        data_dir: the data directory (see :func:`polyret.settings.data_dir`).
+        cache_root: folder for the embedding cache and FAISS indexes (``None``: keep embeddings in memory).
+        progress: optional callback, see :data:`ProgressCallback`.
+
+    Returns:
+        Task name -> result, in suite order.
+    """
+    names = suite.task_names
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise UsageError(f"suite {suite.name!r} names task(s) {', '.join(duplicates)} twice")
+    ctx = RunContext(EmbeddingStore(encoder, cache_root), data_dir, cache_root, suite.with_context, suite.batch_size)
+    results: dict[str, TaskResult] = {}
+    for done, task in enumerate(suite.tasks):
+        if progress is not None:
+            progress(task.name, done, len(suite.tasks))
+        results[task.name] = task.run(ctx)
+    if progress is not None:
+        progress("", len(suite.tasks), len(suite.tasks))
+    return results
+

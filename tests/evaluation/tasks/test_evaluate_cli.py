@@ -1,0 +1,76 @@
+"""`polyret evaluate` end to end: the quick suite with the tiny model, option errors, and `compare`."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from polyret.cli import main
+from polyret.evaluation.report import write_evaluation_report
+from polyret.evaluation.result import TaskResult
+
+
+def _exit_code(argv: list[str]) -> int:
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def test_quick_suite_writes_results_report_and_figures(tiny_model_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _exit_code(["evaluate", "--model", str(tiny_model_dir), "--suite", "quick", "-o", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert list(results["results"]) == ["xquad-r", "mlqa-r", "clsd-wmt19", "clsd-wmt19-mt", "ntrex128", "tico19",
+                                        "tatoeba"]
+    assert results["meta"]["suite"] == "quick" and results["meta"]["texts_encoded"] > 0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    for task, result in results["results"].items():
+        main_score = result["scores"][result["main"]]
+        assert f"| {task} | {result['main']} | {main_score:.4f} |" in report
+        assert f"{main_score:.4f}" in stdout
+        for key, value in result["scores"].items():
+            assert re.search(rf"^\| {re.escape(key)} \| {value:.4f} \|$", report, re.M), (task, key)
+    assert {p.name for p in out.glob("*.png")} >= {"xquad-r-map.png", "ntrex128-p-at-1.png", "ntrex128-bias.png"}
+
+
+def test_a_partial_beir_task_is_a_usage_error(tiny_model_dir, tmp_path, capsys):
+    argv = ["evaluate", "--model", str(tiny_model_dir), "--beir-corpus", str(tmp_path / "c.jsonl")]
+    assert _exit_code(argv) == 2
+    assert "--beir-topics" in capsys.readouterr().err
+
+
+def test_unknown_task_is_a_usage_error(tiny_model_dir, capsys):
+    assert _exit_code(["evaluate", "--model", str(tiny_model_dir), "--tasks", "nope"]) == 2
+    assert "no task nope" in capsys.readouterr().err
+
+
+def test_compare_prints_a_paired_test_per_shared_score(tmp_path, capsys):
+    for name, values in (("a", [1.0, 1.0, 0.0, 1.0]), ("b", [0.0, 1.0, 0.0, 0.0])):
+        per_query = {"acc": {f"{i}|de-fr": v for i, v in enumerate(values)}}
+        result = TaskResult("clsd-wmt19", "acc", {"acc": sum(values) / 4}, per_query=per_query)
+        write_evaluation_report({"clsd-wmt19": result}, tmp_path / name, model_name=f"model-{name}")
+    argv = ["evaluate", "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--resamples", "200"]
+    assert _exit_code([*argv, "--json", str(tmp_path / "cmp.json")]) == 0
+    out = capsys.readouterr().out
+    assert "model-a" in out and "+0.5000" in out
+    (row,) = json.loads((tmp_path / "cmp.json").read_text(encoding="utf-8"))["comparisons"]
+    assert (row["task"], row["score"], row["queries"]) == ("clsd-wmt19", "acc", 4)
+    assert (row["a"], row["b"], row["difference"]) == pytest.approx((0.75, 0.25, 0.5))
+    assert 0.0 < row["p_value"] <= 1.0 and row["ci_low"] <= 0.5 <= row["ci_high"]
+
+
+def test_compare_without_shared_scores_is_a_usage_error(tmp_path, capsys):
+    write_evaluation_report({}, tmp_path / "a", model_name="a")
+    write_evaluation_report({}, tmp_path / "b", model_name="b")
+    assert _exit_code(["evaluate", "compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
+
+
+@pytest.mark.parametrize("argv", [["evaluate"], ["evaluate", "--suite", "quick"]])
+def test_evaluate_without_a_model_is_a_usage_error(argv, capsys):
+    assert _exit_code(argv) == 2
+    assert "--model" in capsys.readouterr().err
