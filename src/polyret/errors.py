@@ -55,5 +55,24 @@ class TrainingError(PolyretError):
     exit_code = 5
 
 
+class TrainingInterrupted(TrainingError):
+    """Training stopped on SIGINT/SIGTERM after saving a checkpoint; ``polyret train --resume`` continues it.
+
+    The exit code is the shell's convention for the signal: 130 for SIGINT, 143 for SIGTERM.
+
+    Args:
+        message: what happened and how to resume.
+        signal_number: the signal received.
+        checkpoint: the checkpoint saved at the step boundary.
+    """
+
+    exit_code = 130
+
+    def __init__(self, message: str, *, signal_number: int, checkpoint: Path):
+        self.exit_code = 128 + signal_number
+        self.checkpoint = checkpoint
+        super().__init__(message)
+
+
 def _record_label(record: str | int) -> str:
     return f"line {record}" if isinstance(record, int) else f"record {record!r}"

@@ -20,12 +20,17 @@ def read_bytes(path: str | Path) -> bytes:
     """Return the (decompressed) bytes of ``path``; ``.gz`` files are gunzipped.
 
     Raises:
-        DataError: the file is missing or a truncated/corrupt gzip stream.
+        DataError: the file is missing, a directory, unreadable, or a truncated/corrupt gzip stream.
     """
     path = Path(path)
     if not path.exists():
         raise DataError(path, "file not found")
-    raw = path.read_bytes()
+    if path.is_dir():
+        raise DataError(path, "is a directory", expected="a file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(path, f"cannot be read ({exc.strerror})") from None
     if raw[:2] == b"\x1f\x8b":
         try:
             return gzip.decompress(raw)

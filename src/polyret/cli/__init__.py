@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from polyret.cli import data, evaluate, experiment, models, train
-from polyret.errors import PolyretError
+from polyret.errors import PolyretError, UsageError
 
 app = typer.Typer(
     name="polyret",
@@ -46,18 +46,23 @@ def main(argv: list[str] | None = None) -> None:
     except PolyretError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        _fail(str(exc), exc.exit_code)
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except typer.TyperException as exc:  # a bad flag or argument (typer bundles its own click)
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx is not None else "polyret"
+        _fail(f"{exc.format_message()} (see {command} --help)", UsageError.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
         err_console.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
         if debug:
             raise
-        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\nRerun with --debug for details.")
-        sys.exit(70)
+        _fail(f"{type(exc).__name__}: {exc}\nRerun with --debug for details.", 70, label="internal error")
+
+
+def _fail(message: str, exit_code: int, *, label: str = "error") -> None:
+    """Print ``label: message`` to stderr (one logical line, never parsed as markup) and exit."""
+    err_console.print(f"[bold red]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    sys.exit(exit_code)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -68,7 +69,8 @@ def verify(
         )
     bad = [r for r in results if r.status != "ok"]
     for result in bad:
-        console.print(f"[red]{result.status}[/]: {result.dataset}/{result.relpath} {result.detail}", highlight=False)
+        console.print(f"[red]{result.status}[/]: {escape(f'{result.dataset}/{result.relpath} {result.detail}')}",
+                      highlight=False, soft_wrap=True)
     checked = sorted({r.dataset for r in results})
     console.print(f"{len(results) - len(bad)} of {len(results)} file(s) ok in {', '.join(checked) or 'no data set'}")
     if bad:
@@ -96,7 +98,7 @@ def check(
     for lang, share in report.coverage.items():
         console.print(f"  {lang}: {share:.1%} of the records")
     for problem in report.problems:
-        console.print(f"[red]problem[/]: {problem}", highlight=False)
+        console.print(f"[red]problem[/]: {escape(str(problem))}", highlight=False, soft_wrap=True)
     if not report.ok:
         raise DataError(path, f"{report.problem_count} problem(s) found (showing {len(report.problems)})")
     console.print("[green]no problems found[/]")

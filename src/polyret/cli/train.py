@@ -11,7 +11,7 @@ from rich.console import Console
 from polyret.data.lareqa import LAREQA_LANGUAGES, load_parallel_qa
 from polyret.data.records import ParallelQA
 from polyret.data.user_qa import load_qa_jsonl
-from polyret.errors import UsageError
+from polyret.errors import DataError, UsageError
 from polyret.training import TrainConfig, train
 
 console = Console()
@@ -40,11 +40,16 @@ def train_command(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML or TOML file of TrainConfig options.")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the newest checkpoint.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the newest checkpoint (with the run's config.json).")
+    ] = False,
     data_dir: Annotated[Path | None, typer.Option(help="Data directory for the built-in data sets.")] = None,
 ) -> None:
     """Fine-tune an encoder; flags override the values of --config (defaults: the paper's protocol)."""
-    base = TrainConfig.load(config) if config else TrainConfig()
+    if config:
+        base = TrainConfig.load(config)
+    else:
+        base = TrainConfig.from_run(output_dir) if resume else TrainConfig()
     resolved = base.replace(
         model=model, data=data, sampler=sampler, alpha=alpha, batch_size=batch_size, lr=lr, max_steps=max_steps,
         epochs=epochs, languages=_split(languages), exclude_languages=_split(exclude_languages), seed=seed,
@@ -69,4 +74,7 @@ def _load_data(data: str, languages: list[str] | None, data_dir: Path | None) ->
     """A built-in LAReQA data set by name, else the user's QA JSONL file."""
     if data in LAREQA_LANGUAGES:
         return load_parallel_qa(data, languages=languages, data_dir=data_dir)
-    return load_qa_jsonl(data)
+    records = load_qa_jsonl(data)
+    if not records:
+        raise DataError(data, "no records", expected="one JSON object per line with id, questions and answers")
+    return records

@@ -90,6 +90,8 @@ def check_file(path: str | Path, format: str | None = None, *, collect: bool = T
     report = FileReport(str(path), fmt)
     with problems.record():
         _CHECKS[fmt](Path(path), report, problems)
+    if report.records == 0 and problems.count == 0:
+        problems.add(DataError(path, f"no records (an empty {fmt} file)", expected="at least one record"))
     report.problems, report.problem_count = problems.problems, problems.count
     return report
 

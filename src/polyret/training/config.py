@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from polyret.errors import UsageError
-from polyret.io import atomic_write, read_text
+from polyret.io import atomic_write, read_json, read_text
 
 PAPER_HELD_OUT_LANGUAGES = ("el", "vi")
 
@@ -129,8 +129,21 @@ class TrainConfig:
             else:
                 values = yaml.safe_load(text) or {}
         except (yaml.YAMLError, ValueError) as exc:
-            raise UsageError(f"{path}: not a valid config file ({exc})") from None
+            raise UsageError(f"{path}: not a valid config file ({' '.join(str(exc).split())})") from None
         return cls.from_dict(values, source=str(path))
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path) -> TrainConfig:
+        """The configuration a training run was started with (the options in its ``config.json``).
+
+        Raises:
+            UsageError: ``run_dir`` holds no ``config.json``.
+        """
+        path = Path(run_dir) / "config.json"
+        if not path.is_file():
+            raise UsageError(f"{run_dir}: no config.json, so not a polyret training run (give --config or --model)")
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls.from_dict({key: value for key, value in read_json(path).items() if key in known}, source=str(path))
 
     def save(self, path: str | Path) -> None:
         """Write the config as YAML (atomically)."""

@@ -11,7 +11,7 @@ from typing import Any
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from polyret.errors import TrainingError
-from polyret.io import read_json, read_lines, write_json
+from polyret.io import atomic_write, read_json, read_lines, write_json
 from polyret.sampling import LanguageBatchSampler
 
 SAMPLER_STATE_NAME = "sampler_state.json"
@@ -21,6 +21,13 @@ def plan_of_step(sampler: LanguageBatchSampler, step: int) -> str:
     """The language plan of optimizer step ``step`` (1-based, counted over all epochs)."""
     epoch, index = divmod(step - 1, sampler.steps_per_epoch)
     return sampler.epoch_plan(epoch).plans[index]
+
+
+def batch_example_ids(sampler: LanguageBatchSampler, step: int) -> list[str]:
+    """The alignment ids of the (global) batch of optimizer step ``step`` (1-based), in batch order."""
+    epoch, index = divmod(step - 1, sampler.steps_per_epoch)
+    table = sampler.table
+    return [table.alignment_ids[table.rows[row].example_index] for row in sampler.epoch_plan(epoch).batches[index]]
 
 
 def plan_counts(sampler: LanguageBatchSampler, steps: int) -> dict[str, int]:
@@ -58,9 +65,10 @@ class RunLogCallback(TrainerCallback):
 
     def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any):
         """Drop log lines past the step training (re)starts from, so a resumed run's log has no duplicates."""
-        if self.log_path.exists():
-            kept = [line for line in read_lines(self.log_path) if json.loads(line)["step"] <= state.global_step]
-            self.log_path.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+        if state.is_world_process_zero and self.log_path.exists():
+            kept = [line for line in read_lines(self.log_path) if _logged_step(line) <= state.global_step]
+            with atomic_write(self.log_path) as handle:
+                handle.writelines(f"{line}\n" for line in kept)
 
     def on_log(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
@@ -76,16 +84,29 @@ class RunLogCallback(TrainerCallback):
                     f"non-finite loss ({logs['loss']}) at step {step} (language plan {plan}); "
                     "lower the learning rate or the scale, or check the data of that plan"
                 )
-            record.update(loss=logs["loss"], lr=logs.get("learning_rate"), plan=plan)
+            record.update(loss=logs["loss"], lr=logs.get("learning_rate"), plan=plan,
+                          examples=batch_example_ids(self.sampler, step))
         elif "eval_loss" in logs:
             record["eval_loss"] = logs["eval_loss"]
             if self.best_eval_loss is None or logs["eval_loss"] < self.best_eval_loss:
                 self.best_eval_loss = logs["eval_loss"]
         else:
             return
+        if not state.is_world_process_zero:  # every rank logs the same gathered values; rank 0 writes them
+            return
         with open(self.log_path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
     def on_save(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any):
+        if not state.is_world_process_zero:  # rank 0 writes the checkpoint; every rank's sampler has this state
+            return
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         write_json(checkpoint / SAMPLER_STATE_NAME, sampler_state_at(self.sampler, state.global_step))
+
+
+def _logged_step(line: str) -> float:
+    """The step of a log line; a line cut short by a killed process counts as past every step (it is dropped)."""
+    try:
+        return json.loads(line)["step"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return math.inf

@@ -3,6 +3,7 @@
 Run directory layout::
 
     config.json          the resolved configuration (+ prompts, precision, world size, sampler fingerprint)
+    provenance.json      command, git revision, package versions, hardware, sha256 of the data file and records
     train_log.jsonl      one line per step: loss, learning rate, language plan; eval_loss lines when evaluating
     checkpoints/         sentence-transformers/HF checkpoints (model, optimizer, scheduler, RNG) + sampler_state.json
     final/               the trained model: SentenceTransformer(run_dir / "final") loads it
@@ -12,6 +13,8 @@ Run directory layout::
 from __future__ import annotations
 
 import math
+import os
+import pickle
 import shutil
 import tempfile
 import time
@@ -29,14 +32,23 @@ from transformers import EarlyStoppingCallback, PrinterCallback, TrainerCallback
 from transformers.trainer_utils import get_last_checkpoint
 
 from polyret.data.records import ParallelQA
-from polyret.errors import UsageError
+from polyret.errors import TrainingError, TrainingInterrupted, UsageError
 from polyret.io import write_json
 from polyret.models.freezing import freeze_word_embeddings
 from polyret.models.loading import load_sentence_transformer
+from polyret.provenance import environment, file_sha256, records_sha256
 from polyret.sampling import LanguageBatchSampler, PairTable, SamplerKind
 from polyret.training.batching import LanguageAwareTrainer
+from polyret.training.checkpoints import (
+    check_free_space,
+    checkpoint_step,
+    checkpoints_kept,
+    discard_after,
+    latest_complete_checkpoint,
+)
 from polyret.training.config import TrainConfig
 from polyret.training.dataset import build_pair_dataset
+from polyret.training.interrupts import StopOnSignal
 from polyret.training.progress import RichProgressCallback
 from polyret.training.run_log import RunLogCallback, check_resumable, plan_counts
 
@@ -81,7 +93,9 @@ def train(
 
     Raises:
         UsageError: bad settings, or ``output_dir`` holds another run and ``config.resume`` is off.
-        TrainingError: a non-finite loss (naming the step and its language plan), or an incompatible checkpoint.
+        TrainingError: a non-finite loss (naming the step and its language plan), an incompatible checkpoint, or
+            too little disk space for the checkpoints.
+        TrainingInterrupted: SIGINT/SIGTERM stopped training after saving a checkpoint (resume with ``resume``).
         ModelError: the model cannot be loaded.
     """
     config.validate()
@@ -96,24 +110,31 @@ def train(
     if config.freeze_word_embeddings:
         freeze_word_embeddings(model)
     args = _training_arguments(config, checkpoints_dir, prompts, with_eval=eval_data is not None)
+    is_main = args.process_index == 0  # under DDP only rank 0 writes the run directory
     sampler = sampler_class(
         table, config.batch_size, kind=config.sampler, alpha=config.alpha, weighting=config.weighting,
         per_example_pairs=config.per_example_pairs, seed=config.seed, world_size=args.world_size,
     )
     if resume_from is not None:
         check_resumable(resume_from, sampler)
+        if is_main:
+            discard_after(checkpoints_dir, checkpoint_step(resume_from))
+    check_free_space(run_dir, model, checkpoints_kept(config, sampler.steps_per_epoch))
     eval_table, eval_sampler = _eval_batches(config, eval_data, args.world_size)
     log_callback = RunLogCallback(run_dir / "train_log.jsonl", sampler)
-    callbacks: list[TrainerCallback] = [log_callback]
+    stop = StopOnSignal()
+    callbacks: list[TrainerCallback] = [log_callback, stop]
     if config.early_stopping_patience is not None and eval_table is not None:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    progress_bar = RichProgressCallback() if progress else None
+    progress_bar = RichProgressCallback() if progress and is_main else None
     if progress_bar is not None:
         callbacks.append(progress_bar)
-    write_json(run_dir / "config.json", {
-        **config.to_dict(), "prompts": prompts, "precision_used": _precision(config.precision),
-        "world_size": args.world_size, "sampler_fingerprint": sampler.fingerprint, "train_pairs": len(table),
-    })
+    if is_main:
+        write_json(run_dir / "config.json", {
+            **config.to_dict(), "prompts": prompts, "precision_used": _precision(config.precision),
+            "world_size": args.world_size, "sampler_fingerprint": sampler.fingerprint, "train_pairs": len(table),
+        })
+        write_json(run_dir / "provenance.json", _provenance(config, train_data, eval_data))
     trainer = LanguageAwareTrainer(
         model=model, args=args, loss=_loss(model, config, gather=args.world_size > 1),
         train_dataset=build_pair_dataset(table, with_context=config.with_context),
@@ -123,11 +144,19 @@ def train(
     trainer.remove_callback(PrinterCallback)  # train_log.jsonl and the progress bar report the steps
     started = time.perf_counter()
     try:
-        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+        with stop.installed():
+            result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    except pickle.UnpicklingError as exc:  # transformers loads optimizer/scheduler/RNG state with weights_only=True
+        raise TrainingError(f"{resume_from}: refusing to load checkpoint state that holds more than tensors "
+                            f"({str(exc).strip().splitlines()[0]})") from None
     finally:
         if progress_bar is not None:
             progress_bar.close()
-    model_dir = _save_final(model, run_dir / "final")
+    if stop.stopped_at_step is not None:
+        raise _interrupted(stop, run_dir, checkpoints_dir)
+    model_dir = run_dir / "final"
+    if is_main:
+        _save_final(model, model_dir)
     steps = trainer.state.global_step
     summary = {
         "steps": steps,
@@ -143,19 +172,44 @@ def train(
             for epoch in range(math.ceil(steps / sampler.steps_per_epoch))
         },
     }
-    write_json(run_dir / "train_summary.json", summary)
+    if is_main:
+        write_json(run_dir / "train_summary.json", summary)
+    trainer.accelerator.wait_for_everyone()  # every rank returns once final/ and the summary exist
     return TrainOutcome(run_dir, model_dir, steps, summary)
 
 
 def _resume_checkpoint(run_dir: Path, checkpoints_dir: Path, resume: bool) -> Path | None:
-    last = get_last_checkpoint(str(checkpoints_dir)) if checkpoints_dir.is_dir() else None
+    """The newest complete checkpoint when resuming; else check that ``run_dir`` holds no run yet."""
     if resume:
-        if last is None:
-            raise UsageError(f"{run_dir}: no checkpoint to resume from (expected {checkpoints_dir}/checkpoint-N)")
-        return Path(last)
+        complete = latest_complete_checkpoint(checkpoints_dir)
+        if complete is None:
+            raise UsageError(f"{run_dir}: no complete checkpoint to resume from (expected "
+                             f"{checkpoints_dir}/checkpoint-N with trainer_state.json and sampler_state.json)")
+        return complete
+    last = get_last_checkpoint(str(checkpoints_dir)) if checkpoints_dir.is_dir() else None
     if last is not None or (run_dir / "final").exists():
         raise UsageError(f"{run_dir} already holds a training run; resume it (--resume) or choose another directory")
     return None
+
+
+def _provenance(config: TrainConfig, train_data: list[ParallelQA], eval_data: list[ParallelQA] | None) -> dict:
+    """Environment and input checksums of this run (the data file's and the records', whatever their source)."""
+    data_file = Path(config.data) if config.data else None
+    return {
+        **environment(),
+        "data_file_sha256": {config.data: file_sha256(data_file)} if data_file and data_file.is_file() else {},
+        "train_records_sha256": records_sha256(train_data),
+        "eval_records_sha256": records_sha256(eval_data) if eval_data is not None else None,
+    }
+
+
+def _interrupted(stop: StopOnSignal, run_dir: Path, checkpoints_dir: Path) -> TrainingInterrupted:
+    checkpoint = checkpoints_dir / f"checkpoint-{stop.stopped_at_step}"
+    return TrainingInterrupted(
+        f"training stopped by {stop.received.name} after step {stop.stopped_at_step}; checkpoint saved in "
+        f"{checkpoint}. Resume with: polyret train --output-dir {run_dir} --resume",
+        signal_number=int(stop.received), checkpoint=checkpoint,
+    )
 
 
 def _apply_prompts(model: SentenceTransformer, config: TrainConfig) -> dict[str, str]:
@@ -201,6 +255,7 @@ def _training_arguments(
         num_train_epochs=config.epochs,
         max_steps=config.max_steps if config.max_steps is not None else -1,
         seed=config.seed,
+        use_cpu=_ddp_on_cpu(),
         fp16=precision == "fp16",
         bf16=precision == "bf16",
         prompts=prompts,
@@ -219,6 +274,14 @@ def _training_arguments(
         report_to="none",
         disable_tqdm=True,
     )
+
+
+def _ddp_on_cpu() -> bool:
+    """Launched with several processes (torchrun / accelerate) on a machine without CUDA: DDP over gloo.
+
+    Accelerate only sets up CPU data parallelism when asked for the CPU; otherwise each process trains alone.
+    """
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
 
 
 def _loss(model: SentenceTransformer, config: TrainConfig, *, gather: bool) -> torch.nn.Module:
