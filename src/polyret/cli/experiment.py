@@ -1,0 +1,80 @@
+"""CLI: ``polyret experiment`` — the flagship study (every batching arm, one report) as one resumable command."""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from polyret.experiments.config import PRESETS, load_config, validate
+from polyret.experiments.runner import run_experiment
+
+console = Console()
+SWEEP_ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``experiment`` command to ``app``."""
+    app.command("experiment")(experiment_command)
+
+
+def experiment_command(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML or TOML study config (keys override the preset).")
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help=f"Start from a preset: {' or '.join(PRESETS)} (default: quick without --config)."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", "-o", help="Study folder (default runs/<name>).")
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume/--force", help="Reuse finished arms and resume interrupted ones, or redo them all."),
+    ] = True,
+    train_qa: Annotated[
+        Path | None, typer.Option("--train-qa", help="QA JSONL training data replacing the XQuAD-R training folds.")
+    ] = None,
+    alpha_sweep: Annotated[
+        bool, typer.Option("--alpha-sweep", help="Add hybrid arms at alpha 0, .25, .5, .75, 1.")
+    ] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data directory (default: $POLYRET_DATA_DIR or the cache).")
+    ] = None,
+) -> None:
+    """Train every batching arm on the same data and budget, evaluate in and out of domain, and write a report."""
+    study = load_config(config, preset=preset if preset is not None or config is not None else "quick")
+    if train_qa is not None:
+        study = dataclasses.replace(study, data=dataclasses.replace(study.data, train_qa=str(train_qa)))
+    if alpha_sweep:
+        study = dataclasses.replace(study, alpha_sweep=SWEEP_ALPHAS)
+    validate(study)
+    run_experiment(
+        study,
+        output_dir=output_dir or Path("runs") / study.name,
+        data_dir=data_dir,
+        force=not resume,
+        command=invocation(ctx),
+        console=console,
+    )
+
+
+def invocation(ctx: typer.Context) -> str:
+    """The command line that reproduces this call: the command and every option the user gave."""
+    parts = ctx.command_path.split()
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        if source is None or source.name != "COMMANDLINE":  # typer bundles its own click: compare by name
+            continue
+        value = ctx.params[param.name]
+        if getattr(param, "is_flag", False):
+            parts.append(param.opts[0] if value or not param.secondary_opts else param.secondary_opts[0])
+        else:
+            parts += [param.opts[0], str(value)]
+    return shlex.join(parts)

@@ -1,0 +1,109 @@
+"""The arms of the study and the hash that names each arm's run folder.
+
+An arm is one batching strategy (plus alpha) trained with one seed; the zero-shot arm is the untouched base model.
+Its run folder ``arms/<run name>-<hash>`` is keyed by a hash of everything that determines its results, so a
+changed setting gives a new folder and an unchanged one finds its finished result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from polyret.experiments.config import HYBRID, ZERO_SHOT, ExperimentConfig, parse_arm, train_config
+
+HASH_LENGTH = 10
+# Bump when the meaning of a stored arm result changes, so old results are recomputed rather than trusted.
+RESULT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ArmSpec:
+    """One run of the study.
+
+    Attributes:
+        label: the arm as tables show it (seeds pooled), e.g. ``"hybrid"`` or ``"hybrid@0.25"``.
+        sampler: the batch sampler kind, ``None`` for the zero-shot arm.
+        alpha: probability of a monolingual batch (hybrid arms only).
+        seed: training seed (``None`` for the zero-shot arm, which is not trained).
+    """
+
+    label: str
+    sampler: str | None
+    alpha: float | None = None
+    seed: int | None = None
+
+    @property
+    def trained(self) -> bool:
+        return self.sampler is not None
+
+    @property
+    def run_name(self) -> str:
+        """The label plus the seed, e.g. ``"hybrid-s13"``."""
+        return self.label if self.seed is None else f"{self.label}-s{self.seed}"
+
+
+def alpha_label(alpha: float) -> str:
+    """The label of the hybrid arm with ``alpha``, e.g. ``"hybrid@0.25"``."""
+    return f"{HYBRID}@{alpha:g}"
+
+
+def expand_arms(config: ExperimentConfig) -> list[ArmSpec]:
+    """Every run of the study: the configured arms and the alpha sweep, times the seeds (zero-shot once)."""
+    specs: list[ArmSpec] = []
+    labels: list[tuple[str, str, float | None]] = []
+    for name in config.arms:
+        kind, alpha = parse_arm(name)
+        if kind == HYBRID:
+            alpha = config.hybrid_alpha if alpha is None else alpha
+            name = HYBRID if alpha == config.hybrid_alpha else alpha_label(alpha)
+        labels.append((name, kind, alpha))
+    for alpha in config.alpha_sweep:
+        name = HYBRID if alpha == config.hybrid_alpha else alpha_label(alpha)
+        labels.append((name, HYBRID, alpha))
+    seen: set[str] = set()
+    for name, kind, alpha in labels:
+        if name in seen:
+            continue
+        seen.add(name)
+        if kind == ZERO_SHOT:
+            specs.append(ArmSpec(ZERO_SHOT, None))
+        else:
+            specs.extend(ArmSpec(name, kind, alpha, seed) for seed in config.seeds)
+    return specs
+
+
+def resolved_arm_config(
+    config: ExperimentConfig, arm: ArmSpec, *, eval_inputs: dict[str, Any], train_inputs: dict[str, Any]
+) -> dict[str, Any]:
+    """Everything that determines ``arm``'s results, as plain JSON data.
+
+    Args:
+        config: the study.
+        arm: the run.
+        eval_inputs: the evaluation data actually used (file checksums, test articles).
+        train_inputs: the training data actually used (ignored for the zero-shot arm, which is not trained).
+    """
+    resolved: dict[str, Any] = {
+        "format": RESULT_FORMAT,
+        "arm": dataclasses.asdict(arm),
+        "base_model": config.base_model,
+        "evaluation": dataclasses.asdict(config.evaluation),
+        "eval_inputs": eval_inputs,
+    }
+    if arm.trained:
+        options = train_config(config, arm.sampler, alpha=arm.alpha, seed=arm.seed).to_dict()
+        options.pop("resume")
+        resolved["training"] = options
+        resolved["data"] = dataclasses.asdict(config.data)
+        resolved["train_inputs"] = train_inputs
+    return resolved
+
+
+def config_hash(resolved: dict[str, Any]) -> str:
+    """A short stable hash of a resolved arm config (canonical JSON, sha256)."""
+    canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:HASH_LENGTH]

@@ -1,0 +1,261 @@
+"""The flagship study's configuration: one base model, one data set, one training recipe, several batching arms.
+
+Fairness is structural: every trained arm gets the same base model, training data, step budget, optimiser settings
+and seeds; arms differ only in their batch sampler (and, for hybrid, its alpha). Presets give the two standard
+sizes (``quick`` for a laptop CPU, ``paper`` for a GPU); a YAML/TOML file overrides any key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from polyret.errors import UsageError
+from polyret.evaluation.suite import SUITES
+from polyret.experiments.settings_file import build_dataclass, read_mapping
+from polyret.training.config import TrainConfig
+
+ZERO_SHOT = "zero-shot"
+HYBRID = "hybrid"
+TRAINED_ARMS = ("mixed", "st_default", "monolingual", "cross_lingual", HYBRID)
+DEFAULT_ARMS = (ZERO_SHOT, *TRAINED_ARMS)
+BASELINE_ARMS = ("mixed", "st_default", "monolingual", "cross_lingual")
+TRAIN_LANGUAGES = ("ar", "de", "en", "es", "hi", "ru", "th", "tr", "zh")
+UNSEEN_LANGUAGES = ("el", "vi")
+IN_DOMAIN_TASKS = ("xquad-r", "mlqa-r")
+DOMAIN_SHIFT_TASKS = tuple(SUITES["domain-shift"].task_names)
+DEFAULT_DOMAIN_SHIFT = ("clsd-wmt19", "ntrex128", "tico19", "tatoeba")
+STUDY_OWNED_OPTIONS = frozenset({"model", "sampler", "alpha", "seed", "resume", "data"})
+_ALPHA_ARM = re.compile(rf"^{HYBRID}@(?P<alpha>[0-9]*\.?[0-9]+)$")
+
+
+@dataclass
+class DataSettings:
+    """Training data and the in-domain test split.
+
+    Attributes:
+        dataset: LAReQA set whose articles are split into training and test folds.
+        train_languages: languages trained on (the paper's nine).
+        folds: number of article folds (``group_folds``); one is the test fold, the rest train.
+        test_fold: index of the test fold.
+        fold_seed: seed of the fold assignment.
+        train_qa: a user QA JSONL file that replaces the default training data (``load_qa_jsonl`` format).
+        max_train_questions: keep only the first N training questions (``None``: all).
+    """
+
+    dataset: str = "xquad-r"
+    train_languages: list[str] = field(default_factory=lambda: list(TRAIN_LANGUAGES))
+    folds: int = 4
+    test_fold: int = 0
+    fold_seed: int = 0
+    train_qa: str | None = None
+    max_train_questions: int | None = None
+
+
+@dataclass
+class EvaluationSettings:
+    """What every arm is evaluated on, and how large the slices are.
+
+    Attributes:
+        in_domain: QA retrieval tasks (``xquad-r`` = the held-out test fold, ``mlqa-r`` = a second QA set).
+        domain_shift: tasks from other domains, by their suite names (``clsd-wmt19`` news discrimination de<->fr,
+            ``clsd-wmt19-mt`` its English translation, ``ntrex128`` news, ``tico19`` medical, ``tatoeba`` everyday
+            sentences; see :mod:`polyret.evaluation.suite`).
+        qa_max_articles: evaluate the in-domain QA sets other than the held-out fold (MLQA-R) on their first N
+            articles only (``None``: all).
+        max_items: cap on rows per domain-shift task (``None``: all).
+        shift_languages: evaluate the multi-way domain-shift corpora (NTREX, TICO, Tatoeba) only on these
+            languages plus English (``None``: the suite's languages).
+        batch_size: encoding batch size.
+        max_seq_length: token limit of every arm's encoder at evaluation, the same for all arms so that the
+            zero-shot model and the trained ones see equally long inputs (``None``: ``training.max_seq_length``;
+            when that is not set either, each model's own setting).
+        with_context: encode LAReQA candidates together with their paragraph (the LAReQA protocol).
+    """
+
+    in_domain: list[str] = field(default_factory=lambda: list(IN_DOMAIN_TASKS))
+    domain_shift: list[str] = field(default_factory=lambda: list(DEFAULT_DOMAIN_SHIFT))
+    qa_max_articles: int | None = None
+    max_items: int | None = None
+    shift_languages: list[str] | None = None
+    batch_size: int = 32
+    max_seq_length: int | None = None
+    with_context: bool = True
+
+
+@dataclass
+class ExperimentConfig:
+    """The whole study.
+
+    Attributes:
+        name: run name (default output folder ``runs/<name>``).
+        base_model: model path, hub name or alias every arm starts from.
+        arms: arm names (``zero-shot``, ``mixed``, ``st_default``, ``monolingual``, ``cross_lingual``, ``hybrid``,
+            or ``hybrid@<alpha>``).
+        hybrid_alpha: probability of a monolingual batch in the ``hybrid`` arm.
+        alpha_sweep: extra ``hybrid@alpha`` arms (empty: no sweep).
+        seeds: one trained run per arm and seed.
+        significance_level: p-value below which a difference counts as significant.
+        significance_resamples: resamples of the paired tests over queries (more: steadier p-values, slower).
+        training: options of :class:`~polyret.training.config.TrainConfig` shared by every trained arm (``max_steps``
+            is required so every arm trains for the same number of steps; ``model``, ``sampler``, ``alpha``,
+            ``seed`` and ``resume`` are set by the study).
+    """
+
+    name: str = "experiment"
+    base_model: str = "multilingual-e5-small"
+    arms: list[str] = field(default_factory=lambda: list(DEFAULT_ARMS))
+    hybrid_alpha: float = 0.5
+    alpha_sweep: list[float] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=lambda: [13])
+    significance_level: float = 0.05
+    significance_resamples: int = 10_000
+    training: dict[str, Any] = field(default_factory=lambda: {"max_steps": 1000})
+    data: DataSettings = field(default_factory=DataSettings)
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {
+        "name": "quick",
+        "base_model": "multilingual-e5-small",
+        "seeds": [13],
+        "training": {
+            "max_steps": 30, "batch_size": 16, "lr": 3e-5, "max_seq_length": 96, "freeze_word_embeddings": True,
+            "save_steps": 10,
+        },
+        "data": {"folds": 16, "test_fold": 0},
+        "evaluation": {
+            "qa_max_articles": 5, "max_items": 60, "shift_languages": ["ar", "de", "zh", "el", "vi"], "batch_size": 32,
+        },
+    },
+    "paper": {
+        "name": "paper",
+        "base_model": "FacebookAI/xlm-roberta-base",
+        "seeds": [13, 42, 87],
+        "alpha_sweep": [0.0, 0.25, 0.5, 0.75, 1.0],
+        "training": {"max_steps": 2000, "batch_size": 100, "lr": 3e-5, "max_seq_length": 256},
+        "data": {"folds": 4, "test_fold": 0},
+    },
+}
+
+
+def load_config(path: str | Path | None = None, *, preset: str | None = None) -> ExperimentConfig:
+    """The config of ``preset`` (default: built-in defaults) with the keys of the file at ``path`` applied.
+
+    Raises:
+        UsageError: unknown preset, unknown key, wrong type, or inconsistent values.
+    """
+    config = ExperimentConfig()
+    if preset is not None:
+        if preset not in PRESETS:
+            raise UsageError(f"unknown preset {preset!r} (expected one of: {', '.join(PRESETS)})")
+        config = build_dataclass(ExperimentConfig, PRESETS[preset])
+    if path is None:
+        validate(config)
+        return config
+    try:
+        config = build_dataclass(ExperimentConfig, read_mapping(path), base=config)
+        validate(config)
+    except UsageError as exc:
+        message = str(exc)
+        raise UsageError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+    return config
+
+
+_FOLDER_NAME = re.compile(r"\w[\w.-]*")
+"""A name that stays one folder below where it is joined: no separators, no ``..``, not hidden."""
+
+
+def validate(config: ExperimentConfig) -> None:
+    """Check values that types alone cannot (ranges, names, fold index).
+
+    Raises:
+        UsageError: naming the key and the expected value.
+    """
+    if not _FOLDER_NAME.fullmatch(config.name):
+        raise UsageError(
+            f"config key 'name': {config.name!r} is not a plain folder name (the study writes runs/<name>; use "
+            "letters, digits, '.', '_' and '-', starting with a letter or digit)"
+        )
+    for arm in config.arms:
+        parse_arm(arm)
+    for i, alpha in enumerate([config.hybrid_alpha, *config.alpha_sweep]):
+        if not 0.0 <= alpha <= 1.0:
+            key = "hybrid_alpha" if i == 0 else f"alpha_sweep[{i - 1}]"
+            raise UsageError(f"config key {key!r}: alpha must lie in [0, 1], got {alpha}")
+    if not 0.0 < config.significance_level < 1.0 or config.significance_resamples < 100:
+        raise UsageError(
+            "config keys 'significance_level'/'significance_resamples': need a level in (0, 1) and at least 100 "
+            f"resamples, got {config.significance_level} and {config.significance_resamples}"
+        )
+    if not config.seeds:
+        raise UsageError("config key 'seeds': give at least one seed")
+    train_config(config, "hybrid", alpha=config.hybrid_alpha, seed=config.seeds[0])
+    _check_positive(
+        config.evaluation, "evaluation", ("batch_size", "qa_max_articles", "max_items", "max_seq_length")
+    )
+    data = config.data
+    if data.folds < 2 or not 0 <= data.test_fold < data.folds:
+        raise UsageError(
+            f"config keys 'data.folds'/'data.test_fold': need folds >= 2 and 0 <= test_fold < folds, "
+            f"got folds={data.folds}, test_fold={data.test_fold}"
+        )
+    _check_names(config.evaluation.in_domain, IN_DOMAIN_TASKS, "evaluation.in_domain")
+    _check_names(config.evaluation.domain_shift, DOMAIN_SHIFT_TASKS, "evaluation.domain_shift")
+
+
+def train_config(config: ExperimentConfig, sampler: str, *, alpha: float | None, seed: int) -> TrainConfig:
+    """The training config of one arm: the study's shared options plus the arm's sampler, alpha and seed.
+
+    Raises:
+        UsageError: a bad ``training`` option, one the study sets itself, or no ``max_steps``.
+    """
+    owned = sorted(STUDY_OWNED_OPTIONS & set(config.training))
+    if owned:
+        raise UsageError(
+            f"config key 'training.{owned[0]}': set by the study (use base_model, arms, hybrid_alpha and seeds)"
+        )
+    if config.training.get("max_steps") is None:
+        raise UsageError("config key 'training.max_steps': required, so that every arm trains for the same steps")
+    arm_options = {"model": config.base_model, "sampler": sampler, "seed": seed}
+    if alpha is not None:
+        arm_options["alpha"] = alpha
+    return TrainConfig.from_dict({**config.training, **arm_options}, source="config key 'training'")
+
+
+def parse_arm(name: str) -> tuple[str, float | None]:
+    """Split an arm name into its sampler kind and alpha (``"hybrid@0.25"`` -> ``("hybrid", 0.25)``).
+
+    Raises:
+        UsageError: an unknown arm name.
+    """
+    if name == ZERO_SHOT or name in BASELINE_ARMS:
+        return name, None
+    if name == HYBRID:
+        return HYBRID, None
+    match = _ALPHA_ARM.match(name)
+    if match and 0.0 <= float(match["alpha"]) <= 1.0:
+        return HYBRID, float(match["alpha"])
+    raise UsageError(
+        f"config key 'arms': unknown arm {name!r} (expected {', '.join(DEFAULT_ARMS)} or hybrid@<alpha in [0, 1]>)"
+    )
+
+
+def _check_positive(section: Any, where: str, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        value = getattr(section, key)
+        if value is not None and value <= 0:
+            raise UsageError(f"config key '{where}.{key}': must be positive, got {value}")
+
+
+def _check_names(names: list[str], known: tuple[str, ...], key: str) -> None:
+    for name in names:
+        if name not in known:
+            raise UsageError(f"config key {key!r}: unknown task {name!r} (expected one of: {', '.join(known)})")

@@ -1,0 +1,188 @@
+"""The study's outputs: ``results.json`` (every number) and ``report.md`` (rendered only from that JSON) + PNGs.
+
+:func:`summarise` turns arm results into one JSON-ready dict; :func:`render_markdown` draws the report from that dict
+alone, so each number in ``report.md`` is the number in ``results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from polyret.evaluation.markdown import markdown_table
+from polyret.experiments import analysis, figures, verdict
+from polyret.experiments.arm_result import ArmResult
+from polyret.experiments.config import HYBRID, ExperimentConfig, train_config
+from polyret.io import atomic_write, write_json
+
+RESULTS_FILE = "results.json"
+REPORT_FILE = "report.md"
+FIGURES_DIR = "figures"
+
+
+def summarise(
+    config: ExperimentConfig, results: Sequence[ArmResult], *, train_inputs: dict[str, Any], provenance: dict[str, Any]
+) -> dict[str, Any]:
+    """Every number of the study as plain JSON data: table, robustness, comparisons, alpha curve, bias, verdict."""
+    groups = analysis.group_by_label(results)
+    in_domain, shift = config.evaluation.in_domain, config.evaluation.domain_shift
+    robustness = analysis.robustness(groups, in_domain[0], shift) if in_domain else {}
+    comparisons = analysis.comparisons(groups, [*in_domain, *shift], resamples=config.significance_resamples)
+    answer = verdict.decide(comparisons, robustness, shift, level=config.significance_level)
+    return {
+        "name": config.name,
+        "question": verdict.QUESTION,
+        "verdict": answer | {
+            "text": verdict.explain(answer, level=config.significance_level, seeds=len(config.seeds)),
+            "caveats": caveats(config, train_inputs),
+        },
+        "table": analysis.table(groups, in_domain, shift),
+        "robustness": robustness,
+        "comparisons": comparisons,
+        "alpha_curve": analysis.alpha_curve(groups, [*in_domain, *shift]),
+        "bias": analysis.bias(groups, in_domain),
+        "heatmaps": {
+            task: {label: analysis.mean_matrix(runs, task, figures.HEATMAP_METRIC) for label, runs in groups.items()}
+            for task in in_domain[:1]
+        },
+        "arms": {
+            result.run_name: {"label": result.label, "config_hash": result.config_hash, "info": result.info}
+            for result in results
+        },
+        "training_data": train_inputs,
+        "config": config.to_dict(),
+        "provenance": provenance,
+    }
+
+
+def caveats(config: ExperimentConfig, train_inputs: dict[str, Any]) -> list[str]:
+    """What limits the answer: model size, data size, step budget, seeds, evaluation slices."""
+    training = train_config(config, HYBRID, alpha=config.hybrid_alpha, seed=config.seeds[0])
+    evaluation = config.evaluation
+    notes = [
+        f"One base model ({config.base_model}); a larger model or another family may behave differently.",
+        f"Training data: {train_inputs.get('questions', 0)} questions in {len(train_inputs.get('languages', []))} "
+        f"languages, far less than the paper's millions of translated pairs.",
+        f"Step budget: {training.max_steps} steps of {training.batch_size} pairs per arm"
+        f" (learning rate {training.lr:g}); longer training can change the ranking.",
+    ]
+    if len(config.seeds) == 1:
+        notes.append("One seed: differences between training runs are not tested; p-values are over queries only.")
+    if evaluation.max_items is not None or evaluation.qa_max_articles is not None:
+        notes.append(
+            f"Evaluation slices: domain-shift tasks capped at {evaluation.max_items} items, other QA sets at "
+            f"{evaluation.qa_max_articles} articles."
+        )
+    notes.append("The domain-shift tasks are sentence matching and discrimination, not question answering.")
+    return notes
+
+
+def write_outputs(folder: Path, summary: dict[str, Any]) -> dict[str, Path]:
+    """Draw the figures, then write ``results.json`` and ``report.md`` into ``folder`` (atomically)."""
+    figure_dir = folder / FIGURES_DIR
+    summary["figures"] = {
+        "heatmaps": {task: figures.draw_heatmaps(m, task, figure_dir) for task, m in summary["heatmaps"].items()},
+        "bias": figures.draw_bias(summary["bias"], figure_dir),
+        "alpha_curve": figures.draw_alpha_curve(summary["alpha_curve"], figure_dir / "alpha-curve.png").name
+        if summary["alpha_curve"] else None,
+    }
+    write_json(folder / RESULTS_FILE, summary)
+    with atomic_write(folder / REPORT_FILE) as handle:
+        handle.write(render_markdown(summary))
+    return {"results": folder / RESULTS_FILE, "report": folder / REPORT_FILE}
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    """The report, drawn only from ``summary`` (the content of ``results.json``)."""
+    parts = [
+        f"# polyret study: {summary['name']}",
+        f"**Question.** {summary['question']}",
+        summary["verdict"]["text"],
+        "Caveats:\n" + "\n".join(f"- {note}" for note in summary["verdict"]["caveats"]),
+        "## Results\n\nMean over seeds; LAReQA mAP in the monolingual (Mo.), cross-lingual (Cr.) and multilingual "
+        "(Mul.) settings (Elmahdy et al. Table 1), then each domain-shift task's main score.\n\n"
+        + _results_table(summary["table"]),
+        "## Robustness to domain shift\n\nEach domain-shift score, its change vs zero-shot, and its difference to "
+        "the arm's own in-domain score (held-out fold, main metric).\n\n" + _robustness_table(summary["robustness"]),
+    ]
+    if summary["comparisons"]:
+        parts.append(f"## {HYBRID} vs each baseline\n\n" + _comparison_table(summary["comparisons"]))
+    parts.append(_figures_section(summary))
+    parts.append(_reproducibility(summary))
+    return "\n\n".join(parts) + "\n"
+
+
+def _results_table(table: dict[str, Any]) -> str:
+    columns = table["columns"]
+    headers = ["arm", "seeds", *(c["title"] for c in columns)]
+    rows = [[row["arm"], row["seeds"], *(row[c["id"]] for c in columns)] for row in table["rows"]]
+    return markdown_table(headers, rows)
+
+
+def _robustness_table(robustness: dict[str, Any]) -> str:
+    rows = [
+        [arm, task, f["score"], f["delta_vs_zero_shot"], f["delta_vs_in_domain"]]
+        for arm, tasks in robustness.items()
+        for task, f in tasks.items()
+    ]
+    return markdown_table(["arm", "task", "score", "Δ vs zero-shot", "Δ vs in-domain"], rows)
+
+
+def _comparison_table(comparisons: dict[str, Any]) -> str:
+    rows = [
+        [baseline, task, c["metric"], c["arm"], c["baseline"], c["diff"], _interval(c["ci_queries"]), c["p_queries"],
+         c["n_queries"], c["p_seeds"], c["n_seeds"]]
+        for baseline, tasks in comparisons.items()
+        for task, c in tasks.items()
+    ]
+    headers = ["baseline", "task", "metric", HYBRID, "baseline score", "difference", "95% CI per query",
+               "p (queries)", "queries", "p (seeds)", "seeds"]
+    return "Paired randomisation test over queries (per-query values, mean over seeds) and paired t-test over " \
+        "seeds; the interval is a bootstrap interval of the mean per-query difference.\n\n" + \
+        markdown_table(headers, rows)
+
+
+def _interval(bounds: list[float] | None) -> str | None:
+    return None if bounds is None else f"[{bounds[0]:+.4f}, {bounds[1]:+.4f}]"
+
+
+def _figures_section(summary: dict[str, Any]) -> str:
+    figs = summary["figures"]
+    lines = ["## Figures"]
+    for task, values in summary["bias"].items():
+        if values:
+            lines.append(f"Language bias on {task} (mean max−min rank of a query's relevant items; lower is better):")
+            lines.append(markdown_table(["arm", "bias"], [[arm, value] for arm, value in values.items()], digits=1))
+            lines.append(f"![bias {task}]({FIGURES_DIR}/{figs['bias'][task]})")
+    for task, files in figs["heatmaps"].items():
+        lines += [f"![{task} {arm}]({FIGURES_DIR}/{name})" for arm, name in files.items()]
+    if figs["alpha_curve"]:
+        curve = summary["alpha_curve"]
+        alphas = list(next(iter(curve.values())))
+        lines.append("Alpha sweep (main score by alpha):")
+        lines.append(markdown_table(["task", *alphas], [[task, *points.values()] for task, points in curve.items()]))
+        lines.append(f"![alpha curve]({FIGURES_DIR}/{figs['alpha_curve']})")
+    return "\n\n".join(lines)
+
+
+def _reproducibility(summary: dict[str, Any]) -> str:
+    prov = summary["provenance"]
+    arms = [
+        [run, arm["label"], arm["config_hash"], arm["info"].get("status", "")] for run, arm in summary["arms"].items()
+    ]
+    checksums = "\n".join(f"{digest}  {path}" for path, digest in prov["data_checksums"].items())
+    return "\n\n".join([
+        "## Reproducibility",
+        f"- command: `{prov['command']}`\n- git revision: `{prov['git_revision']}`\n"
+        f"- wall time: {prov['wall_time_s']:.0f} s\n- hardware: {json.dumps(prov['hardware'])}\n"
+        f"- training data: {json.dumps(summary['training_data'])}\n"
+        f"- packages: {json.dumps(prov['packages'])}",
+        markdown_table(["run", "arm", "config hash", "status"], arms),
+        "Config:\n\n```yaml\n" + yaml.safe_dump(summary["config"], sort_keys=False) + "```",
+        f"<details><summary>Data checksums (sha256, {len(prov['data_checksums'])} files)</summary>\n\n```\n"
+        f"{checksums}\n```\n</details>",
+    ])

@@ -1,0 +1,205 @@
+"""Run the study: every arm trained (or resumed, or reused) and evaluated, then the report written.
+
+Each arm lives in ``<output>/arms/<run name>-<config hash>/``: ``arm_config.json`` (the resolved config), ``train/``
+(the training run: checkpoints, ``final/`` model) and ``results.json`` (written last, atomically). On a rerun a
+valid ``results.json`` is reused; a training run with checkpoints resumes; a finished training run is evaluated
+without retraining; an invalid result is set aside as ``results.invalid.json`` and recomputed. ``force=True``
+deletes an arm's folder and redoes it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from polyret import provenance, settings
+from polyret.errors import DataError
+from polyret.evaluation.suite import run_suite
+from polyret.experiments import report
+from polyret.experiments.analysis import TASK_TITLES
+from polyret.experiments.arm_result import RESULTS_FILE, ArmResult, load_arm_result, save_arm_result
+from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
+from polyret.experiments.config import ExperimentConfig, train_config
+from polyret.experiments.provenance import data_checksums
+from polyret.experiments.study_data import StudyData, prepare_study_data
+from polyret.io import read_json, write_json
+from polyret.models.encoders import SentenceTransformerEncoder, get_encoder
+from polyret.models.loading import load_sentence_transformer
+from polyret.training.checkpoints import latest_complete_checkpoint
+from polyret.training.trainer import train
+
+ARMS_DIR = "arms"
+ARM_CONFIG_FILE = "arm_config.json"
+INVALID_RESULTS_FILE = "results.invalid.json"
+TRAIN_DIR = "train"
+TRAIN_SUMMARY_FILE = "train_summary.json"
+FINAL_MODEL_DIR = "final"
+
+
+@dataclass(frozen=True)
+class ExperimentOutcome:
+    """Where a finished study put its outputs, and its arm results."""
+
+    output_dir: Path
+    report: Path
+    results: Path
+    arms: list[ArmResult]
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    *,
+    output_dir: str | Path,
+    data_dir: str | Path | None = None,
+    force: bool = False,
+    console: Console | None = None,
+    command: str | None = None,
+) -> ExperimentOutcome:
+    """Run every arm of ``config`` (skipping finished ones unless ``force``) and write the report.
+
+    Args:
+        config: the study.
+        output_dir: the study folder (``runs/<name>``).
+        data_dir: the data directory.
+        force: redo arms that have a finished result.
+        console: where progress and one summary line per arm go (``None``: silent).
+        command: the command line to record (default: this process's arguments).
+
+    Raises:
+        UsageError / DataError / ModelError / TrainingError: from the layers the study runs.
+    """
+    started = time.perf_counter()
+    output_dir = Path(output_dir)
+    say = console.print if console is not None else _silent
+    study = prepare_study_data(config, data_dir=data_dir)
+    say(
+        f"[bold]{config.name}[/]: {len(study.train)} training questions; test articles "
+        f"{', '.join(study.test_groups)}; tasks {', '.join(study.suite.task_names)}"
+    )
+    arms = expand_arms(config)
+    results = []
+    for number, arm in enumerate(arms, 1):
+        say(f"[bold]arm {number}/{len(arms)}: {arm.run_name}[/]")
+        result = run_arm(config, arm, study, root=output_dir / ARMS_DIR, data_dir=data_dir, force=force,
+                         console=console)
+        results.append(result)
+        say(summary_line(result))
+    facts = {
+        **provenance.environment(command),
+        "data_checksums": data_checksums(
+            study.suite.task_names, data_dir, [config.data.train_qa] if config.data.train_qa else []
+        ),
+        "wall_time_s": round(time.perf_counter() - started, 1),
+    }
+    summary = report.summarise(config, results, train_inputs=study.train_inputs, provenance=facts)
+    paths = report.write_outputs(output_dir, summary)
+    say(f"report: {paths['report']}")
+    return ExperimentOutcome(output_dir, paths["report"], paths["results"], results)
+
+
+def run_arm(
+    config: ExperimentConfig,
+    arm: ArmSpec,
+    study: StudyData,
+    *,
+    root: Path,
+    data_dir: str | Path | None = None,
+    force: bool = False,
+    console: Console | None = None,
+) -> ArmResult:
+    """Reuse, resume or run one arm and return its result (``info["status"]`` says which)."""
+    resolved = resolved_arm_config(config, arm, eval_inputs=study.eval_inputs, train_inputs=study.train_inputs)
+    digest = config_hash(resolved)
+    run_dir = root / f"{arm.run_name}-{digest}"
+    say = console.print if console is not None else _silent
+    if force and run_dir.exists():
+        shutil.rmtree(run_dir)
+    elif (run_dir / RESULTS_FILE).exists():
+        try:
+            result = load_arm_result(run_dir, config_hash=digest, tasks=study.suite.task_names)
+        except DataError as exc:
+            os.replace(run_dir / RESULTS_FILE, run_dir / INVALID_RESULTS_FILE)
+            say(f"[yellow]stored result not trusted, recomputing[/] ({exc}); kept as {INVALID_RESULTS_FILE}")
+        else:
+            result.info["status"] = "reused"
+            return result
+    write_json(run_dir / ARM_CONFIG_FILE, resolved)
+    info: dict = {"run_dir": str(run_dir)}
+    model = config.base_model
+    if arm.trained:
+        model = str(_train_arm(config, arm, study, run_dir / TRAIN_DIR, info, console is not None))
+    info["status"] = info.get("training", "evaluated")
+    started = time.perf_counter()
+    max_seq_length = config.evaluation.max_seq_length or config.training.get("max_seq_length")
+    tasks = _evaluate(model, max_seq_length, study, data_dir, console)
+    info["eval_wall_s"] = round(time.perf_counter() - started, 1)
+    result = ArmResult(arm.run_name, arm.label, digest, resolved, tasks, info)
+    save_arm_result(run_dir, result)
+    return result
+
+
+def summary_line(result: ArmResult) -> str:
+    """One line per finished arm: status, times and every task's main score."""
+    scores = " · ".join(
+        f"{TASK_TITLES.get(name, name)} {task.main} {task.main_score:.4f}" for name, task in result.tasks.items()
+    )
+    facts = [str(result.info.get("status"))] + [
+        f"{key.removesuffix('_wall_s')} {result.info[key]:.0f}s" for key in ("train_wall_s", "eval_wall_s")
+        if key in result.info
+    ]
+    return f"[green]✓[/] {result.run_name} ({', '.join(facts)}): {scores}"
+
+
+def _train_arm(
+    config: ExperimentConfig, arm: ArmSpec, study: StudyData, train_dir: Path, info: dict, progress: bool
+) -> Path:
+    """Train (or resume, or reuse a finished training run) and return the model folder; fills ``info``."""
+    assert arm.sampler is not None and arm.seed is not None  # trained arms have both (expand_arms)
+    summary_file = train_dir / TRAIN_SUMMARY_FILE
+    if summary_file.is_file() and (train_dir / FINAL_MODEL_DIR).is_dir():
+        info["training"] = "training reused"
+        summary = read_json(summary_file)
+    else:
+        resume = latest_complete_checkpoint(train_dir / "checkpoints") is not None
+        if not resume and train_dir.exists():
+            shutil.rmtree(train_dir)  # an attempt that died before its first checkpoint: nothing to keep
+        options = train_config(config, arm.sampler, alpha=arm.alpha, seed=arm.seed).replace(resume=resume)
+        info["training"] = "resumed" if resume else "trained"
+        summary = train(options, study.train, output_dir=train_dir, progress=progress).summary
+    info["train_steps"] = summary["steps"]
+    info["train_wall_s"] = summary["wall_time_s"]
+    info["train_loss"] = summary["train_loss"]
+    return train_dir / FINAL_MODEL_DIR
+
+
+def _evaluate(
+    model: str, max_seq_length: int | None, study: StudyData, data_dir: str | Path | None, console: Console | None
+) -> dict:
+    if max_seq_length is None:
+        encoder = get_encoder(model)
+    else:
+        loaded = load_sentence_transformer(model)
+        encoder = SentenceTransformerEncoder(loaded, max_seq_length=max_seq_length, name=model)
+    cache_root = settings.cache_dir() / "embeddings"
+    if console is None:
+        return run_suite(encoder, study.suite, data_dir=data_dir, cache_root=cache_root)
+    columns = (TextColumn("evaluating {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task_id = bar.add_task("", total=len(study.suite.tasks))
+
+        def progress(name: str, done: int, total: int) -> None:
+            bar.update(task_id, description=name, completed=done, total=total)
+
+        return run_suite(encoder, study.suite, data_dir=data_dir, cache_root=cache_root, progress=progress)
+
+
+def _silent(*_args: object, **_kwargs: object) -> None:
+    """A print that prints nothing."""
+

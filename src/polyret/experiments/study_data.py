@@ -1,0 +1,135 @@
+"""The study's data: training QA items and in-domain test tasks, split by article so no test article is trained on.
+
+Default: the articles of XQuAD-R are split into ``folds`` groups (:func:`polyret.data.splits.group_folds`); the
+test fold is the in-domain test set in all eleven languages (``el`` and ``vi`` are never trained on), the other
+folds give the training questions in the nine training languages. MLQA-R is a second, separate QA test set. A user
+QA JSONL file replaces the training data. The leakage check runs before anything is trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from polyret.data.lareqa import load_lareqa, load_parallel_qa
+from polyret.data.records import ParallelQA, RetrievalTask
+from polyret.data.splits import check_leakage, fold_groups, group_folds
+from polyret.data.user_qa import load_qa_jsonl
+from polyret.errors import UsageError
+from polyret.evaluation.suite import SUITES, LareqaSpec, SuiteConfig
+from polyret.experiments.config import ExperimentConfig
+
+PIVOT_LANGUAGE = "en"
+
+
+@dataclass
+class StudyData:
+    """Training data and the evaluation suite of one study.
+
+    Attributes:
+        train: training questions.
+        suite: every evaluation task (in-domain first), run by :func:`polyret.evaluation.suite.run_suite`.
+        test_groups: the held-out articles of the fold split.
+        train_inputs / eval_inputs: JSON descriptions with content digests (they enter the arm hashes).
+    """
+
+    train: list[ParallelQA]
+    suite: SuiteConfig
+    test_groups: list[str]
+    train_inputs: dict[str, Any]
+    eval_inputs: dict[str, Any]
+
+
+def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None = None) -> StudyData:
+    """Load, split and leakage-check the study's data, and build its evaluation suite.
+
+    Raises:
+        DataError / UsageError: from the loaders, or a leak between training data and in-domain test tasks.
+    """
+    data, evaluation = config.data, config.evaluation
+    source = load_lareqa(data.dataset, data_dir=data_dir)
+    folds = group_folds([q.group for q in source.queries], data.folds, data.fold_seed)
+    train_groups, test_groups = fold_groups(folds, data.test_fold)
+    test_list = sorted(test_groups, key=_natural)
+    if data.train_qa:
+        train = load_qa_jsonl(data.train_qa)
+    else:
+        train = load_parallel_qa(data.dataset, languages=data.train_languages, groups=train_groups, data_dir=data_dir)
+    train = train[: data.max_train_questions]
+    in_domain = [
+        LareqaSpec(name, groups=tuple(test_list)) if name == data.dataset
+        else LareqaSpec(name, max_groups=evaluation.qa_max_articles)
+        for name in evaluation.in_domain
+    ]
+    tasks = {spec.name: source.subset(groups=test_groups) if spec.name == data.dataset else spec.load(data_dir)
+             for spec in in_domain}
+    check_leakage(train, list(tasks.values()))
+    shift = [
+        _sliced(spec, evaluation.max_items, evaluation.shift_languages)
+        for spec in SUITES["domain-shift"].select(evaluation.domain_shift).tasks
+    ]
+    suite = SuiteConfig(
+        config.name, (*in_domain, *shift), with_context=evaluation.with_context, batch_size=evaluation.batch_size
+    )
+    eval_inputs = {name: describe_task(task) for name, task in tasks.items()}
+    return StudyData(
+        train=train,
+        suite=suite,
+        test_groups=test_list,
+        train_inputs=describe_training(train),
+        eval_inputs=eval_inputs | {"test_groups": test_list, "suite": suite.describe()},
+    )
+
+
+def _sliced(spec: Any, limit: int | None, languages: list[str] | None) -> Any:
+    """A domain-shift task spec cut to ``limit`` rows and, for multi-way corpora, to ``languages`` plus English."""
+    changes: dict[str, Any] = {"limit": limit}
+    if languages is not None and hasattr(spec, "languages"):
+        kept = tuple(lang for lang in spec.languages if lang in languages or lang == PIVOT_LANGUAGE)
+        if not set(kept) - {PIVOT_LANGUAGE}:
+            raise UsageError(
+                f"config key 'evaluation.shift_languages': {spec.name} has none of {', '.join(languages)} "
+                f"(its languages: {', '.join(spec.languages)})"
+            )
+        changes["languages"] = kept
+    return dataclasses.replace(spec, **changes)
+
+
+def describe_training(train: list[ParallelQA]) -> dict[str, Any]:
+    """Size, languages and a content digest of the training questions."""
+    rows = ([qa.id, sorted(qa.questions.items()), sorted(qa.answers.items()), qa.group] for qa in train)
+    return {
+        "questions": len(train),
+        "languages": sorted({lang for qa in train for lang in qa.languages}),
+        "groups": len({qa.group for qa in train}),
+        "digest": _digest(rows),
+    }
+
+
+def describe_task(task: RetrievalTask) -> dict[str, Any]:
+    """Size, languages and a content digest of a retrieval task."""
+    rows = [[q.id, q.text] for q in task.queries] + [[p.id, p.text, p.context] for p in task.passages]
+    return {
+        "queries": len(task.queries),
+        "passages": len(task.passages),
+        "query_languages": task.query_languages,
+        "digest": _digest(rows),
+    }
+
+
+def _digest(rows: Iterable[Any]) -> str:
+    sha = hashlib.sha256()
+    for row in rows:
+        sha.update(json.dumps(row, ensure_ascii=True).encode("ascii"))
+        sha.update(b"\n")
+    return sha.hexdigest()
+
+
+def _natural(group: str) -> tuple[int, str]:
+    """Sort key placing numeric article keys in numeric order."""
+    return (int(group), "") if group.isdigit() else (1 << 30, group)

@@ -1,0 +1,55 @@
+"""The study's data: article folds without leakage, unseen languages, user training data, suite slices."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from polyret.errors import DataError, UsageError
+from polyret.experiments.config import UNSEEN_LANGUAGES, ExperimentConfig
+from polyret.experiments.study_data import StudyData, prepare_study_data
+
+
+def config(**evaluation) -> ExperimentConfig:
+    cfg = ExperimentConfig()
+    cfg.data.folds, cfg.evaluation.qa_max_articles = 12, 1
+    for key, value in evaluation.items():
+        setattr(cfg.evaluation, key, value)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def study(data_dir: Path) -> StudyData:
+    return prepare_study_data(config(), data_dir=data_dir)
+
+
+def test_default_split_holds_out_test_articles_and_unseen_languages(study: StudyData) -> None:
+    assert study.test_groups and not {qa.group for qa in study.train} & set(study.test_groups)
+    assert not set(UNSEEN_LANGUAGES) & set(study.train_inputs["languages"])
+    assert set(UNSEEN_LANGUAGES) <= set(study.eval_inputs["xquad-r"]["query_languages"])
+    assert study.suite.task_names == ["xquad-r", "mlqa-r", "clsd-wmt19", "ntrex128", "tico19", "tatoeba"]
+
+
+def test_shift_languages_cut_the_multiway_corpora(data_dir: Path) -> None:
+    study = prepare_study_data(config(shift_languages=["de", "zh", "vi"]), data_dir=data_dir)
+    languages = {spec.name: getattr(spec, "languages", None) for spec in study.suite.tasks}
+    assert languages["ntrex128"] == ("en", "de", "zh") and languages["tico19"] == ("en", "zh")
+    assert languages["tatoeba"] == ("de", "vi", "zh") and languages["clsd-wmt19"] is None
+    with pytest.raises(UsageError, match="shift_languages"):
+        prepare_study_data(config(shift_languages=["sw"]), data_dir=data_dir)
+
+
+def test_user_training_data_that_leaks_into_the_test_fold_stops_the_study(
+    study: StudyData, data_dir: Path, tmp_path: Path
+) -> None:
+    test_task = study.suite.tasks[0].load(data_dir)
+    question = next(q.text for q in test_task.queries if q.lang == "en")
+    record = {"id": "x", "questions": {"en": question}, "answers": {"en": "An answer sentence."}}
+    path = tmp_path / "qa.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    leaky = config()
+    leaky.data.train_qa = str(path)
+    with pytest.raises(DataError, match="also occur in the evaluation data"):
+        prepare_study_data(leaky, data_dir=data_dir)

@@ -1,0 +1,103 @@
+"""The study's analysis, verdict and report on synthetic arm results (no model involved)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from polyret.experiments import analysis
+from polyret.experiments.config import ExperimentConfig
+from polyret.experiments.report import render_markdown, summarise, write_outputs
+
+from .synthetic import arm_result
+
+PROVENANCE = {
+    "command": "polyret experiment --preset quick",
+    "git_revision": "abc",
+    "wall_time_s": 1.0,
+    "hardware": {},
+    "packages": {},
+    "data_checksums": {"xquad-r/en.json": "f" * 64},
+}
+
+
+def study(hybrid_shift: float, baseline_shift: float, seeds: tuple[int, ...] = (1,)) -> list:
+    results = [arm_result("zero-shot", None, seed=None, in_domain=0.5, shift=0.5)]
+    for seed in seeds:
+        results += [
+            arm_result("mixed", "mixed", seed=seed, in_domain=0.6, shift=baseline_shift),
+            arm_result("monolingual", "monolingual", seed=seed, in_domain=0.6, shift=baseline_shift),
+            arm_result("hybrid", "hybrid", seed=seed, in_domain=0.62, shift=hybrid_shift, alpha=0.5),
+        ]
+    return results
+
+
+def config(seeds: tuple[int, ...] = (1,)) -> ExperimentConfig:
+    cfg = ExperimentConfig(
+        name="synthetic",
+        seeds=list(seeds),
+        arms=["zero-shot", "mixed", "monolingual", "hybrid"],
+        significance_resamples=500,
+    )
+    cfg.evaluation.domain_shift = ["ntrex128", "tico19"]
+    return cfg
+
+
+def summary_of(hybrid_shift: float, baseline_shift: float, seeds: tuple[int, ...] = (1,)) -> dict:
+    train = {"questions": 10, "languages": ["de", "en"]}
+    return summarise(
+        config(seeds), study(hybrid_shift, baseline_shift, seeds), train_inputs=train, provenance=PROVENANCE
+    )
+
+
+@pytest.mark.parametrize(("hybrid_shift", "baseline_shift", "answer"), [(0.9, 0.5, "yes"), (0.3, 0.7, "no")])
+def test_verdict_follows_the_numbers(hybrid_shift: float, baseline_shift: float, answer: str) -> None:
+    verdict = summary_of(hybrid_shift, baseline_shift)["verdict"]
+    assert verdict["answer"] == answer
+    assert verdict["wins"] + verdict["losses"] + verdict["ties"] == verdict["comparisons"] == 4
+    assert f"Answer: {answer}." in verdict["text"]
+
+
+def test_robustness_deltas_are_consistent_with_scores() -> None:
+    summary = summary_of(0.8, 0.5)
+    rob = summary["robustness"]
+    for tasks in rob.values():
+        for task, figures in tasks.items():
+            assert figures["delta_vs_zero_shot"] == pytest.approx(figures["score"] - rob["zero-shot"][task]["score"])
+    row = next(r for r in summary["table"]["rows"] if r["arm"] == "hybrid")
+    assert rob["hybrid"]["ntrex128"]["delta_vs_in_domain"] == pytest.approx(
+        rob["hybrid"]["ntrex128"]["score"] - row["xquad-r:multi.map"]
+    )
+
+
+def test_seed_level_test_runs_only_with_several_seeds() -> None:
+    one = summary_of(0.8, 0.5)["comparisons"]["mixed"]["ntrex128"]
+    three = summary_of(0.8, 0.5, seeds=(1, 2, 3))["comparisons"]["mixed"]["ntrex128"]
+    assert one["p_seeds"] is None and one["n_seeds"] == 1
+    assert three["n_seeds"] == 3 and 0.0 <= three["p_seeds"] <= 1.0
+    assert one["n_queries"] == three["n_queries"] == 200
+
+
+def test_alpha_curve_needs_a_sweep() -> None:
+    results = study(0.8, 0.5)
+    assert analysis.alpha_curve(analysis.group_by_label(results), ["ntrex128"]) == {}
+    results.append(arm_result("hybrid@1", "hybrid", seed=1, in_domain=0.6, shift=0.6, alpha=1.0))
+    curve = analysis.alpha_curve(analysis.group_by_label(results), ["ntrex128"])
+    assert list(curve["ntrex128"]) == ["0.5", "1"]
+
+
+def test_report_numbers_are_those_of_results_json(tmp_path) -> None:
+    summary = summary_of(0.8, 0.5)
+    paths = write_outputs(tmp_path, summary)
+    stored = json.loads(paths["results"].read_text(encoding="utf-8"))
+    report = paths["report"].read_text(encoding="utf-8")
+    assert report == render_markdown(stored)
+    for row in stored["table"]["rows"]:
+        line = next(x for x in report.splitlines() if x.startswith(f"| {row['arm']} |"))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        expected = [f"{row[c['id']]:.4f}" for c in stored["table"]["columns"]]
+        assert cells[2:] == expected
+    for name in re.findall(r"\]\((figures/[^)]+\.png)\)", report):
+        assert (tmp_path / name).stat().st_size > 0
