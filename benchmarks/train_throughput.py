@@ -7,13 +7,25 @@ Both arms train the same model on the same XQuAD-R pairs (:func:`polyret.trainin
   language plan, sampler state in checkpoints).
 - **sentence-transformers**: ``SentenceTransformerTrainer`` with its default batch sampler.
 
+Both arms load the same model directory (same initial weights), use the same ``max_seq_length``, precision,
+``with_context`` setting, optimizer (``adamw_torch``, polyret's choice; ``--st-optim`` gives the plain arm another,
+e.g. transformers' default ``adamw_torch_fused``), linear schedule, ``dataloader_drop_last`` and pinned memory, and
+draw from the same pair rows. They differ in batch composition (hybrid batches hold one query and one passage
+language, so their padded length differs from mixed batches: the script reports padded tokens per step), and in
+polyret's per-step work (a log line per step with the batch's language plan and ids; plain sentence-transformers
+logs every 500 steps).
+
 The rate is measured between the end of the first and the end of the last optimizer step (a callback that the same
 wrapper of ``trainer.train()`` adds in both arms), so start-up work (model card, data loader, first-step warm-up)
-counts in neither arm. The arms alternate, in
-a changing order, ``--repeats`` times; the script prints pairs/s per run, the median of each arm and the ratio.
+counts in neither arm. The arms alternate, in a changing order, ``--repeats`` times; the script prints pairs/s and
+padded tokens/s per run, the median of each arm and the ratio.
 
-    python benchmarks/train_throughput.py                                   # tiny model, CPU
+Without data files (e.g. on an offline GPU machine) ``--synthetic N`` trains on N random aligned records in nine
+languages and ``--model-config`` builds a random-init model of a real architecture (see ``synthetic.py``).
+
+    python benchmarks/train_throughput.py                                   # tiny model, XQuAD-R, CPU
     python benchmarks/train_throughput.py --model models/multilingual-e5-small --device cuda --batch-size 128
+    python benchmarks/train_throughput.py --synthetic 1000 --model-config xlmr-base --device cuda --batch-size 100
 """
 
 from __future__ import annotations
@@ -24,9 +36,11 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sentence_transformers import SentenceTransformerTrainer
+from synthetic import ARCHITECTURES, build_model, record_texts, synthetic_records
 from transformers import TrainerCallback
 
 DEFAULT_LANGUAGES = "ar,de,el,en,es,hi,ru,th,tr,vi,zh"
@@ -34,7 +48,10 @@ DEFAULT_LANGUAGES = "ar,de,el,en,es,hi,ru,th,tr,vi,zh"
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", help="sentence-transformers model directory (default: a tiny random BERT)")
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--model", help="sentence-transformers model directory")
+    model.add_argument("--model-config", choices=ARCHITECTURES, default="tiny",
+                       help="build a random-init model of this architecture (default: a tiny BERT)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--batch-size", type=int, default=32, help="pairs per step")
     parser.add_argument("--steps", type=int, default=30, help="optimizer steps per run")
@@ -44,6 +61,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default=None,
                         help="default: fp32 on CPU, bf16 on CUDA")
     parser.add_argument("--data-dir", type=Path, default=None, help="polyret data directory")
+    parser.add_argument("--synthetic", type=int, metavar="N", help="train on N synthetic records instead of XQuAD-R")
+    parser.add_argument("--st-optim", default="adamw_torch", help="optimizer of the plain arm (polyret: adamw_torch)")
     return parser.parse_args()
 
 
@@ -55,44 +74,57 @@ def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
 
-    from polyret.data.lareqa import load_parallel_qa
-
     _clock_every_train(CLOCKS)
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA device visible")
     precision = args.precision or ("bf16" if args.device == "cuda" else "fp32")
-    records = load_parallel_qa("xquad-r", languages=args.languages.split(","), data_dir=args.data_dir)
+    records = _records(args)
     with tempfile.TemporaryDirectory(prefix="polyret-throughput-") as tmp:
         work = Path(tmp)
-        model = args.model or str(_tiny_model(work / "tiny", records))
-        arms: dict[str, Callable[[Path], float]] = {
-            "polyret hybrid": lambda out: _polyret_seconds(model, records, args, precision, out),
-            "sentence-transformers": lambda out: _st_seconds(model, records, args, precision, out),
+        model = args.model or str(build_model(
+            work / "model", args.model_config, record_texts(records[:2000]),
+            max_seq_length=args.max_seq_length or (128 if args.model_config == "tiny" else 256),
+            vocab_size=8000, hidden_size=64,
+        ))
+        arms: dict[str, Callable[[Path], Run]] = {
+            "polyret hybrid": lambda out: _polyret_run(model, records, args, precision, out),
+            "sentence-transformers": lambda out: _st_run(model, records, args, precision, out),
         }
-        rates: dict[str, list[float]] = {name: [] for name in arms}
-        pairs = args.batch_size * (args.steps - 1)  # timed from the end of step 1
-        print(f"model {model}; device {args.device} ({_device_name(torch, args.device)}); precision {precision}; "
-              f"batch {args.batch_size} x {args.steps} steps; {len(records)} aligned questions")
+        runs: dict[str, list[Run]] = {name: [] for name in arms}
+        timed_steps = args.steps - 1  # timed from the end of step 1
+        print(f"model {args.model or args.model_config}; device {args.device} ({_device_name(torch, args.device)}); "
+              f"precision {precision}; batch {args.batch_size} x {args.steps} steps; {len(records)} aligned "
+              f"{'synthetic records' if args.synthetic else 'questions'}")
         for repeat in range(args.repeats):
             order = list(arms) if repeat % 2 == 0 else list(reversed(arms))
             for name in order:
-                seconds = arms[name](work / f"{name.split()[0]}-{repeat}")
-                rates[name].append(pairs / seconds)
-                print(f"  run {repeat + 1} {name:>22}: {pairs / seconds:9.1f} pairs/s ({seconds:.2f} s)")
-    medians = {name: statistics.median(values) for name, values in rates.items()}
-    for name, value in medians.items():
-        print(f"median {name:>22}: {value:9.1f} pairs/s")
-    per_run = [p / s for p, s in zip(rates["polyret hybrid"], rates["sentence-transformers"], strict=True)]
-    print(f"ratio polyret / sentence-transformers: {medians['polyret hybrid'] / medians['sentence-transformers']:.3f} "
+                run = arms[name](work / f"{name.split()[0]}-{repeat}")
+                runs[name].append(run)
+                print(f"  run {repeat + 1} {name:>22}: {args.batch_size * timed_steps / run.seconds:9.1f} pairs/s, "
+                      f"{run.padded_tokens / timed_steps:9.0f} padded tokens/step, "
+                      f"{run.padded_tokens / run.seconds:10.0f} tokens/s ({run.seconds:.2f} s)")
+    seconds = {name: statistics.median(run.seconds for run in arm) for name, arm in runs.items()}
+    for name, value in seconds.items():
+        print(f"median {name:>22}: {args.batch_size * timed_steps / value:9.1f} pairs/s")
+    per_run = [st.seconds / ours.seconds
+               for ours, st in zip(runs["polyret hybrid"], runs["sentence-transformers"], strict=True)]
+    print(f"ratio polyret / sentence-transformers, pairs/s: "
+          f"{seconds['sentence-transformers'] / seconds['polyret hybrid']:.3f} "
           f"(per run: {', '.join(f'{r:.3f}' for r in per_run)})")
+    tokens = {name: sum(run.padded_tokens for run in arm) / sum(run.seconds for run in arm)
+              for name, arm in runs.items()}
+    print(f"ratio polyret / sentence-transformers, padded tokens/s (all runs): "
+          f"{tokens['polyret hybrid'] / tokens['sentence-transformers']:.3f}")
 
 
-def _tiny_model(out_dir: Path, records: list) -> Path:
-    from polyret.models.tiny import build_tiny_model
+def _records(args: argparse.Namespace) -> list:
+    """``--synthetic`` records, else the XQuAD-R questions of ``--languages``."""
+    if args.synthetic:
+        return synthetic_records(args.synthetic)
+    from polyret.data.lareqa import load_parallel_qa
 
-    texts = [text for r in records[:2000] for text in (*r.questions.values(), *r.answers.values())]
-    return build_tiny_model(out_dir, texts, vocab_size=8000, hidden_size=64, max_seq_length=128)
+    return load_parallel_qa("xquad-r", languages=args.languages.split(","), data_dir=args.data_dir)
 
 
 def _device_name(torch, device: str) -> str:
@@ -102,13 +134,27 @@ def _device_name(torch, device: str) -> str:
 
 
 class StepClock(TrainerCallback):
-    """Records when each optimizer step ends."""
+    """Records when each optimizer step ends, and the padded tokens (``input_ids`` cells) the model reads after the
+    first step (a forward pre-hook: shapes only, no device sync)."""
 
     def __init__(self) -> None:
         self.ends: list[float] = []
+        self.padded_tokens = 0
 
     def on_step_end(self, args, state, control, **kwargs):
         self.ends.append(time.perf_counter())
+
+    def count_tokens(self, module, inputs) -> None:
+        if module.training and self.ends:
+            self.padded_tokens += inputs[0]["input_ids"].numel()
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One timed run: seconds from the end of the first to the end of the last step, padded tokens read meanwhile."""
+
+    seconds: float
+    padded_tokens: int
 
 
 def _clock_every_train(clocks: list[StepClock]) -> None:
@@ -118,7 +164,11 @@ def _clock_every_train(clocks: list[StepClock]) -> None:
     def clocked(self, *args, **kwargs):
         clocks.append(StepClock())
         self.add_callback(clocks[-1])
-        return original(self, *args, **kwargs)
+        hook = self.model.register_forward_pre_hook(clocks[-1].count_tokens)
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            hook.remove()
 
     SentenceTransformerTrainer.train = clocked
 
@@ -126,24 +176,25 @@ def _clock_every_train(clocks: list[StepClock]) -> None:
 CLOCKS: list[StepClock] = []
 
 
-def _steady_seconds() -> float:
-    """Seconds from the end of the first to the end of the last step of the latest run."""
-    ends = CLOCKS[-1].ends
-    return ends[-1] - ends[0]
+def _steady_run() -> Run:
+    """The timed part of the latest run."""
+    clock = CLOCKS[-1]
+    return Run(clock.ends[-1] - clock.ends[0], clock.padded_tokens)
 
 
-def _polyret_seconds(model: str, records: list, args: argparse.Namespace, precision: str, out: Path) -> float:
+def _polyret_run(model: str, records: list, args: argparse.Namespace, precision: str, out: Path) -> Run:
     """:func:`polyret.training.train` with hybrid batches; the time of its ``trainer.train()``."""
     from polyret.training import TrainConfig, train
 
     config = TrainConfig(model=model, sampler="hybrid", batch_size=args.batch_size, max_steps=args.steps,
                          max_seq_length=args.max_seq_length, precision=precision, save_steps=args.steps + 1)
     train(config, records, output_dir=out)
-    return _steady_seconds()
+    return _steady_run()
 
 
-def _st_seconds(model_path: str, records: list, args: argparse.Namespace, precision: str, out: Path) -> float:
+def _st_run(model_path: str, records: list, args: argparse.Namespace, precision: str, out: Path) -> Run:
     """Plain sentence-transformers: default batch sampler, MNRL, the pairs polyret's hybrid run draws from."""
+    import torch
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
@@ -163,12 +214,13 @@ def _st_seconds(model_path: str, records: list, args: argparse.Namespace, precis
         output_dir=str(out), per_device_train_batch_size=args.batch_size, max_steps=args.steps,
         learning_rate=defaults.lr, weight_decay=defaults.weight_decay, warmup_steps=defaults.warmup_ratio,
         seed=defaults.seed, fp16=precision == "fp16", bf16=precision == "bf16", prompts=prompts,
-        save_strategy="no", report_to="none", disable_tqdm=True, dataloader_drop_last=True,
+        save_strategy="no", report_to="none", disable_tqdm=True, dataloader_drop_last=True, optim=args.st_optim,
+        lr_scheduler_type="linear", dataloader_pin_memory=torch.cuda.is_available(),
     )
     trainer = SentenceTransformerTrainer(model=model, args=training_args, train_dataset=dataset,
                                          loss=MultipleNegativesRankingLoss(model, scale=defaults.scale))
     trainer.train()
-    return _steady_seconds()
+    return _steady_run()
 
 
 if __name__ == "__main__":

@@ -32,7 +32,9 @@ class DataError(PolyretError):
 
     exit_code = 3
 
-    def __init__(self, path: str | Path, message: str, *, record: str | int | None = None, expected: str | None = None):
+    def __init__(
+        self, path: str | Path, message: str, *, record: str | int | None = None, expected: str | None = None
+    ):
         self.path = str(path)
         self.record = record
         self.expected = expected

@@ -58,7 +58,9 @@ def read_text(path: str | Path, encoding: str | None = None) -> str:
         text = raw.decode(enc)
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(path, f"not valid {enc} text ({exc.reason})", record=line, expected=f"{enc}-encoded text") from None
+        raise DataError(
+            path, f"not valid {enc} text ({exc.reason})", record=line, expected=f"{enc}-encoded text"
+        ) from None
     return text.replace("\r\n", "\n").lstrip("\ufeff")
 
 
