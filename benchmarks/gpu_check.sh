@@ -74,11 +74,11 @@ run() {  # run <limit seconds> <output name> <command...>: the command's output 
 
 THROUGHPUT=(python benchmarks/train_throughput.py --device cuda --synthetic 1000 --model-config xlmr-base --steps 30
             --repeats 2)
-run 130 throughput-batch100 "${THROUGHPUT[@]}" --batch-size 100
+run 150 throughput-batch100 "${THROUGHPUT[@]}" --batch-size 100
 run 120 throughput-batch32 "${THROUGHPUT[@]}" --batch-size 32
-run 90 cached-loss-memory python benchmarks/cached_loss_memory.py --device cuda --synthetic --model-config xlmr-base \
-  --batch-size 1024 --mini-batch-size 64
-if [ $((SECONDS - START)) -lt 250 ]; then  # what polyret's adamw_torch costs against transformers' fused default
-  run 80 throughput-batch100-st-fused "${THROUGHPUT[@]}" --batch-size 100 --repeats 1 --st-optim adamw_torch_fused
+run 120 throughput-batch32-log10 "${THROUGHPUT[@]}" --batch-size 32 --logging-steps 10
+if [ -z "${SKIP_MEMORY:-}" ]; then  # set SKIP_MEMORY=1 to rerun only the throughput part
+  run 90 cached-loss-memory python benchmarks/cached_loss_memory.py --device cuda --synthetic \
+    --model-config xlmr-base --batch-size 1024 --mini-batch-size 64
 fi
 echo "done in $((SECONDS - START)) s; outputs in $OUT"

@@ -56,6 +56,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32, help="pairs per step")
     parser.add_argument("--steps", type=int, default=30, help="optimizer steps per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per arm (alternating)")
+    parser.add_argument("--warmup", action=argparse.BooleanOptionalAction, default=True,
+                        help="run each arm once, untimed, before the timed runs")
+    parser.add_argument("--logging-steps", type=int, default=1,
+                        help="polyret's logging_steps (1, the default, logs every step's plan and loss)")
     parser.add_argument("--languages", default=DEFAULT_LANGUAGES, help="comma-separated XQuAD-R languages")
     parser.add_argument("--max-seq-length", type=int, default=None, help="truncate inputs (default: the model's)")
     parser.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default=None,
@@ -96,6 +100,9 @@ def main() -> None:
         print(f"model {args.model or args.model_config}; device {args.device} ({_device_name(torch, args.device)}); "
               f"precision {precision}; batch {args.batch_size} x {args.steps} steps; {len(records)} aligned "
               f"{'synthetic records' if args.synthetic else 'questions'}")
+        if args.warmup:  # one untimed run per arm first: CUDA/cuBLAS initialisation is not part of either arm
+            for name, arm in arms.items():
+                arm(work / f"{name.split()[0]}-warmup")
         for repeat in range(args.repeats):
             order = list(arms) if repeat % 2 == 0 else list(reversed(arms))
             for name in order:
@@ -187,7 +194,8 @@ def _polyret_run(model: str, records: list, args: argparse.Namespace, precision:
     from polyret.training import TrainConfig, train
 
     config = TrainConfig(model=model, sampler="hybrid", batch_size=args.batch_size, max_steps=args.steps,
-                         max_seq_length=args.max_seq_length, precision=precision, save_steps=args.steps + 1)
+                         max_seq_length=args.max_seq_length, precision=precision, save_steps=args.steps + 1,
+                         logging_steps=args.logging_steps)
     train(config, records, output_dir=out)
     return _steady_run()
 

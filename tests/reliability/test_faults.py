@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections import namedtuple
+from collections import Counter, namedtuple
 from pathlib import Path
 
 import torch
@@ -47,6 +47,35 @@ def test_nan_loss_stops_naming_step_and_plan_and_keeps_the_last_good_checkpoint(
     assert last_good is not None and last_good.name == "checkpoint-4"
     assert not (run_dir / "final").exists()
     assert max(row["step"] for row in map(json.loads, (run_dir / "train_log.jsonl").read_text().splitlines())) == 4
+
+
+def test_sparse_logging_counts_every_step_plan_and_names_the_step_range_of_a_nan(
+    tiny_model_dir, qa_file, cli, tmp_path, monkeypatch
+):
+    forward = MultipleNegativesRankingLoss.forward
+    calls = {"n": 0}
+
+    def nan_at_step(self, *args, **kwargs):
+        calls["n"] += 1
+        loss = forward(self, *args, **kwargs)
+        return loss * torch.tensor(float("nan")) if calls["n"] == NAN_STEP else loss
+
+    monkeypatch.setattr(MultipleNegativesRankingLoss, "forward", nan_at_step)
+    config = write_train_config(tmp_path / "train.yaml", tiny_model_dir, qa_file, max_steps=8, logging_steps=3)
+    run_dir = tmp_path / "run"
+    result = cli("train", "--config", config, "--output-dir", run_dir)
+    sampler = LanguageBatchSampler(PairTable(load_qa_jsonl(qa_file)), FAST_TRAINING["batch_size"],
+                                   kind=FAST_TRAINING["sampler"], seed=FAST_TRAINING["seed"])
+    assert result.code == 5
+    (message,) = result.error_lines
+    assert "at steps 4-6 (language plans " in message
+    assert all(plan in message for plan in {plan_of_step(sampler, step) for step in (4, 5, 6)})
+    (logged,) = map(json.loads, (run_dir / "train_log.jsonl").read_text().splitlines())
+    assert logged["step"] == 3
+    assert sum(logged["plans_since_last_log"].values()) == 3
+    assert logged["plans_since_last_log"] == dict(
+        Counter(plan_of_step(sampler, step) for step in (1, 2, 3))
+    )
 
 
 def test_a_disk_too_small_for_the_checkpoints_is_refused_before_training(tiny_model_dir, qa_file, cli, tmp_path,

@@ -56,6 +56,8 @@ class TrainConfig:
         eval_steps / early_stopping_patience: validation-loss evaluation every N steps (needs eval data) and the
             number of evaluations without improvement before stopping (``None``: no early stopping).
         save_steps / save_total_limit: checkpoint every N steps, keeping the newest K.
+        logging_steps: write a log line (mean loss, learning rate, language plans) every N steps. 1 logs every
+            step's plan and batch ids; on a fast GPU a larger N avoids a device synchronisation per step.
         seed: seed of sampling, initialisation and dropout.
         resume: continue from the newest checkpoint in the output directory.
     """
@@ -88,6 +90,7 @@ class TrainConfig:
     early_stopping_patience: int | None = None
     save_steps: int = 500
     save_total_limit: int | None = 2
+    logging_steps: int = 1
     seed: int = 42
     resume: bool = False
 
@@ -177,6 +180,7 @@ class TrainConfig:
             (self.scale > 0, "scale", "> 0"),
             (self.eval_steps >= 1, "eval_steps", ">= 1"),
             (self.save_steps >= 1, "save_steps", ">= 1"),
+            (self.logging_steps >= 1, "logging_steps", ">= 1"),
         ]
         for ok, key, expected in checks:
             if not ok:

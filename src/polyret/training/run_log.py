@@ -32,7 +32,12 @@ def batch_example_ids(sampler: LanguageBatchSampler, step: int) -> list[str]:
 
 def plan_counts(sampler: LanguageBatchSampler, steps: int) -> dict[str, int]:
     """How many of the first ``steps`` optimizer steps followed each language plan."""
-    return dict(sorted(Counter(plan_of_step(sampler, step) for step in range(1, steps + 1)).items()))
+    return plan_counts_between(sampler, 1, steps)
+
+
+def plan_counts_between(sampler: LanguageBatchSampler, first: int, last: int) -> dict[str, int]:
+    """How many of the optimizer steps ``first..last`` (1-based, inclusive) followed each language plan."""
+    return dict(sorted(Counter(plan_of_step(sampler, step) for step in range(first, last + 1)).items()))
 
 
 def sampler_state_at(sampler: LanguageBatchSampler, step: int) -> dict[str, Any]:
@@ -78,14 +83,21 @@ class RunLogCallback(TrainerCallback):
         step = state.global_step
         record: dict[str, Any] = {"step": step, "epoch": round(state.epoch or 0.0, 4)}
         if "loss" in logs:
+            first = max(1, step - args.logging_steps + 1)  # the logged loss is the mean over steps first..step
+            plans = plan_counts_between(self.sampler, first, step)
             plan = plan_of_step(self.sampler, step)
             if not math.isfinite(logs["loss"]):
+                where = f"step {step} (language plan {plan})"
+                if first != step:
+                    where = f"steps {first}-{step} (language plans {', '.join(f'{p} x{n}' for p, n in plans.items())})"
                 raise TrainingError(
-                    f"non-finite loss ({logs['loss']}) at step {step} (language plan {plan}); "
+                    f"non-finite loss ({logs['loss']}) at {where}; "
                     "lower the learning rate or the scale, or check the data of that plan"
                 )
             record.update(loss=logs["loss"], lr=logs.get("learning_rate"), plan=plan,
                           examples=batch_example_ids(self.sampler, step))
+            if first != step:
+                record["plans_since_last_log"] = plans
         elif "eval_loss" in logs:
             record["eval_loss"] = logs["eval_loss"]
             if self.best_eval_loss is None or logs["eval_loss"] < self.best_eval_loss:

@@ -259,7 +259,7 @@ def _training_arguments(
         fp16=precision == "fp16",
         bf16=precision == "bf16",
         prompts=prompts,
-        logging_steps=1,
+        logging_steps=config.logging_steps,
         logging_nan_inf_filter=False,
         save_strategy="steps",
         save_steps=save_steps,
