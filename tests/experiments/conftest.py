@@ -18,6 +18,7 @@ def tiny_study(model_dir: Path) -> dict:
         "arms": ["zero-shot", "mixed", "hybrid"],
         "seeds": [3],
         "significance_resamples": 200,
+        "keep_checkpoints": True,  # the resume test restarts a finished arm from its last checkpoint
         "training": {"max_steps": 2, "batch_size": 4, "save_steps": 1, "max_seq_length": 32, "lr": 1e-3},
         "data": {"folds": 48, "test_fold": 0, "max_train_questions": 24},
         "evaluation": {"qa_max_articles": 1, "max_items": 6, "domain_shift": ["ntrex128"], "batch_size": 64},

@@ -108,6 +108,15 @@ def test_changed_training_setting_gives_new_arm_folders(
     assert len(new) == 1 and new.pop().startswith("hybrid-s3-")
 
 
+def test_a_finished_arm_keeps_only_its_final_model_by_default(tiny_model_dir: Path, tmp_path: Path) -> None:
+    study = tiny_study(tiny_model_dir) | {"arms": ["hybrid"], "keep_checkpoints": False}
+    config = write_config(tmp_path / "prune.yaml", study)
+    assert rerun(str(config), tmp_path / "out") == 0
+    (train_dir,) = [d / "train" for d in (tmp_path / "out" / "arms").iterdir()]
+    assert (train_dir / "final").is_dir()
+    assert not (train_dir / "checkpoints").exists()
+
+
 @pytest.mark.parametrize(
     ("change", "needle"),
     [

@@ -79,7 +79,8 @@ def test_resumed_run_continues_with_the_same_batches(tiny_model_dir, records, tm
 def test_non_finite_loss_names_the_step_and_language_plan(tmp_path, records):
     sampler = LanguageBatchSampler(PairTable(records), 4, kind="monolingual", seed=0)
     callback = RunLogCallback(tmp_path / "log.jsonl", sampler)
-    state = TrainerState(global_step=2, epoch=0.1)
+    args = TrainingArguments(str(tmp_path))
+    callback.on_log(args, TrainerState(global_step=1, epoch=0.05), TrainerControl(), logs={"loss": 1.0})
     plan = sampler.epoch_plan(0).plans[1]
     with pytest.raises(TrainingError, match=f"step 2 \\(language plan {plan}\\)"):
-        callback.on_log(TrainingArguments(str(tmp_path)), state, TrainerControl(), logs={"loss": float("nan")})
+        callback.on_log(args, TrainerState(global_step=2, epoch=0.1), TrainerControl(), logs={"loss": float("nan")})

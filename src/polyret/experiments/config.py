@@ -100,6 +100,8 @@ class ExperimentConfig:
         seeds: one trained run per arm and seed.
         significance_level: p-value below which a difference counts as significant.
         significance_resamples: resamples of the paired tests over queries (more: steadier p-values, slower).
+        keep_checkpoints: keep each trained arm's checkpoints (optimizer state included) after its training
+            finished; by default only the final model is kept, since checkpoints serve only to resume.
         training: options of :class:`~polyret.training.config.TrainConfig` shared by every trained arm (``max_steps``
             is required so every arm trains for the same number of steps; ``model``, ``sampler``, ``alpha``,
             ``seed`` and ``resume`` are set by the study).
@@ -113,6 +115,7 @@ class ExperimentConfig:
     seeds: list[int] = field(default_factory=lambda: [13])
     significance_level: float = 0.05
     significance_resamples: int = 10_000
+    keep_checkpoints: bool = False
     training: dict[str, Any] = field(default_factory=lambda: {"max_steps": 1000})
     data: DataSettings = field(default_factory=DataSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)

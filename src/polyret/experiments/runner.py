@@ -31,7 +31,7 @@ from polyret.experiments.study_data import StudyData, prepare_study_data
 from polyret.io import read_json, write_json
 from polyret.models.encoders import SentenceTransformerEncoder, get_encoder
 from polyret.models.loading import load_sentence_transformer
-from polyret.training.checkpoints import latest_complete_checkpoint
+from polyret.training.checkpoints import CHECKPOINTS_DIR, latest_complete_checkpoint
 from polyret.training.trainer import train
 
 ARMS_DIR = "arms"
@@ -166,12 +166,14 @@ def _train_arm(
         info["training"] = "training reused"
         summary = read_json(summary_file)
     else:
-        resume = latest_complete_checkpoint(train_dir / "checkpoints") is not None
+        resume = latest_complete_checkpoint(train_dir / CHECKPOINTS_DIR) is not None
         if not resume and train_dir.exists():
             shutil.rmtree(train_dir)  # an attempt that died before its first checkpoint: nothing to keep
         options = train_config(config, arm.sampler, alpha=arm.alpha, seed=arm.seed).replace(resume=resume)
         info["training"] = "resumed" if resume else "trained"
         summary = train(options, study.train, output_dir=train_dir, progress=progress).summary
+        if not config.keep_checkpoints:  # final/ holds the model; checkpoints only serve to resume this training
+            shutil.rmtree(train_dir / CHECKPOINTS_DIR, ignore_errors=True)
     info["train_steps"] = summary["steps"]
     info["train_wall_s"] = summary["wall_time_s"]
     info["train_loss"] = summary["train_loss"]

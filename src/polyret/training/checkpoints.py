@@ -18,6 +18,7 @@ from sentence_transformers import SentenceTransformer
 from polyret.errors import TrainingError
 from polyret.training.config import TrainConfig
 
+CHECKPOINTS_DIR = "checkpoints"  # inside a training run directory
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 COMPLETION_FILES = ("trainer_state.json", "sampler_state.json")
 ADAM_MOMENTS = 2

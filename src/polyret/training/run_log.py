@@ -67,9 +67,11 @@ class RunLogCallback(TrainerCallback):
         self.log_path = log_path
         self.sampler = sampler
         self.best_eval_loss: float | None = None
+        self.last_logged_step = 0  # the logged loss is the mean over the steps after this one
 
     def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any):
         """Drop log lines past the step training (re)starts from, so a resumed run's log has no duplicates."""
+        self.last_logged_step = state.global_step
         if state.is_world_process_zero and self.log_path.exists():
             kept = [line for line in read_lines(self.log_path) if _logged_step(line) <= state.global_step]
             with atomic_write(self.log_path) as handle:
@@ -83,7 +85,8 @@ class RunLogCallback(TrainerCallback):
         step = state.global_step
         record: dict[str, Any] = {"step": step, "epoch": round(state.epoch or 0.0, 4)}
         if "loss" in logs:
-            first = max(1, step - args.logging_steps + 1)  # the logged loss is the mean over steps first..step
+            first = min(self.last_logged_step + 1, step)  # the logged loss is the mean over steps first..step
+            self.last_logged_step = step
             plans = plan_counts_between(self.sampler, first, step)
             plan = plan_of_step(self.sampler, step)
             if not math.isfinite(logs["loss"]):

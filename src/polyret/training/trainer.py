@@ -40,6 +40,7 @@ from polyret.provenance import environment, file_sha256, records_sha256
 from polyret.sampling import LanguageBatchSampler, PairTable, SamplerKind
 from polyret.training.batching import LanguageAwareTrainer
 from polyret.training.checkpoints import (
+    CHECKPOINTS_DIR,
     check_free_space,
     checkpoint_step,
     checkpoints_kept,
@@ -100,7 +101,7 @@ def train(
     """
     config.validate()
     run_dir = Path(output_dir)
-    checkpoints_dir = run_dir / "checkpoints"
+    checkpoints_dir = run_dir / CHECKPOINTS_DIR
     resume_from = _resume_checkpoint(run_dir, checkpoints_dir, config.resume)
     table = PairTable(train_data, languages=config.languages, exclude_languages=config.exclude_languages)
     model = load_sentence_transformer(config.model)
