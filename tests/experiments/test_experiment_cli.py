@@ -108,13 +108,21 @@ def test_changed_training_setting_gives_new_arm_folders(
     assert len(new) == 1 and new.pop().startswith("hybrid-s3-")
 
 
-def test_a_finished_arm_keeps_only_its_final_model_by_default(tiny_model_dir: Path, tmp_path: Path) -> None:
-    study = tiny_study(tiny_model_dir) | {"arms": ["hybrid"], "keep_checkpoints": False}
+def test_pruned_checkpoints_and_a_frozen_reference_encoder(tiny_model_dir: Path, tmp_path: Path) -> None:
+    study = tiny_study(tiny_model_dir) | {
+        "arms": ["hybrid"], "keep_checkpoints": False, "reference_models": ["use-multilingual"]
+    }
     config = write_config(tmp_path / "prune.yaml", study)
     assert rerun(str(config), tmp_path / "out") == 0
-    (train_dir,) = [d / "train" for d in (tmp_path / "out" / "arms").iterdir()]
-    assert (train_dir / "final").is_dir()
-    assert not (train_dir / "checkpoints").exists()
+    arms = {d.name.rsplit("-", 1)[0]: d for d in (tmp_path / "out" / "arms").iterdir()}
+    assert set(arms) == {"hybrid-s3", "reference-use-multilingual"}
+    assert (arms["hybrid-s3"] / "train" / "final").is_dir()
+    assert not (arms["hybrid-s3"] / "train" / "checkpoints").exists()  # a finished arm keeps only its model
+    assert not (arms["reference-use-multilingual"] / "train").exists()  # never trained
+    results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    reference = json.loads((arms["reference-use-multilingual"] / "results.json").read_text(encoding="utf-8"))
+    row = next(r for r in results["table"]["rows"] if r["arm"] == "use-multilingual (zero-shot)")
+    assert row["ntrex128:p@1"] == reference["tasks"]["ntrex128"]["scores"]["p@1"]
 
 
 @pytest.mark.parametrize(

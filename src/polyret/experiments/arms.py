@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,12 +30,14 @@ class ArmSpec:
         sampler: the batch sampler kind, ``None`` for the zero-shot arm.
         alpha: probability of a monolingual batch (hybrid arms only).
         seed: training seed (``None`` for the zero-shot arm, which is not trained).
+        model: a reference encoder evaluated instead of the base model (never trained); ``None`` for the arms.
     """
 
     label: str
     sampler: str | None
     alpha: float | None = None
     seed: int | None = None
+    model: str | None = None
 
     @property
     def trained(self) -> bool:
@@ -42,8 +45,15 @@ class ArmSpec:
 
     @property
     def run_name(self) -> str:
-        """The label plus the seed, e.g. ``"hybrid-s13"``."""
+        """The label plus the seed, e.g. ``"hybrid-s13"``; ``"reference-<model>"`` for a reference encoder."""
+        if self.model is not None:
+            return "reference-" + re.sub(r"[^A-Za-z0-9._-]+", "-", self.model).strip("-.")
         return self.label if self.seed is None else f"{self.label}-s{self.seed}"
+
+
+def reference_arm(model: str) -> ArmSpec:
+    """The frozen reference encoder ``model`` (an alias, path or Hub name), labelled ``"<model> (zero-shot)"``."""
+    return ArmSpec(f"{model} (zero-shot)", None, model=model)
 
 
 def alpha_label(alpha: float) -> str:
@@ -73,6 +83,7 @@ def expand_arms(config: ExperimentConfig) -> list[ArmSpec]:
             specs.append(ArmSpec(ZERO_SHOT, None))
         else:
             specs.extend(ArmSpec(name, kind, alpha, seed) for seed in config.seeds)
+    specs.extend(reference_arm(model) for model in dict.fromkeys(config.reference_models))
     return specs
 
 
@@ -90,7 +101,7 @@ def resolved_arm_config(
     resolved: dict[str, Any] = {
         "format": RESULT_FORMAT,
         "arm": dataclasses.asdict(arm),
-        "base_model": config.base_model,
+        "base_model": arm.model or config.base_model,
         "evaluation": dataclasses.asdict(config.evaluation),
         "eval_inputs": eval_inputs,
     }

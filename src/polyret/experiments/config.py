@@ -100,6 +100,8 @@ class ExperimentConfig:
         seeds: one trained run per arm and seed.
         significance_level: p-value below which a difference counts as significant.
         significance_resamples: resamples of the paired tests over queries (more: steadier p-values, slower).
+        reference_models: frozen encoders evaluated beside the arms as they come, never trained (e.g.
+            ``use-multilingual``): reference points in the tables, not part of the answer.
         keep_checkpoints: keep each trained arm's checkpoints (optimizer state included) after its training
             finished; by default only the final model is kept, since checkpoints serve only to resume.
         training: options of :class:`~polyret.training.config.TrainConfig` shared by every trained arm (``max_steps``
@@ -115,6 +117,7 @@ class ExperimentConfig:
     seeds: list[int] = field(default_factory=lambda: [13])
     significance_level: float = 0.05
     significance_resamples: int = 10_000
+    reference_models: list[str] = field(default_factory=list)
     keep_checkpoints: bool = False
     training: dict[str, Any] = field(default_factory=lambda: {"max_steps": 1000})
     data: DataSettings = field(default_factory=DataSettings)
@@ -128,6 +131,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
         "name": "quick",
         "base_model": "multilingual-e5-small",
+        "reference_models": ["use-multilingual"],
         "seeds": [13],
         "training": {
             "max_steps": 30, "batch_size": 16, "lr": 3e-5, "max_seq_length": 96, "freeze_word_embeddings": True,

@@ -131,12 +131,13 @@ def run_arm(
             return result
     write_json(run_dir / ARM_CONFIG_FILE, resolved)
     info: dict = {"run_dir": str(run_dir)}
-    model = config.base_model
+    model = arm.model or config.base_model
     if arm.trained:
         model = str(_train_arm(config, arm, study, run_dir / TRAIN_DIR, info, console is not None))
     info["status"] = info.get("training", "evaluated")
     started = time.perf_counter()
-    max_seq_length = config.evaluation.max_seq_length or config.training.get("max_seq_length")
+    # every arm reads inputs of one length; a reference encoder runs as it comes
+    max_seq_length = None if arm.model else config.evaluation.max_seq_length or config.training.get("max_seq_length")
     tasks = _evaluate(model, max_seq_length, study, data_dir, console)
     info["eval_wall_s"] = round(time.perf_counter() - started, 1)
     result = ArmResult(arm.run_name, arm.label, digest, resolved, tasks, info)
