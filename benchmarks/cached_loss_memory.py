@@ -27,18 +27,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from synthetic import ARCHITECTURES, build_model, record_texts, synthetic_records
+from synthetic import add_model_arguments, build_model, record_texts, synthetic_records
 
 LOSSES = ("MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    model = parser.add_mutually_exclusive_group()
-    model.add_argument("--model", help="sentence-transformers model directory")
-    model.add_argument("--model-config", choices=ARCHITECTURES, default="tiny",
-                       help="build a random-init model of this architecture (default: a tiny BERT)")
-    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    add_model_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=1024, help="pairs in the step")
     parser.add_argument("--mini-batch-size", type=int, default=32, help="GradCache chunk size")
     parser.add_argument("--max-seq-length", type=int, default=256)

@@ -10,6 +10,7 @@ Both are seeded, so every arm of a benchmark (and every rerun) sees the same rec
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -50,6 +51,15 @@ the subword tokens per word of a multilingual tokenizer; each synthetic word is 
 tokenizer, so these are also token counts."""
 
 ARCHITECTURES = ("xlmr-base", "bert-base", "tiny")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model`` / ``--model-config`` (mutually exclusive) and ``--device``, shared by the training benchmarks."""
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--model", help="sentence-transformers model directory")
+    model.add_argument("--model-config", choices=ARCHITECTURES, default="tiny",
+                       help="build a random-init model of this architecture (default: a tiny BERT)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
 
 
 def synthetic_records(n: int, *, seed: int = 0, languages: Iterable[str] = LANGUAGES) -> list[ParallelQA]:

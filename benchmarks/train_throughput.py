@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sentence_transformers import SentenceTransformerTrainer
-from synthetic import ARCHITECTURES, build_model, record_texts, synthetic_records
+from synthetic import add_model_arguments, build_model, record_texts, synthetic_records
 from transformers import TrainerCallback
 
 DEFAULT_LANGUAGES = "ar,de,el,en,es,hi,ru,th,tr,vi,zh"
@@ -48,11 +48,7 @@ DEFAULT_LANGUAGES = "ar,de,el,en,es,hi,ru,th,tr,vi,zh"
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    model = parser.add_mutually_exclusive_group()
-    model.add_argument("--model", help="sentence-transformers model directory")
-    model.add_argument("--model-config", choices=ARCHITECTURES, default="tiny",
-                       help="build a random-init model of this architecture (default: a tiny BERT)")
-    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    add_model_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=32, help="pairs per step")
     parser.add_argument("--steps", type=int, default=30, help="optimizer steps per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per arm (alternating)")

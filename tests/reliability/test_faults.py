@@ -22,23 +22,34 @@ from tests.reliability.conftest import FAST_TRAINING, write_train_config
 NAN_STEP = 5
 
 
-def test_nan_loss_stops_naming_step_and_plan_and_keeps_the_last_good_checkpoint(
-    tiny_model_dir, qa_file, cli, tmp_path, monkeypatch
-):
+def _nan_loss_at_step(monkeypatch, step: int) -> None:
+    """Make the training loss NaN at the ``step``-th forward pass (1-based)."""
     forward = MultipleNegativesRankingLoss.forward
     calls = {"n": 0}
 
     def nan_at_step(self, *args, **kwargs):
         calls["n"] += 1
         loss = forward(self, *args, **kwargs)
-        return loss * torch.tensor(float("nan")) if calls["n"] == NAN_STEP else loss
+        return loss * torch.tensor(float("nan")) if calls["n"] == step else loss
 
     monkeypatch.setattr(MultipleNegativesRankingLoss, "forward", nan_at_step)
-    config = write_train_config(tmp_path / "train.yaml", tiny_model_dir, qa_file, max_steps=8)
-    run_dir = tmp_path / "run"
+
+
+def _train_with_nan(monkeypatch, cli, model_dir: Path, qa_file: Path, run_dir: Path, **changes: object):
+    """Train 8 steps through the CLI with a NaN loss at ``NAN_STEP``; the result and the run's sampler."""
+    _nan_loss_at_step(monkeypatch, NAN_STEP)
+    config = write_train_config(run_dir.with_suffix(".yaml"), model_dir, qa_file, max_steps=8, **changes)
     result = cli("train", "--config", config, "--output-dir", run_dir)
     sampler = LanguageBatchSampler(PairTable(load_qa_jsonl(qa_file)), FAST_TRAINING["batch_size"],
                                    kind=FAST_TRAINING["sampler"], seed=FAST_TRAINING["seed"])
+    return result, sampler
+
+
+def test_nan_loss_stops_naming_step_and_plan_and_keeps_the_last_good_checkpoint(
+    tiny_model_dir, qa_file, cli, tmp_path, monkeypatch
+):
+    run_dir = tmp_path / "run"
+    result, sampler = _train_with_nan(monkeypatch, cli, tiny_model_dir, qa_file, run_dir)
     assert result.code == 5
     (message,) = result.error_lines
     assert f"at step {NAN_STEP} (language plan {plan_of_step(sampler, NAN_STEP)})" in message
@@ -52,20 +63,8 @@ def test_nan_loss_stops_naming_step_and_plan_and_keeps_the_last_good_checkpoint(
 def test_sparse_logging_counts_every_step_plan_and_names_the_step_range_of_a_nan(
     tiny_model_dir, qa_file, cli, tmp_path, monkeypatch
 ):
-    forward = MultipleNegativesRankingLoss.forward
-    calls = {"n": 0}
-
-    def nan_at_step(self, *args, **kwargs):
-        calls["n"] += 1
-        loss = forward(self, *args, **kwargs)
-        return loss * torch.tensor(float("nan")) if calls["n"] == NAN_STEP else loss
-
-    monkeypatch.setattr(MultipleNegativesRankingLoss, "forward", nan_at_step)
-    config = write_train_config(tmp_path / "train.yaml", tiny_model_dir, qa_file, max_steps=8, logging_steps=3)
     run_dir = tmp_path / "run"
-    result = cli("train", "--config", config, "--output-dir", run_dir)
-    sampler = LanguageBatchSampler(PairTable(load_qa_jsonl(qa_file)), FAST_TRAINING["batch_size"],
-                                   kind=FAST_TRAINING["sampler"], seed=FAST_TRAINING["seed"])
+    result, sampler = _train_with_nan(monkeypatch, cli, tiny_model_dir, qa_file, run_dir, logging_steps=3)
     assert result.code == 5
     (message,) = result.error_lines
     assert "at steps 4-6 (language plans " in message
