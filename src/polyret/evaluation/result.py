@@ -1,8 +1,9 @@
 """The result of one evaluation task: the contract between evaluators, the suite, reports and experiments.
 
 Score keys are flat ``"<setting>.<metric>"`` strings, e.g. ``"mono.map"``, ``"cross.r@1"``, ``"multi.map"``,
-``"multi.bias"``, ``"de-fr.acc"``, ``"p@1"``. ``per_query`` keeps the per-query values behind a score (same key),
-so two runs can be compared with a paired significance test; ``matrices`` holds language x language tables for
+``"multi.bias"``, ``"de-fr.acc"``, ``"p@1"``. ``per_query`` keeps the per-query values behind a score, keyed by
+the per-query metric (``"multi.ap"`` behind ``"multi.map"``, ``"p@1"`` behind ``"p@1"``), so two runs can be
+compared with a paired significance test; ``matrices`` holds language x language tables for
 heatmaps (``matrices[metric][query_lang][passage_lang]``).
 """
 
