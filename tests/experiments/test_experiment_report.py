@@ -80,6 +80,13 @@ def test_seed_level_test_runs_only_with_several_seeds() -> None:
     assert one["n_queries"] == three["n_queries"] == 200
 
 
+def test_per_query_difference_lies_in_its_interval() -> None:
+    cell = summary_of(0.8, 0.5)["comparisons"]["mixed"]["ntrex128"]
+    low, high = cell["ci_queries"]
+    assert low <= cell["diff_queries"] <= high
+    assert cell["diff_queries"] == pytest.approx(0.3, abs=0.1)  # hybrid's shift score 0.8 against 0.5
+
+
 def test_alpha_curve_needs_a_sweep() -> None:
     results = study(0.8, 0.5)
     assert analysis.alpha_curve(analysis.group_by_label(results), ["ntrex128"]) == {}

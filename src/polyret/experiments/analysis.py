@@ -98,8 +98,9 @@ def comparisons(
     seeds). Over seeds: a paired t-test on the per-seed main scores of the seeds both arms share.
 
     Returns:
-        ``{baseline: {task: {"metric", "arm", "baseline", "diff", "n_queries", "p_queries", "ci_queries", "n_seeds",
-        "p_seeds"}}}`` (``ci_queries``: 95% bootstrap interval of the mean per-query difference);
+        ``{baseline: {task: {"metric", "arm", "baseline", "diff", "n_queries", "p_queries", "diff_queries",
+        "ci_queries", "n_seeds", "p_seeds"}}}`` (``diff`` compares the task scores, which may be macro averages over
+        languages; ``diff_queries`` is the mean per-query difference and ``ci_queries`` its 95% bootstrap interval);
         a p-value is ``None`` where the test cannot run (no per-query values, fewer than two common seeds).
     """
     if arm not in groups:
@@ -170,6 +171,7 @@ def _compare(arm: list[ArmResult], baseline: list[ArmResult], task: str, resampl
         "diff": ours - theirs,
         "n_queries": len(common),
         "p_queries": query_test.p_value if query_test else None,
+        "diff_queries": query_test.mean_difference if query_test else None,
         "ci_queries": [query_test.ci_low, query_test.ci_high] if query_test else None,
         "n_seeds": len(seeds),
         "p_seeds": p_seeds,

@@ -134,15 +134,16 @@ def _robustness_table(robustness: dict[str, Any]) -> str:
 
 def _comparison_table(comparisons: dict[str, Any]) -> str:
     rows = [
-        [baseline, task, c["metric"], c["arm"], c["baseline"], c["diff"], _interval(c["ci_queries"]), c["p_queries"],
-         c["n_queries"], c["p_seeds"], c["n_seeds"]]
+        [baseline, task, c["metric"], c["arm"], c["baseline"], c["diff"], c["diff_queries"],
+         _interval(c["ci_queries"]), c["p_queries"], c["n_queries"], c["p_seeds"], c["n_seeds"]]
         for baseline, tasks in comparisons.items()
         for task, c in tasks.items()
     ]
-    headers = ["baseline", "task", "metric", HYBRID, "baseline score", "difference", "95% CI per query",
-               "p (queries)", "queries", "p (seeds)", "seeds"]
+    headers = ["baseline", "task", "metric", HYBRID, "baseline score", "difference", "per-query difference",
+               "95% CI", "p (queries)", "queries", "p (seeds)", "seeds"]
     return "Paired randomisation test over queries (per-query values, mean over seeds) and paired t-test over " \
-        "seeds; the interval is a bootstrap interval of the mean per-query difference.\n\n" + \
+        "seeds. \"difference\" compares the task scores (macro averages over languages for LAReQA); the tests " \
+        "and the 95% bootstrap interval are over the mean per-query difference.\n\n" + \
         markdown_table(headers, rows)
 
 
