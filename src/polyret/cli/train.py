@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -60,6 +61,8 @@ def train_command(
     records = _load_data(resolved.data, resolved.languages, data_dir)
     outcome = train(resolved, records, output_dir=output_dir, progress=True)
     summary = outcome.summary
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun / accelerate: rank 0 speaks for the run
+        return
     console.print(
         f"trained {outcome.steps} steps in {summary['wall_time_s']} s; plans {summary['plan_counts']}; "
         f"unused pairs per epoch {summary['unused_pairs_per_epoch']}\nmodel: {outcome.model_dir}"
