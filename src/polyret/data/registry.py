@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import gzip
-import hashlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ import pooch
 
 from polyret import settings
 from polyret.errors import DataError, UsageError
-from polyret.io import atomic_write, read_bytes
+from polyret.io import atomic_write
+from polyret.provenance import file_sha256
 
 CHECKSUMS = Path(__file__).with_name("checksums.sha256")
 RAW_GITHUB = "https://raw.githubusercontent.com"
@@ -299,7 +299,7 @@ def _check(spec: DatasetSpec, relpath: str, path: Path | None) -> FileStatus:
     if path is None:
         return FileStatus(spec.name, relpath, "missing")
     try:
-        digest = hashlib.sha256(read_bytes(path)).hexdigest()
+        digest = file_sha256(path)
     except DataError as exc:
         return FileStatus(spec.name, relpath, "corrupt", str(exc))
     expected = spec.files[relpath]

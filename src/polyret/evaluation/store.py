@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from polyret.errors import ModelError, UsageError
+from polyret.errors import ModelError
 from polyret.io import atomic_write
-from polyret.models.protocol import ROLES, Encoder, Role
+from polyret.models.protocol import Encoder, Role, check_role
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,7 @@ class EmbeddingStore:
             UsageError: ``role`` is not ``"query"`` or ``"passage"``.
             ModelError: the encoder returned vectors of the wrong shape, type or with non-finite values.
         """
-        if role not in ROLES:
-            raise UsageError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
+        check_role(role)
         self._load_disk()
         keys = [text_key(role, text) for text in texts]
         unique = dict(zip(keys, texts, strict=True))

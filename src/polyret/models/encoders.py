@@ -9,20 +9,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from polyret.errors import UsageError
 from polyret.models.loading import load_sentence_transformer, model_fingerprint, use_weights_dir
-from polyret.models.protocol import ROLES, Encoder, Role
+from polyret.models.protocol import Encoder, Role, check_role
 from polyret.models.registry import MODELS
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 USE_ALIAS = "use-multilingual"
-
-
-def _check_role(role: str) -> None:
-    if role not in ROLES:
-        raise UsageError(f"unknown encoding role {role!r} (expected one of: {', '.join(ROLES)})")
 
 
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -70,7 +64,7 @@ class SentenceTransformerEncoder:
         self, texts: Sequence[str], role: Role, *, batch_size: int | None = None, show_progress: bool = False
     ) -> np.ndarray:
         """Embed ``texts`` for ``role``: float32 array ``(len(texts), dim)``, rows of unit length."""
-        _check_role(role)
+        check_role(role)
         if not texts:
             return np.zeros((0, self.model.get_embedding_dimension()), np.float32)
         vectors = self.model.encode(
@@ -124,7 +118,7 @@ class USEEncoder:
         """Embed ``texts`` (``role`` is checked but changes nothing): float32 ``(len(texts), 512)``, unit rows."""
         from rich.progress import track
 
-        _check_role(role)
+        check_role(role)
         texts = list(texts)
         step = batch_size or self.batch_size
         starts = range(0, len(texts), step)

@@ -11,8 +11,16 @@ from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from polyret.errors import UsageError
+
 Role = Literal["query", "passage"]
 ROLES: tuple[Role, ...] = ("query", "passage")
+
+
+def check_role(role: str) -> None:
+    """Raise :class:`~polyret.errors.UsageError` unless ``role`` is one of :data:`ROLES`."""
+    if role not in ROLES:
+        raise UsageError(f"unknown encoding role {role!r} (expected one of: {', '.join(ROLES)})")
 
 
 @runtime_checkable

@@ -10,7 +10,7 @@ Usage::
 
 from __future__ import annotations
 
-from polyret.sampling.kinds import SamplerKind, Weighting, is_monolingual_plan
+from polyret.sampling.kinds import SamplerKind, Weighting
 from polyret.sampling.pairs import PairRef, PairTable
 from polyret.sampling.sampler import EpochPlan, LanguageBatchSampler
 
@@ -21,5 +21,4 @@ __all__ = [
     "PairTable",
     "SamplerKind",
     "Weighting",
-    "is_monolingual_plan",
 ]

@@ -42,8 +42,3 @@ def pair_plan(query_lang: str, passage_lang: str) -> str:
     """The plan label of a batch whose pairs are all ``query_lang``-``passage_lang`` (e.g. ``"de-en"``)."""
     return f"{query_lang}-{passage_lang}"
 
-
-def is_monolingual_plan(plan: str) -> bool:
-    """True for labels such as ``"de-de"``."""
-    query_lang, _, passage_lang = plan.partition("-")
-    return bool(passage_lang) and query_lang == passage_lang

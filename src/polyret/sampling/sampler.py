@@ -7,7 +7,7 @@ import hashlib
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,10 +47,11 @@ class EpochPlan:
     plans: list[str]
     usable_pairs: int
     unused_pairs: int
-    plan_counts: dict[str, int] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.plan_counts = dict(sorted(Counter(self.plans).items()))
+    @property
+    def plan_counts(self) -> dict[str, int]:
+        """How many batches follow each plan label, sorted by label."""
+        return dict(sorted(Counter(self.plans).items()))
 
 
 class LanguageBatchSampler:

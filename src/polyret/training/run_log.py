@@ -12,22 +12,28 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 
 from polyret.errors import TrainingError
 from polyret.io import atomic_write, read_json, read_lines, write_json
-from polyret.sampling import LanguageBatchSampler
+from polyret.sampling import EpochPlan, LanguageBatchSampler
 
 SAMPLER_STATE_NAME = "sampler_state.json"
 
 
 def plan_of_step(sampler: LanguageBatchSampler, step: int) -> str:
     """The language plan of optimizer step ``step`` (1-based, counted over all epochs)."""
-    epoch, index = divmod(step - 1, sampler.steps_per_epoch)
-    return sampler.epoch_plan(epoch).plans[index]
+    plan, index = _step_in_epoch(sampler, step)
+    return plan.plans[index]
 
 
 def batch_example_ids(sampler: LanguageBatchSampler, step: int) -> list[str]:
     """The alignment ids of the (global) batch of optimizer step ``step`` (1-based), in batch order."""
-    epoch, index = divmod(step - 1, sampler.steps_per_epoch)
+    plan, index = _step_in_epoch(sampler, step)
     table = sampler.table
-    return [table.alignment_ids[table.rows[row].example_index] for row in sampler.epoch_plan(epoch).batches[index]]
+    return [table.alignment_ids[table.rows[row].example_index] for row in plan.batches[index]]
+
+
+def _step_in_epoch(sampler: LanguageBatchSampler, step: int) -> tuple[EpochPlan, int]:
+    """The epoch plan holding optimizer step ``step`` (1-based) and the step's index within it."""
+    epoch, index = divmod(step - 1, sampler.steps_per_epoch)
+    return sampler.epoch_plan(epoch), index
 
 
 def plan_counts(sampler: LanguageBatchSampler, steps: int) -> dict[str, int]:
