@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -55,6 +56,7 @@ def test_training_lowers_the_loss_and_saves_a_loadable_run(tiny_model_dir, recor
     assert all(math.isfinite(row["loss"]) and row["plan"] for row in log)
     summary = json.loads((outcome.run_dir / "train_summary.json").read_text())
     assert summary["steps"] == 12 and sum(summary["plan_counts"].values()) == 12
+    assert summary["plan_counts"] == dict(sorted(Counter(row["plan"] for row in log).items()))
     assert summary["unused_pairs_per_epoch"]
     assert json.loads((outcome.run_dir / "config.json").read_text())["sampler"] == "hybrid"
     assert (outcome.run_dir / "checkpoints" / "checkpoint-12" / "sampler_state.json").is_file()

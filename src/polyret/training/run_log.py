@@ -36,11 +36,6 @@ def _step_in_epoch(sampler: LanguageBatchSampler, step: int) -> tuple[EpochPlan,
     return sampler.epoch_plan(epoch), index
 
 
-def plan_counts(sampler: LanguageBatchSampler, steps: int) -> dict[str, int]:
-    """How many of the first ``steps`` optimizer steps followed each language plan."""
-    return plan_counts_between(sampler, 1, steps)
-
-
 def plan_counts_between(sampler: LanguageBatchSampler, first: int, last: int) -> dict[str, int]:
     """How many of the optimizer steps ``first..last`` (1-based, inclusive) followed each language plan."""
     return dict(sorted(Counter(plan_of_step(sampler, step) for step in range(first, last + 1)).items()))

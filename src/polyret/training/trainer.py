@@ -18,6 +18,7 @@ import pickle
 import shutil
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ from polyret.training.config import TrainConfig
 from polyret.training.dataset import build_pair_dataset
 from polyret.training.interrupts import StopOnSignal
 from polyret.training.progress import RichProgressCallback
-from polyret.training.run_log import RunLogCallback, check_resumable, plan_counts
+from polyret.training.run_log import RunLogCallback, check_resumable
 
 SYMMETRIC_DIRECTIONS = {"directions": ("query_to_doc", "doc_to_query"), "partition_mode": "per_direction"}
 
@@ -166,17 +167,28 @@ def train(
         "train_loss": result.training_loss,
         "best_eval_loss": log_callback.best_eval_loss,
         "resumed_from": str(resume_from) if resume_from else None,
-        "plan_counts": plan_counts(sampler, steps),
-        "usable_pairs": sampler.epoch_plan(0).usable_pairs,
-        "unused_pairs_per_epoch": {
-            str(epoch): sampler.epoch_plan(epoch).unused_pairs
-            for epoch in range(math.ceil(steps / sampler.steps_per_epoch))
-        },
+        **_plan_summary(sampler, steps),
     }
     if is_main:
         write_json(run_dir / "train_summary.json", summary)
     trainer.accelerator.wait_for_everyone()  # every rank returns once final/ and the summary exist
     return TrainOutcome(run_dir, model_dir, steps, summary)
+
+
+def _plan_summary(sampler: LanguageBatchSampler, steps: int) -> dict[str, Any]:
+    """Plan counts of the first ``steps`` steps, usable pairs, and unused pairs per epoch, drawing each epoch once."""
+    usable = sampler.epoch_plan(0).usable_pairs  # the same in every epoch; epoch 0 stays cached for the loop
+    counts: Counter[str] = Counter()
+    unused: dict[str, int] = {}
+    for epoch in range(math.ceil(steps / sampler.steps_per_epoch)):
+        plan = sampler.epoch_plan(epoch)
+        counts.update(plan.plans[: steps - epoch * sampler.steps_per_epoch])
+        unused[str(epoch)] = plan.unused_pairs
+    return {
+        "plan_counts": dict(sorted(counts.items())),
+        "usable_pairs": usable,
+        "unused_pairs_per_epoch": unused,
+    }
 
 
 def _resume_checkpoint(run_dir: Path, checkpoints_dir: Path, resume: bool) -> Path | None:
