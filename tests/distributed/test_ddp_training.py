@@ -3,7 +3,8 @@
 The worker (``ddp_worker.py``) records what each rank's collator actually received and the loss each rank computed.
 The checks: at every step both ranks follow the same language plan (the one logged), hold disjoint examples, the
 gathered loss of step 1 equals the single-process loss over the concatenated global batch, rank 0 alone writes the
-run directory, and a resumed run hands every rank the batches it had in the uninterrupted run.
+run directory, a resumed run hands every rank the batches it had in the uninterrupted run, and a SIGTERM that
+reaches one rank stops both at the same step with one complete checkpoint.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,9 +24,10 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
+from polyret.training.checkpoints import latest_complete_checkpoint
 from polyret.training.run_log import SAMPLER_STATE_NAME
 
-from .ddp_worker import BATCH_SIZE
+from .ddp_worker import BATCH_SIZE, SIGNAL_STEP
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 LANGS = ("de", "en", "es")
@@ -59,7 +62,8 @@ def _records(model_dir: Path, count: int = 24) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def ddp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A 4-step two-rank run (checkpoints at 2 and 4), and the same run resumed from checkpoint-2."""
+    """A 4-step two-rank run (checkpoints at 2 and 4), the same run resumed from checkpoint-2, and a run that
+    rank 1 alone receives SIGTERM in."""
     root = tmp_path_factory.mktemp("ddp")
     model = _no_dropout_copy(tiny_model_dir, root / "model")
     records = _records(model)
@@ -71,7 +75,7 @@ def ddp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
     runs = {run: [json.loads((root / f"{run}-rank{rank}.json").read_text()) for rank in range(WORLD_SIZE)]
-            for run in ("full", "resumed")}
+            for run in ("full", "resumed", "terminated")}
     return {"model": model, "records": records, "run_dir": root / "full", **runs}
 
 
@@ -136,3 +140,18 @@ def test_resumed_run_gives_every_rank_its_remaining_batches(ddp):
     assert [row["plan"] for row in _log(ddp["run_dir"].with_name("resumed"))] == [
         row["plan"] for row in _log(ddp["run_dir"])
     ]
+
+
+def test_sigterm_on_one_rank_stops_every_rank_at_the_same_step(ddp):
+    run_dir = ddp["run_dir"].with_name("terminated")
+    checkpoint = run_dir / "checkpoints" / f"checkpoint-{SIGNAL_STEP}"
+    for rank, record in enumerate(ddp["terminated"]):
+        assert len(record["losses"]) == SIGNAL_STEP, f"rank {rank} trained past the signalled step"
+        assert record["interrupted"] is not None, f"rank {rank} did not stop"
+        assert record["interrupted"]["exit_code"] == 128 + signal.SIGTERM
+        assert record["interrupted"]["checkpoint"] == str(checkpoint)
+        assert f"stopped by SIGTERM after step {SIGNAL_STEP}" in record["interrupted"]["message"]
+    assert latest_complete_checkpoint(run_dir / "checkpoints") == checkpoint
+    assert sorted(p.name for p in checkpoint.glob("rng_state*.pth")) == ["rng_state_0.pth", "rng_state_1.pth"]
+    assert [row["step"] for row in _log(run_dir) if "loss" in row] == list(range(1, SIGNAL_STEP + 1))
+    assert not (run_dir / "final").exists()

@@ -219,9 +219,9 @@ def _provenance(config: TrainConfig, train_data: list[ParallelQA], eval_data: li
 def _interrupted(stop: StopOnSignal, run_dir: Path, checkpoints_dir: Path) -> TrainingInterrupted:
     checkpoint = checkpoints_dir / f"checkpoint-{stop.stopped_at_step}"
     return TrainingInterrupted(
-        f"training stopped by {stop.received.name} after step {stop.stopped_at_step}; checkpoint saved in "
+        f"training stopped by {stop.stopped_by.name} after step {stop.stopped_at_step}; checkpoint saved in "
         f"{checkpoint}. Resume with: polyret train --output-dir {run_dir} --resume",
-        signal_number=int(stop.received), checkpoint=checkpoint,
+        signal_number=int(stop.stopped_by), checkpoint=checkpoint,
     )
 
 
