@@ -53,6 +53,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-articles", type=int, default=1, help="keep the first N of the 48 articles")
     parser.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (both arms)")
     parser.add_argument("--data-dir", type=Path, default=None, help="polyret data directory")
+    parser.add_argument("--count-only", action="store_true",
+                        help="print the texts and tokens each arm would encode, run neither")
     return parser.parse_args()
 
 
@@ -97,16 +99,23 @@ def main() -> None:
           f"{len({q.group for q in task.queries})} articles: {len(task.queries)} queries, {len(task.passages)} "
           f"candidates; batch {args.batch_size}")
 
-    ours = timed(lambda: evaluate_lareqa(task, EmbeddingStore(encoder), batch_size=args.batch_size))
+    if args.count_only:
+        print_token_totals(model, task)
+        return
+    store = EmbeddingStore(encoder)
+    ours = timed(lambda: evaluate_lareqa(task, store, batch_size=args.batch_size))
+    print(f"{'polyret evaluate_lareqa':>36}: wall {ours.wall_s:8.2f} s, CPU {ours.cpu_s:8.2f} s "
+          f"({len(task.queries) + len(task.passages)} texts encoded, 1 pass, {n_settings} settings + bias)",
+          flush=True)
     theirs = timed(lambda: evaluator_scores(model, task, args.batch_size))
     encoded = sum(n for _, n in theirs.value.values())
-    print(f"{'polyret evaluate_lareqa':>36}: wall {ours.wall_s:8.2f} s, CPU {ours.cpu_s:8.2f} s "
-          f"({len(task.queries) + len(task.passages)} texts encoded, 1 pass, {n_settings} settings + bias)")
     print(f"{'sentence-transformers IR evaluator':>36}: wall {theirs.wall_s:8.2f} s, CPU {theirs.cpu_s:8.2f} s "
           f"({encoded} texts encoded, {len(theirs.value)} evaluator runs)")
     print(f"speed-up (sentence-transformers / polyret): wall {theirs.wall_s / ours.wall_s:.1f}x, "
           f"CPU {theirs.cpu_s / ours.cpu_s:.1f}x")
-    report_differences(ours.value, {key: scores for key, (scores, _) in theirs.value.items()})
+    print_token_totals(model, task)
+    if report_differences(ours.value, {key: scores for key, (scores, _) in theirs.value.items()}) > 1e-12:
+        explain_differences(model, store, task, args.batch_size)
 
 
 def first_articles(task, max_articles: int):
@@ -141,6 +150,37 @@ def settings(task) -> Iterator[tuple[str, str, dict[str, str], dict[str, str], d
             yield query_lang, pool, {q.id: q.text for q in queries}, corpus, relevant
 
 
+def print_token_totals(model, task) -> None:
+    """Print :func:`token_totals` and their ratio."""
+    ours, theirs = token_totals(model, task)
+    print(f"tokens encoded (prompt included, cut at max_seq_length {model.max_seq_length}): polyret {ours:,}, "
+          f"sentence-transformers {theirs:,}; ratio {theirs / ours:.1f}x")
+
+
+def token_totals(model, task) -> tuple[int, int]:
+    """Tokens each arm feeds the model: every distinct text once (polyret) vs every text of every setting (ST).
+
+    With a model whose cost grows with tokens, their ratio predicts the speed-up without running the evaluators
+    (``--count-only``).
+    """
+    prompts = model.prompts or {}
+
+    def lengths(texts: list[str], role: str) -> list[int]:
+        prompt = prompts.get(role, "")
+        encoded = model.tokenizer([prompt + text for text in texts], truncation=True,
+                                  max_length=model.max_seq_length)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    query_tokens = dict(zip([q.id for q in task.queries], lengths([q.text for q in task.queries], "query"),
+                            strict=True))
+    passage_tokens = lengths([p.input_text(with_context=True) for p in task.passages], "passage")
+    ours = sum(query_tokens.values()) + sum(passage_tokens)
+    theirs = 0
+    for _, _, queries, corpus, _ in settings(task):
+        theirs += sum(query_tokens[qid] for qid in queries) + sum(passage_tokens[int(cid)] for cid in corpus)
+    return ours, theirs
+
+
 def evaluator_scores(model, task, batch_size: int) -> dict[tuple[str, str], tuple[dict[str, float], int]]:
     """One ``InformationRetrievalEvaluator`` run per setting: (query language, pool) -> (scores, texts encoded)."""
     from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
@@ -161,8 +201,8 @@ def evaluator_scores(model, task, batch_size: int) -> dict[tuple[str, str], tupl
     return results
 
 
-def report_differences(result, theirs: dict[tuple[str, str], dict[str, float]]) -> None:
-    """Print the largest absolute difference per shared metric and the (informational) MAP gap."""
+def report_differences(result, theirs: dict[tuple[str, str], dict[str, float]]) -> float:
+    """Print the largest absolute difference per shared metric and the (informational) MAP gap; return the largest."""
     gaps: dict[str, float] = {}
     map_gap = 0.0
     for (query_lang, pool), scores in theirs.items():
@@ -183,6 +223,50 @@ def report_differences(result, theirs: dict[tuple[str, str], dict[str, float]]) 
           f"max gap {map_gap:.4f})")
     print(f"polyret only: multi.bias {result.scores['multi.bias']:.2f}, multi.bias_norm "
           f"{result.scores['multi.bias_norm']:.4f}, multi.map {result.scores['multi.map']:.4f}")
+    return max(gaps.values())
+
+
+def explain_differences(model, store, task, batch_size: int, top: int = 10) -> None:
+    """Show why the arms' metrics differ: compare polyret's top-``top`` orderings per X-Y setting with those of
+    embeddings made as the evaluator makes them (queries of one language, candidates of one language per call).
+
+    A text's embedding depends slightly on the batch it was padded with, so a ranking can flip where two candidates
+    score within float32 rounding; this prints the largest embedding difference and the largest score gap at which
+    an ordering differs (tie-level gaps mean the numbers are equal up to float32 ties).
+    """
+    import numpy as np
+
+    def ordering(scores):
+        return np.argsort(-scores, axis=1, kind="stable")[:, :top]
+
+    pooled_q = store.embed([q.text for q in task.queries], "query", batch_size=batch_size)
+    pooled_p = store.embed([p.input_text(with_context=True) for p in task.passages], "passage", batch_size=batch_size)
+    by_lang = {}
+    for role, items, texts in (("query", task.queries, [q.text for q in task.queries]),
+                               ("passage", task.passages, [p.input_text(with_context=True) for p in task.passages])):
+        prompt_name = role if role in (model.prompts or {}) else None
+        for lang in {item.lang for item in items}:
+            rows = [i for i, item in enumerate(items) if item.lang == lang]
+            vectors = model.encode([texts[i] for i in rows], prompt_name=prompt_name, batch_size=batch_size,
+                                   convert_to_numpy=True)
+            by_lang[role, lang] = rows, vectors
+    embedding_gap = max(float(np.abs(vectors - (pooled_q if role == "query" else pooled_p)[rows]).max())
+                        for (role, _), (rows, vectors) in by_lang.items())
+    flips, score_gap = 0, 0.0
+    for query_lang in task.query_languages:
+        q_rows, q_vectors = by_lang["query", query_lang]
+        for passage_lang in task.passage_languages:
+            p_rows, p_vectors = by_lang["passage", passage_lang]
+            pooled_scores = pooled_q[q_rows] @ pooled_p[p_rows].T
+            ours, theirs = ordering(pooled_scores), ordering(q_vectors @ p_vectors.T)
+            for row in np.flatnonzero((ours != theirs).any(axis=1)):
+                rank = int(np.argmax(ours[row] != theirs[row]))
+                ranked = np.sort(pooled_scores[row])[::-1]
+                flips += 1
+                score_gap = max(score_gap, float(ranked[rank] - ranked[rank + 1]))
+    print(f"why they differ: per-language encoding vs polyret's pooled encoding: max |embedding difference| "
+          f"{embedding_gap:.1e}; {flips} of {len(task.queries) * len(task.passage_languages)} X-Y top-{top} orderings "
+          f"differ, each where two candidates score within {score_gap:.1e} (float32 ties)")
 
 
 if __name__ == "__main__":
