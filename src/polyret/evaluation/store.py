@@ -15,6 +15,7 @@ fingerprint, dimension or values do not match, is deleted and its texts are enco
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import zipfile
@@ -56,12 +57,16 @@ class EmbeddingStore:
 
     def __init__(self, encoder: Encoder, cache_root: str | Path | None = None):
         self.encoder = encoder
-        self.fingerprint = encoder.fingerprint()
         self.cache_dir = Path(cache_root) / self.fingerprint if cache_root is not None else None
         self.counts = StoreCounts()
         self.dim: int | None = None
         self._vectors: dict[bytes, np.ndarray] = {}
         self._disk_loaded = False
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The encoder's fingerprint (hashing the weights takes a moment, so only a disk cache or index asks)."""
+        return self.encoder.fingerprint()
 
     def embed(
         self, texts: Sequence[str], role: Role, *, batch_size: int = 32, show_progress: bool = False
