@@ -108,3 +108,19 @@ def test_report_numbers_are_those_of_results_json(tmp_path) -> None:
         assert cells[2:] == expected
     for name in re.findall(r"\]\((figures/[^)]+\.png)\)", report):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_report_keeps_each_arms_train_and_eval_time_when_arms_are_reused(tmp_path) -> None:
+    results = study(0.8, 0.5)
+    results[0].info.update(status="reused", eval_wall_s=5.0)  # zero-shot: evaluated only
+    for number, result in enumerate(results[1:], 1):
+        result.info.update(status="reused", train_wall_s=100.0 * number, eval_wall_s=7.0)
+    summary = summarise(config(), results, train_inputs={"questions": 10, "languages": ["de", "en"]},
+                        provenance=PROVENANCE)
+    report = write_outputs(tmp_path, summary)["report"].read_text(encoding="utf-8")
+    assert "wall time of this invocation: 1 s" in report
+    assert "whenever they ran (reused arms keep their times): 626 s" in report  # 5 + 100 + 200 + 300 + 3 x 7
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+            for line in report.splitlines() if line.startswith("| ") and "| reused |" in line}
+    assert rows["zero-shot"][3:] == ["reused", "", "5"]
+    assert rows["hybrid-s1"][3:] == ["reused", "300", "7"]

@@ -170,19 +170,29 @@ def _figures_section(summary: dict[str, Any]) -> str:
     return "\n\n".join(lines)
 
 
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
 def _reproducibility(summary: dict[str, Any]) -> str:
     prov = summary["provenance"]
     arms = [
-        [run, arm["label"], arm["config_hash"], arm["info"].get("status", "")] for run, arm in summary["arms"].items()
+        [run, arm["label"], arm["config_hash"], arm["info"].get("status", ""),
+         *(_seconds(arm["info"].get(key)) for key in ("train_wall_s", "eval_wall_s"))]
+        for run, arm in summary["arms"].items()
     ]
+    compute = sum(arm["info"].get(key) or 0.0 for arm in summary["arms"].values()
+                  for key in ("train_wall_s", "eval_wall_s"))
     checksums = "\n".join(f"{digest}  {path}" for path, digest in prov["data_checksums"].items())
     return "\n\n".join([
         "## Reproducibility",
         f"- command: `{prov['command']}`\n- git revision: `{prov['git_revision']}`\n"
-        f"- wall time: {prov['wall_time_s']:.0f} s\n- hardware: {json.dumps(prov['hardware'])}\n"
+        f"- wall time of this invocation: {prov['wall_time_s']:.0f} s; training and evaluation of all arms, "
+        f"whenever they ran (reused arms keep their times): {compute:.0f} s\n"
+        f"- hardware: {json.dumps(prov['hardware'])}\n"
         f"- training data: {json.dumps(summary['training_data'])}\n"
         f"- packages: {json.dumps(prov['packages'])}",
-        markdown_table(["run", "arm", "config hash", "status"], arms),
+        markdown_table(["run", "arm", "config hash", "status", "train s", "eval s"], arms),
         "Config:\n\n```yaml\n" + yaml.safe_dump(summary["config"], sort_keys=False) + "```",
         f"<details><summary>Data checksums (sha256, {len(prov['data_checksums'])} files)</summary>\n\n```\n"
         f"{checksums}\n```\n</details>",
