@@ -161,7 +161,7 @@ def _check_parallel(path: Path, report: FileReport, problems: ProblemLog) -> Non
     siblings = _aligned_siblings(path)
     report.languages = sorted(siblings) or _name_language(path)
     for lang, sibling in siblings.items():
-        count = len(read_lines(sibling))
+        count = len(lines) if sibling == path else len(read_lines(sibling))
         report.coverage[lang] = min(count, len(lines)) / max(count, len(lines), 1)
         if count != len(lines):
             problems.add(line_count_mismatch(sibling, count, path, len(lines)))

@@ -8,9 +8,10 @@ where a data set's variant is *the* version of that language in polyret (NTREX `
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
-from polyret.errors import DataError
+from polyret.errors import DataError, UsageError
 
 # ISO 639-3 (and 639-2/B) codes used by NTREX-128, Tatoeba and TICO-19 -> polyret code. A bare entry maps to itself
 # (the language has no ISO 639-1 code). Individual languages map to their macrolanguage's code where that is how the
@@ -77,3 +78,19 @@ def normalize_language(
             expected="an ISO 639-1 or 639-3 code such as 'de' or 'deu' (or allow unknown codes explicitly)",
         )
     return f"{short}-{suffix}" if suffix else short
+
+
+def select_languages(name: str, available: Iterable[str], requested: Iterable[str] | None) -> list[str]:
+    """The languages of data set ``name`` to load: ``requested`` (normalised, in order, without repeats) or all.
+
+    Raises:
+        UsageError: a requested language is not one of ``available``.
+    """
+    available = list(available)
+    if requested is None:
+        return available
+    langs = list(dict.fromkeys(normalize_language(code, dataset=name) for code in requested))
+    missing = [lang for lang in langs if lang not in available]
+    if missing:
+        raise UsageError(f"{name} has no language {', '.join(missing)}; available: {', '.join(sorted(available))}")
+    return langs

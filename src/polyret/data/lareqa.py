@@ -16,10 +16,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from polyret.data.languages import normalize_language
+from polyret.data.languages import select_languages
 from polyret.data.parsing import ProblemLog, field, nonempty_text
 from polyret.data.records import ParallelQA, Passage, Query, RetrievalTask
 from polyret.data.registry import locate
+from polyret.data.splits import select_qa
 from polyret.errors import DataError, UsageError
 from polyret.io import read_json
 
@@ -232,7 +233,8 @@ def load_parallel_qa(
         data_dir: the data directory.
     """
     paragraphs, pivot = _load_lareqa_files(name, languages, data_dir)
-    return _keep_groups(parallel_qa(paragraphs, pivot=pivot), groups)
+    items = parallel_qa(paragraphs, pivot=pivot)
+    return items if groups is None else select_qa(items, groups)
 
 
 def load_xquad(
@@ -246,11 +248,12 @@ def load_xquad(
     XQuAD is the same content as XQuAD-R: never train on it when evaluating on XQuAD-R (see
     :func:`polyret.data.splits.check_leakage`). Groups are article indexes, the same as XQuAD-R's.
     """
-    langs = _languages("xquad", XQUAD_LANGUAGES, languages)
+    langs = select_languages("xquad", XQUAD_LANGUAGES, languages)
     paragraphs = {
         lang: read_squad(locate("xquad", f"xquad.{lang}.json", data_dir), with_sentences=False) for lang in langs
     }
-    return _keep_groups(parallel_qa(paragraphs), groups)
+    items = parallel_qa(paragraphs)
+    return items if groups is None else select_qa(items, groups)
 
 
 def _load_lareqa_files(
@@ -258,7 +261,7 @@ def _load_lareqa_files(
 ) -> tuple[dict[str, list[SquadParagraph]], list[SquadParagraph] | None]:
     if name not in LAREQA_LANGUAGES:
         raise UsageError(f"unknown LAReQA data set {name!r}; known: {', '.join(LAREQA_LANGUAGES)}")
-    langs = _languages(name, LAREQA_LANGUAGES[name], languages)
+    langs = select_languages(name, LAREQA_LANGUAGES[name], languages)
 
     def read(lang: str) -> list[SquadParagraph]:
         return read_squad(locate(name, f"{lang}.json", data_dir), with_sentences=True)
@@ -268,20 +271,3 @@ def _load_lareqa_files(
     if name == "mlqa-r":
         pivot = paragraphs["en"] if "en" in paragraphs else read("en")
     return paragraphs, pivot
-
-
-def _languages(name: str, available: tuple[str, ...], requested: Iterable[str] | None) -> list[str]:
-    if requested is None:
-        return list(available)
-    langs = [normalize_language(code) for code in requested]
-    unknown = [code for code in langs if code not in available]
-    if unknown:
-        raise UsageError(f"{name} has no language {', '.join(unknown)}; available: {', '.join(available)}")
-    return list(dict.fromkeys(langs))
-
-
-def _keep_groups(items: list[ParallelQA], groups: Iterable[str] | None) -> list[ParallelQA]:
-    if groups is None:
-        return items
-    keep = set(groups)
-    return [item for item in items if item.group in keep]

@@ -9,11 +9,11 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from polyret.data.languages import normalize_language
+from polyret.data.languages import normalize_language, select_languages
 from polyret.data.parsing import ProblemLog, field, iter_jsonl, nonempty_text
 from polyret.data.records import ParallelCorpus
 from polyret.data.registry import get_dataset, locate
-from polyret.errors import DataError, UsageError
+from polyret.errors import DataError
 from polyret.io import read_lines
 
 _NTREX_FILE = re.compile(r"NTREX-(?:128|additional)/newstest2019-(?:src|ref)\.([A-Za-z-]+)\.txt")
@@ -78,7 +78,7 @@ def load_ntrex(languages: Iterable[str] | None = None, *, data_dir: str | Path |
         data_dir: the data directory.
     """
     files = ntrex_files()
-    langs = _select("ntrex128", list(files), languages)
+    langs = select_languages("ntrex128", list(files), languages)
     texts = read_aligned({lang: locate("ntrex128", files[lang], data_dir) for lang in langs})
     docs_path = locate("ntrex128", "DOCUMENT_IDS.tsv", data_dir)
     groups = [nonempty_text(line, "the document id", docs_path, n) for n, line in enumerate(read_lines(docs_path), 1)]
@@ -117,7 +117,7 @@ def load_tico(
             seen.add(tuid)
             ids.append(tuid)
             rows.append(row)
-    langs = _select("tico19", list(rows[0]) if rows else [], languages)
+    langs = select_languages("tico19", list(rows[0]) if rows else [], languages)
     texts: dict[str, list[str]] = {lang: [] for lang in langs}
     for tuid, row in zip(ids, rows, strict=True):
         for lang in langs:
@@ -137,7 +137,7 @@ def load_tatoeba(
     """
     codes = tatoeba_languages()
     corpora = []
-    for lang in _select("tatoeba-laser", list(codes), languages):
+    for lang in select_languages("tatoeba-laser", list(codes), languages):
         iso = codes[lang]
         pair = f"tatoeba.{iso}-eng"
         texts = read_aligned(
@@ -148,13 +148,3 @@ def load_tatoeba(
         )
         corpora.append(ParallelCorpus(f"tatoeba:{iso}-eng", [str(i) for i in range(len(texts["en"]))], texts))
     return corpora
-
-
-def _select(name: str, available: list[str], requested: Iterable[str] | None) -> list[str]:
-    if requested is None:
-        return available
-    langs = list(dict.fromkeys(normalize_language(code, dataset=name) for code in requested))
-    missing = [lang for lang in langs if lang not in available]
-    if missing:
-        raise UsageError(f"{name} has no language {', '.join(missing)}; available: {', '.join(sorted(available))}")
-    return langs

@@ -13,10 +13,8 @@ import gzip
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path, PurePosixPath
-
-import pooch
 
 from polyret import settings
 from polyret.errors import DataError, UsageError
@@ -52,9 +50,9 @@ class DatasetSpec:
     upstream: tuple[tuple[str, str], ...] = (("*", ""),)
     include: tuple[str, ...] = ("*",)
 
-    @property
+    @cached_property
     def files(self) -> dict[str, str]:
-        """Path below ``folder`` -> sha256 of the uncompressed content, in sorted order."""
+        """Path below ``folder`` -> sha256 of the uncompressed content, in sorted order (computed once)."""
         prefix = f"{self.folder}/"
         return {
             path[len(prefix) :]: digest
@@ -228,6 +226,8 @@ def download(spec: DatasetSpec, relpath: str, root: Path) -> Path:
             f"data set {spec.name!r} is local-only and cannot be downloaded",
             expected=f"the file built as described in docs/data.md, placed in {root / spec.folder}",
         )
+    import pooch  # only downloads need it, and it is slow to import
+
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
         try:

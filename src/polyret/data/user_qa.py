@@ -40,8 +40,7 @@ def load_qa_jsonl(
             duplicate id (naming the line).
     """
     problems = problems or ProblemLog()
-    records = ((number, obj) for number, obj in iter_jsonl(path, problems))
-    return _parse_all(records, path, allow_unknown_languages, problems)
+    return _parse_all(iter_jsonl(path, problems), path, allow_unknown_languages, problems)
 
 
 def qa_from_dataset(ds: Iterable[Mapping[str, Any]], *, allow_unknown_languages: bool = False) -> list[ParallelQA]:
