@@ -143,7 +143,8 @@ def settings(task) -> Iterator[tuple[str, str, dict[str, str], dict[str, str], d
 
     Corpus ids are zero-padded pool positions, so the evaluator's tie rule (ascending id) is polyret's.
     """
-    candidates = [(f"{i:07d}", p.lang, p.input_text(with_context=True)) for i, p in enumerate(task.passages)]
+    candidates = [(f"{i:07d}", p.lang, text)
+                  for i, (p, text) in enumerate(zip(task.passages, texts_of(task, "passage"), strict=True))]
     position = {p.id: i for i, p in enumerate(task.passages)}
     for query_lang in task.query_languages:
         queries = [q for q in task.queries if q.lang == query_lang]
@@ -153,6 +154,18 @@ def settings(task) -> Iterator[tuple[str, str, dict[str, str], dict[str, str], d
             relevant = {q.id: {candidates[position[pid]][0] for pid, grade in task.qrels[q.id].items()
                                if grade > 0 and in_pool[position[pid]]} for q in queries}
             yield query_lang, pool, {q.id: q.text for q in queries}, corpus, relevant
+
+
+def prompt_name(model, role: str) -> str | None:
+    """The model's prompt for ``role`` (``query``/``passage``) when it has one, as polyret's encoder picks it."""
+    return role if role in (model.prompts or {}) else None
+
+
+def texts_of(task, role: str) -> list[str]:
+    """The texts both arms encode for ``role``: the questions, or the candidate sentences with their paragraph."""
+    if role == "query":
+        return [q.text for q in task.queries]
+    return [p.input_text(with_context=True) for p in task.passages]
 
 
 def print_token_totals(model, task) -> None:
@@ -168,17 +181,14 @@ def token_totals(model, task) -> tuple[int, int]:
     With a model whose cost grows with tokens, their ratio predicts the speed-up without running the evaluators
     (``--count-only``).
     """
-    prompts = model.prompts or {}
-
     def lengths(texts: list[str], role: str) -> list[int]:
-        prompt = prompts.get(role, "")
+        prompt = (model.prompts or {}).get(role, "")
         encoded = model.tokenizer([prompt + text for text in texts], truncation=True,
                                   max_length=model.max_seq_length)["input_ids"]
         return [len(ids) for ids in encoded]
 
-    query_tokens = dict(zip([q.id for q in task.queries], lengths([q.text for q in task.queries], "query"),
-                            strict=True))
-    passage_tokens = lengths([p.input_text(with_context=True) for p in task.passages], "passage")
+    query_tokens = dict(zip([q.id for q in task.queries], lengths(texts_of(task, "query"), "query"), strict=True))
+    passage_tokens = lengths(texts_of(task, "passage"), "passage")
     ours = sum(query_tokens.values()) + sum(passage_tokens)
     theirs = 0
     for _, _, queries, corpus, _ in settings(task):
@@ -190,14 +200,12 @@ def evaluator_scores(model, task, batch_size: int) -> dict[tuple[str, str], tupl
     """One ``InformationRetrievalEvaluator`` run per setting: (query language, pool) -> (scores, texts encoded)."""
     from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 
-    prompts = model.prompts or {}
     results = {}
     for query_lang, pool, queries, corpus, relevant in settings(task):
         evaluator = InformationRetrievalEvaluator(
             queries, corpus, relevant, batch_size=batch_size, mrr_at_k=[10], ndcg_at_k=[10], accuracy_at_k=[1],
             precision_recall_at_k=[1, 10], map_at_k=[100], write_csv=False,
-            query_prompt_name="query" if "query" in prompts else None,
-            corpus_prompt_name="passage" if "passage" in prompts else None,
+            query_prompt_name=prompt_name(model, "query"), corpus_prompt_name=prompt_name(model, "passage"),
         )
         scores = evaluator(model)
         prefix = f"{model.similarity_fn_name}_"
@@ -244,19 +252,18 @@ def explain_differences(model, store, task, batch_size: int, top: int = 10) -> N
     def ordering(scores):
         return np.argsort(-scores, axis=1, kind="stable")[:, :top]
 
-    pooled_q = store.embed([q.text for q in task.queries], "query", batch_size=batch_size)
-    pooled_p = store.embed([p.input_text(with_context=True) for p in task.passages], "passage", batch_size=batch_size)
-    by_lang = {}
-    for role, items, texts in (("query", task.queries, [q.text for q in task.queries]),
-                               ("passage", task.passages, [p.input_text(with_context=True) for p in task.passages])):
-        prompt_name = role if role in (model.prompts or {}) else None
+    pooled, by_lang = {}, {}
+    for role, items in (("query", task.queries), ("passage", task.passages)):
+        texts = texts_of(task, role)
+        pooled[role] = store.embed(texts, role, batch_size=batch_size)  # already in the store: nothing encoded
         for lang in {item.lang for item in items}:
             rows = [i for i, item in enumerate(items) if item.lang == lang]
-            vectors = model.encode([texts[i] for i in rows], prompt_name=prompt_name, batch_size=batch_size,
-                                   convert_to_numpy=True)
+            vectors = model.encode([texts[i] for i in rows], prompt_name=prompt_name(model, role),
+                                   batch_size=batch_size, convert_to_numpy=True)
             by_lang[role, lang] = rows, vectors
-    embedding_gap = max(float(np.abs(vectors - (pooled_q if role == "query" else pooled_p)[rows]).max())
+    embedding_gap = max(float(np.abs(vectors - pooled[role][rows]).max())
                         for (role, _), (rows, vectors) in by_lang.items())
+    pooled_q, pooled_p = pooled["query"], pooled["passage"]
     flips, score_gap = 0, 0.0
     for query_lang in task.query_languages:
         q_rows, q_vectors = by_lang["query", query_lang]

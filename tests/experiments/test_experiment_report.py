@@ -21,6 +21,7 @@ PROVENANCE = {
     "packages": {},
     "data_checksums": {"xquad-r/en.json": "f" * 64},
 }
+TRAIN_INPUTS = {"questions": 10, "languages": ["de", "en"]}
 
 
 def study(hybrid_shift: float, baseline_shift: float, seeds: tuple[int, ...] = (1,)) -> list:
@@ -46,9 +47,8 @@ def config(seeds: tuple[int, ...] = (1,)) -> ExperimentConfig:
 
 
 def summary_of(hybrid_shift: float, baseline_shift: float, seeds: tuple[int, ...] = (1,)) -> dict:
-    train = {"questions": 10, "languages": ["de", "en"]}
     return summarise(
-        config(seeds), study(hybrid_shift, baseline_shift, seeds), train_inputs=train, provenance=PROVENANCE
+        config(seeds), study(hybrid_shift, baseline_shift, seeds), train_inputs=TRAIN_INPUTS, provenance=PROVENANCE
     )
 
 
@@ -115,8 +115,7 @@ def test_report_keeps_each_arms_train_and_eval_time_when_arms_are_reused(tmp_pat
     results[0].info.update(status="reused", eval_wall_s=5.0)  # zero-shot: evaluated only
     for number, result in enumerate(results[1:], 1):
         result.info.update(status="reused", train_wall_s=100.0 * number, eval_wall_s=7.0)
-    summary = summarise(config(), results, train_inputs={"questions": 10, "languages": ["de", "en"]},
-                        provenance=PROVENANCE)
+    summary = summarise(config(), results, train_inputs=TRAIN_INPUTS, provenance=PROVENANCE)
     report = write_outputs(tmp_path, summary)["report"].read_text(encoding="utf-8")
     assert "wall time of this invocation: 1 s" in report
     assert "whenever they ran (reused arms keep their times): 626 s" in report  # 5 + 100 + 200 + 300 + 3 x 7

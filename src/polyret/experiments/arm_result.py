@@ -17,6 +17,8 @@ from polyret.evaluation.result import TaskResult
 from polyret.io import read_json, write_json
 
 RESULTS_FILE = "results.json"
+TIME_KEYS = ("train_wall_s", "eval_wall_s")
+"""The keys of an arm's ``info`` that hold its training and evaluation seconds (absent when not done)."""
 
 
 @dataclass

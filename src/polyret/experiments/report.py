@@ -15,7 +15,7 @@ import yaml
 
 from polyret.evaluation.markdown import markdown_table
 from polyret.experiments import analysis, figures, verdict
-from polyret.experiments.arm_result import ArmResult
+from polyret.experiments.arm_result import TIME_KEYS, ArmResult
 from polyret.experiments.config import HYBRID, ExperimentConfig, train_config
 from polyret.io import atomic_write, write_json
 
@@ -178,11 +178,10 @@ def _reproducibility(summary: dict[str, Any]) -> str:
     prov = summary["provenance"]
     arms = [
         [run, arm["label"], arm["config_hash"], arm["info"].get("status", ""),
-         *(_seconds(arm["info"].get(key)) for key in ("train_wall_s", "eval_wall_s"))]
+         *(_seconds(arm["info"].get(key)) for key in TIME_KEYS)]
         for run, arm in summary["arms"].items()
     ]
-    compute = sum(arm["info"].get(key) or 0.0 for arm in summary["arms"].values()
-                  for key in ("train_wall_s", "eval_wall_s"))
+    compute = sum(arm["info"].get(key) or 0.0 for arm in summary["arms"].values() for key in TIME_KEYS)
     checksums = "\n".join(f"{digest}  {path}" for path, digest in prov["data_checksums"].items())
     return "\n\n".join([
         "## Reproducibility",

@@ -23,7 +23,7 @@ from polyret.errors import DataError
 from polyret.evaluation.suite import run_suite
 from polyret.experiments import report
 from polyret.experiments.analysis import TASK_TITLES
-from polyret.experiments.arm_result import RESULTS_FILE, ArmResult, load_arm_result, save_arm_result
+from polyret.experiments.arm_result import RESULTS_FILE, TIME_KEYS, ArmResult, load_arm_result, save_arm_result
 from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import ExperimentConfig, train_config
 from polyret.experiments.provenance import data_checksums
@@ -151,7 +151,7 @@ def summary_line(result: ArmResult) -> str:
         f"{TASK_TITLES.get(name, name)} {task.main} {task.main_score:.4f}" for name, task in result.tasks.items()
     )
     facts = [str(result.info.get("status"))] + [
-        f"{key.removesuffix('_wall_s')} {result.info[key]:.0f}s" for key in ("train_wall_s", "eval_wall_s")
+        f"{key.removesuffix('_wall_s')} {result.info[key]:.0f}s" for key in TIME_KEYS
         if key in result.info
     ]
     return f"[green]✓[/] {result.run_name} ({', '.join(facts)}): {scores}"
