@@ -9,6 +9,7 @@ import pytest
 
 from polyret.experiments import analysis
 from polyret.experiments.config import ExperimentConfig
+from polyret.experiments.figures import draw_heatmaps
 from polyret.experiments.report import render_markdown, summarise, write_outputs
 
 from .synthetic import arm_result
@@ -123,3 +124,11 @@ def test_report_keeps_each_arms_train_and_eval_time_when_arms_are_reused(tmp_pat
             for line in report.splitlines() if line.startswith("| ") and "| reused |" in line}
     assert rows["zero-shot"][3:] == ["reused", "", "5"]
     assert rows["hybrid-s1"][3:] == ["reused", "300", "7"]
+
+
+def test_figure_names_are_plain_file_names_so_markdown_renders_them(tmp_path) -> None:
+    matrix = {"de": {"de": 0.5, "en": 0.4}, "en": {"de": 0.3, "en": 0.6}}
+    files = draw_heatmaps({"use-multilingual (zero-shot)": matrix, "hybrid@0.25": matrix}, "xquad-r", tmp_path)
+    assert files == {"use-multilingual (zero-shot)": "heatmap-xquad-r-use-multilingual-zero-shot.png",
+                     "hybrid@0.25": "heatmap-xquad-r-hybrid-at-0.25.png"}
+    assert all((tmp_path / name).stat().st_size > 0 for name in files.values())

@@ -47,7 +47,7 @@ def heatmap(
                     colour = "black" if value > middle else "white"
                     ax.text(j, i, f"{value:.{digits}f}", ha="center", va="center", fontsize=7, color=colour)
     fig.colorbar(image, ax=ax)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def bar_chart(
@@ -62,10 +62,11 @@ def bar_chart(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
-def _save(fig: Figure, path: str | Path) -> Path:
+def save_png(fig: Figure, path: str | Path) -> Path:
+    """Lay out ``fig`` and write it to ``path`` as a PNG atomically (no half-written file)."""
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from polyret.evaluation.plots import bar_chart, heatmap
+from polyret.evaluation.plots import bar_chart, heatmap, save_png
+from polyret.evaluation.report import slug
 from polyret.experiments.analysis import TASK_TITLES
-from polyret.io import atomic_write
 
 HEATMAP_METRIC = "map"
 
@@ -18,7 +18,7 @@ def draw_heatmaps(matrices: dict[str, dict[str, dict[str, float]]], task: str, f
     files = {}
     for label, matrix in matrices.items():
         if matrix:
-            name = f"heatmap-{task}-{_slug(label)}.png"
+            name = f"heatmap-{task}-{slug(label)}.png"
             heatmap(matrix, folder / name, title=f"{TASK_TITLES.get(task, task)} mAP, {label}")
             files[label] = name
     return files
@@ -47,11 +47,4 @@ def draw_alpha_curve(curve: dict[str, dict[str, float]], path: Path) -> Path:
     ax.set_ylabel("main score")
     ax.set_title("Hybrid batch training: alpha sweep")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_write(path, "wb") as handle:
-        fig.savefig(handle, format="png", dpi=110)
-    return path
-
-
-def _slug(label: str) -> str:
-    return label.replace("@", "-a").replace("/", "-")
+    return save_png(fig, path)
