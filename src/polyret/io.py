@@ -6,12 +6,20 @@ import contextlib
 import gzip
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from polyret.errors import DataError
+import yaml
+
+from polyret.errors import DataError, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 _BOMS = ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig"))
 
@@ -108,3 +116,27 @@ def write_json(path: str | Path, obj: Any) -> None:
     with atomic_write(path) as handle:
         json.dump(obj, handle, indent=2, ensure_ascii=False, sort_keys=False)
         handle.write("\n")
+
+
+def read_mapping(path: str | Path) -> dict[str, Any]:
+    """Parse a config file (``.yaml``/``.yml``/``.json`` as YAML, ``.toml`` as TOML) into a mapping.
+
+    Raises:
+        DataError: the file is missing or unreadable.
+        UsageError: unknown extension, malformed file, or a top level that is not a mapping.
+    """
+    path = Path(path)
+    text = read_text(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml", ".json"):
+            data = yaml.safe_load(text) or {}
+        elif suffix == ".toml":
+            data = tomllib.loads(text)
+        else:
+            raise UsageError(f"{path}: unknown config format {suffix!r} (expected .yaml, .yml, .json or .toml)")
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{path}: not a valid config file ({' '.join(str(exc).split())})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping of option names to values, got {type(data).__name__}")
+    return data

@@ -15,7 +15,8 @@ from typing import Any
 
 from polyret.errors import UsageError
 from polyret.evaluation.suite import SUITES
-from polyret.experiments.settings_file import build_dataclass, read_mapping
+from polyret.experiments.settings_file import build_dataclass
+from polyret.io import read_mapping
 from polyret.training.config import TrainConfig
 
 ZERO_SHOT = "zero-shot"

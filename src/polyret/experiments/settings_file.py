@@ -7,46 +7,13 @@ Kept generic (any dataclass whose fields are ``int``/``float``/``str``/``bool``,
 from __future__ import annotations
 
 import dataclasses
-import sys
 import types
 import typing
-from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 from polyret.errors import UsageError
-from polyret.io import read_text
 
 T = TypeVar("T")
-
-
-def read_mapping(path: str | Path) -> dict[str, Any]:
-    """Parse a ``.yaml``/``.yml`` or ``.toml`` file into a mapping.
-
-    Raises:
-        UsageError: unknown extension, malformed file, or a top level that is not a mapping.
-    """
-    path = Path(path)
-    text = read_text(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text) or {}
-        elif suffix == ".toml":
-            data = tomllib.loads(text)
-        else:
-            raise UsageError(f"{path}: unknown config format {suffix!r} (expected .yaml, .yml or .toml)")
-    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{path}: malformed config file: {exc}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: the config must be a mapping of keys to values, got {type(data).__name__}")
-    return data
 
 
 def build_dataclass(cls: type[T], data: dict[str, Any], *, base: T | None = None, where: str = "") -> T:

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from polyret.errors import UsageError
-from polyret.io import atomic_write, read_json, read_text
+from polyret.io import atomic_write, read_json, read_mapping
 
 PAPER_HELD_OUT_LANGUAGES = ("el", "vi")
 
@@ -122,18 +122,7 @@ class TrainConfig:
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
         """Read a YAML (``.yaml``/``.yml``/``.json``) or TOML (``.toml``) config file."""
-        path = Path(path)
-        text = read_text(path)
-        try:
-            if path.suffix == ".toml":
-                import tomllib
-
-                values = tomllib.loads(text)
-            else:
-                values = yaml.safe_load(text) or {}
-        except (yaml.YAMLError, ValueError) as exc:
-            raise UsageError(f"{path}: not a valid config file ({' '.join(str(exc).split())})") from None
-        return cls.from_dict(values, source=str(path))
+        return cls.from_dict(read_mapping(path), source=str(path))
 
     @classmethod
     def from_run(cls, run_dir: str | Path) -> TrainConfig:
