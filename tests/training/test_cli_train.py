@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from polyret.cli import main
-from polyret.cli import train as train_cli
+from polyret.training import trainer
 
 SUMMARY = {"wall_time_s": 1.0, "plan_counts": {"de-de": 2}, "unused_pairs_per_epoch": [0]}
 
@@ -15,7 +15,7 @@ SUMMARY = {"wall_time_s": 1.0, "plan_counts": {"de-de": 2}, "unused_pairs_per_ep
 @pytest.mark.parametrize(("rank", "printed"), [(None, True), ("0", True), ("1", False)])
 def test_only_rank_zero_prints_the_summary(rank, printed, tmp_path, monkeypatch, capsys) -> None:
     outcome = SimpleNamespace(steps=2, summary=SUMMARY, model_dir=tmp_path / "final")
-    monkeypatch.setattr(train_cli, "train", lambda *args, **kwargs: outcome)
+    monkeypatch.setattr(trainer, "train", lambda *args, **kwargs: outcome)
     if rank is None:
         monkeypatch.delenv("RANK", raising=False)
     else:

@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 
 from polyret.experiments.config import PRESETS, load_config, validate
-from polyret.experiments.runner import run_experiment
 
 console = Console()
 SWEEP_ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -55,6 +54,8 @@ def experiment_command(
     if alpha_sweep:
         study = dataclasses.replace(study, alpha_sweep=SWEEP_ALPHAS)
     validate(study)
+    from polyret.experiments.runner import run_experiment  # torch and friends load here, not at CLI start-up
+
     run_experiment(
         study,
         output_dir=output_dir or Path("runs") / study.name,

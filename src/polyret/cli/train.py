@@ -13,7 +13,7 @@ from polyret.data.lareqa import LAREQA_LANGUAGES, load_parallel_qa
 from polyret.data.records import ParallelQA
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.errors import DataError, UsageError
-from polyret.training import TrainConfig, train
+from polyret.training import TrainConfig
 
 console = Console()
 
@@ -59,6 +59,8 @@ def train_command(
     if not resolved.model or not resolved.data:
         raise UsageError("give --model and --data (or set model and data in --config)")
     records = _load_data(resolved.data, resolved.languages, data_dir)
+    from polyret.training.trainer import train  # torch and friends load here, not at CLI start-up
+
     outcome = train(resolved, records, output_dir=output_dir, progress=True)
     summary = outcome.summary
     if int(os.environ.get("RANK", "0")) != 0:  # torchrun / accelerate: rank 0 speaks for the run

@@ -9,7 +9,20 @@ Usage::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from polyret.training.config import PAPER_HELD_OUT_LANGUAGES, TrainConfig
-from polyret.training.trainer import TrainOutcome, train
+
+if TYPE_CHECKING:
+    from polyret.training.trainer import TrainOutcome, train
+
+
+def __getattr__(name: str) -> Any:
+    """``train`` and ``TrainOutcome`` load torch and sentence-transformers: import them on first use only."""
+    if name in ("train", "TrainOutcome"):
+        from polyret.training import trainer
+
+        return getattr(trainer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["PAPER_HELD_OUT_LANGUAGES", "TrainConfig", "TrainOutcome", "train"]
