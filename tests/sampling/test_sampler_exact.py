@@ -21,7 +21,7 @@ RECORDS = make_records([frozenset({"en", "de"})] * 4 + [frozenset({"en", "de", "
 def test_table_holds_every_existing_question_answer_combination():
     table = PairTable(RECORDS)
     assert len(table) == 4 * 4 + 2 * 9
-    assert PairRef(4, "zh", "en") in table.row_of and PairRef(0, "zh", "en") not in table.row_of
+    assert PairRef(4, "zh", "en") in table.rows and PairRef(0, "zh", "en") not in table.rows
     assert len(PairTable(RECORDS, exclude_languages=["zh"])) == 6 * 4
 
 

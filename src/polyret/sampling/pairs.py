@@ -63,15 +63,9 @@ class PairTable:
                 f"{source}: no usable question/answer pair in languages {sorted(allowed) if allowed else 'any'}"
                 f"{f' excluding {sorted(excluded)}' if excluded else ''}"
             )
-        self.row_of = {ref: row for row, ref in enumerate(self.rows)}
 
     def __len__(self) -> int:
         return len(self.rows)
-
-    @property
-    def languages(self) -> list[str]:
-        """Languages that occur as query or passage language in some row."""
-        return sorted({r.query_lang for r in self.rows} | {r.passage_lang for r in self.rows})
 
 
 def _usable(texts: object, allowed: set[str] | None, excluded: set[str]) -> list[str]:

@@ -112,7 +112,7 @@ class LanguageBatchSampler:
         self.epoch = 0
         self._resume_at = 0
         self._position = 0
-        self._cached: tuple[int, EpochPlan] | None = None
+        self._cached: dict[int, EpochPlan] = {}  # the latest two epochs drawn (a log interval may span both)
         self._mono, self._cross = self._build_slots()
         self._num_batches = self._epoch_length()
         if self._num_batches == 0:
@@ -156,15 +156,15 @@ class LanguageBatchSampler:
             yield plan.batches[step][rank * self.batch_size : (rank + 1) * self.batch_size]
 
     def epoch_plan(self, epoch: int) -> EpochPlan:
-        """The global batches and plan labels of ``epoch`` (drawn once, then cached)."""
-        if self._cached is None or self._cached[0] != epoch:
+        """The global batches and plan labels of ``epoch`` (drawn once; the latest two epochs stay cached)."""
+        if epoch not in self._cached:
             plan = self._draw_epoch(epoch)
             logger.info(
                 "epoch %d: %d batches (%s), %d of %d usable pairs unused",
                 epoch, len(plan.batches), plan.plan_counts, plan.unused_pairs, plan.usable_pairs,
             )
-            self._cached = (epoch, plan)
-        return self._cached[1]
+            self._cached = {**dict(list(self._cached.items())[-1:]), epoch: plan}
+        return self._cached[epoch]
 
     @functools.cached_property
     def fingerprint(self) -> str:

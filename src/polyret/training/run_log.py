@@ -88,6 +88,8 @@ class RunLogCallback(TrainerCallback):
         if "loss" in logs:
             first = min(self.last_logged_step + 1, step)  # the logged loss is the mean over steps first..step
             self.last_logged_step = step
+            if math.isfinite(logs["loss"]) and not state.is_world_process_zero:
+                return  # every rank logs the same gathered values; rank 0 writes them
             plans = plan_counts_between(self.sampler, first, step)
             plan = plan_of_step(self.sampler, step)
             if not math.isfinite(logs["loss"]):
