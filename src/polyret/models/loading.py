@@ -11,15 +11,13 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from polyret.errors import DataError, ModelError
-from polyret.io import read_json, write_json
+from polyret.io import atomic_directory, read_json, write_json
 from polyret.models.registry import MODELS, get_spec
 from polyret.settings import cache_dir
 
@@ -87,14 +85,9 @@ def prepare_model(alias: str, *, report: Callable[[str], None] | None = None) ->
         if is_prepared(target):  # prepared by another process while we waited
             return target
         _remove_unfinished(target)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{alias}.", suffix=".tmp", dir=target.parent))
-        try:
+        with atomic_directory(target) as tmp:
             spec.build(tmp, report=report)
             write_json(tmp / PREPARED_MARKER, {"alias": alias, "source": spec.source, "format": PREPARE_FORMAT})
-            os.rename(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return target
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 import os
 import pickle
-import shutil
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -34,7 +32,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from polyret.data.records import ParallelQA
 from polyret.errors import TrainingError, TrainingInterrupted, UsageError
-from polyret.io import write_json
+from polyret.io import atomic_directory, write_json
 from polyret.models.freezing import freeze_word_embeddings
 from polyret.models.loading import load_sentence_transformer
 from polyret.provenance import environment, file_sha256, records_sha256
@@ -324,9 +322,6 @@ def _eval_batches(
 
 def _save_final(model: SentenceTransformer, target: Path) -> Path:
     """Save the model next to ``target`` and move it into place, so ``final/`` is never half-written."""
-    staging = Path(tempfile.mkdtemp(prefix=".final.", dir=target.parent))
-    model.save(str(staging))
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
+    with atomic_directory(target) as staging:
+        model.save(str(staging))
     return target
