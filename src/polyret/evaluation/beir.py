@@ -12,9 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
-
-import numpy as np
+from typing import Literal
 
 from polyret.data.records import RetrievalTask
 from polyret.errors import UsageError
@@ -22,10 +20,6 @@ from polyret.evaluation import metrics
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.search import FaissIndex, IndexKind, top_k
 from polyret.evaluation.store import EmbeddingStore
-from polyret.io import atomic_write
-
-if TYPE_CHECKING:
-    import faiss
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +59,7 @@ def evaluate_beir(
         _, indices = top_k(q_vecs, store.embed(texts, "passage", **embed), k)
     elif index == "faiss":
         faiss_index = cached_faiss_index(store, task, texts, faiss_kind, cache_root, embed)
-        _, indices = faiss_index.search(np.ascontiguousarray(q_vecs, dtype=np.float32), min(k, len(texts)))
+        _, indices = faiss_index.search(q_vecs, min(k, len(texts)))
     else:
         raise UsageError(f"unknown search mode {index!r} (expected exact or faiss)")
 
@@ -102,20 +96,17 @@ def cached_faiss_index(
     kind: IndexKind,
     cache_root: str | Path | None,
     embed_options: dict,
-) -> faiss.Index:
+) -> FaissIndex:
     """The FAISS index of the passages: read from ``cache_root`` when built before, else built (and saved)."""
-    import faiss  # imported here: loading it is slow and only this path needs it
-
     path = None
     if cache_root is not None:
         path = Path(cache_root) / "faiss" / f"{store.fingerprint}-{corpus_hash(task, texts)}-{kind}.index"
         if path.exists():
             try:
-                return faiss.deserialize_index(np.fromfile(path, dtype=np.uint8))
+                return FaissIndex.load(path, kind)
             except RuntimeError as exc:
                 log.warning("rebuilding unreadable FAISS index %s (%s)", path, exc)
-    built = FaissIndex(store.embed(texts, "passage", **embed_options), kind).index
+    built = FaissIndex(store.embed(texts, "passage", **embed_options), kind)
     if path is not None:
-        with atomic_write(path, "wb") as handle:
-            handle.write(faiss.serialize_index(built).tobytes())
+        built.save(path)
     return built

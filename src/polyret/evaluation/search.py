@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
 from polyret.errors import UsageError
+from polyret.io import atomic_write
 
 DEFAULT_MEMORY_BUDGET = 512 * 2**20
 """Bytes the temporary score block (and its sort buffers) may take."""
@@ -173,10 +175,7 @@ class FaissIndex:
         max_train: int = 100_000,
         seed: int = 0,
     ):
-        try:
-            import faiss
-        except ImportError as exc:
-            raise UsageError("FAISS search needs the faiss-cpu package (pip install faiss-cpu)") from exc
+        faiss = _faiss()
         vectors = np.ascontiguousarray(passages, dtype=np.float32)
         dim = vectors.shape[1]
         if kind == "flat":
@@ -196,7 +195,29 @@ class FaissIndex:
         self.kind = kind
         self.index = index
 
+    @classmethod
+    def load(cls, path: str | Path, kind: IndexKind) -> FaissIndex:
+        """Read an index written by :meth:`save` (``RuntimeError`` when the file is not a readable index)."""
+        faiss = _faiss()
+        index = cls.__new__(cls)
+        index.kind, index.index = kind, faiss.deserialize_index(np.fromfile(path, dtype=np.uint8))
+        return index
+
+    def save(self, path: str | Path) -> None:
+        """Write the index to ``path`` atomically."""
+        with atomic_write(path, "wb") as handle:
+            handle.write(_faiss().serialize_index(self.index).tobytes())
+
     def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``(scores, indices)`` of the ``k`` best passages per query, best first (``-1`` where fewer exist)."""
         scores, indices = self.index.search(np.ascontiguousarray(q, dtype=np.float32), k)
         return scores, indices.astype(np.int64)
+
+
+def _faiss() -> Any:
+    """The faiss module, imported on first use (it is slow to load and only FAISS search needs it)."""
+    try:
+        import faiss
+    except ImportError as exc:
+        raise UsageError("FAISS search needs the faiss-cpu package (pip install faiss-cpu)") from exc
+    return faiss
