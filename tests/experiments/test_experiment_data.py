@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from polyret.errors import DataError, UsageError
-from polyret.experiments.config import UNSEEN_LANGUAGES, ExperimentConfig
+from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.study_data import StudyData, prepare_study_data
+from polyret.training.config import PAPER_HELD_OUT_LANGUAGES
 
 
 def config(**evaluation) -> ExperimentConfig:
@@ -27,8 +28,8 @@ def study(data_dir: Path) -> StudyData:
 
 def test_default_split_holds_out_test_articles_and_unseen_languages(study: StudyData) -> None:
     assert study.test_groups and not {qa.group for qa in study.train} & set(study.test_groups)
-    assert not set(UNSEEN_LANGUAGES) & set(study.train_inputs["languages"])
-    assert set(UNSEEN_LANGUAGES) <= set(study.eval_inputs["xquad-r"]["query_languages"])
+    assert not set(PAPER_HELD_OUT_LANGUAGES) & set(study.train_inputs["languages"])
+    assert set(PAPER_HELD_OUT_LANGUAGES) <= set(study.eval_inputs["xquad-r"]["query_languages"])
     assert study.suite.task_names == ["xquad-r", "mlqa-r", "clsd-wmt19", "ntrex128", "tico19", "tatoeba"]
 
 

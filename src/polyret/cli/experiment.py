@@ -10,10 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from polyret.experiments.config import PRESETS, load_config, validate
+from polyret.experiments.config import PRESETS, SWEEP_ALPHAS, load_config, validate
 
 console = Console()
-SWEEP_ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +51,7 @@ def experiment_command(
     if train_qa is not None:
         study = dataclasses.replace(study, data=dataclasses.replace(study.data, train_qa=str(train_qa)))
     if alpha_sweep:
-        study = dataclasses.replace(study, alpha_sweep=SWEEP_ALPHAS)
+        study = dataclasses.replace(study, alpha_sweep=list(SWEEP_ALPHAS))
     validate(study)
     from polyret.experiments.runner import run_experiment  # torch and friends load here, not at CLI start-up
 

@@ -69,11 +69,9 @@ def expand_arms(config: ExperimentConfig) -> list[ArmSpec]:
         kind, alpha = parse_arm(name)
         if kind == HYBRID:
             alpha = config.hybrid_alpha if alpha is None else alpha
-            name = HYBRID if alpha == config.hybrid_alpha else alpha_label(alpha)
+            name = _hybrid_name(config, alpha)
         labels.append((name, kind, alpha))
-    for alpha in config.alpha_sweep:
-        name = HYBRID if alpha == config.hybrid_alpha else alpha_label(alpha)
-        labels.append((name, HYBRID, alpha))
+    labels += [(_hybrid_name(config, alpha), HYBRID, alpha) for alpha in config.alpha_sweep]
     seen: set[str] = set()
     for name, kind, alpha in labels:
         if name in seen:
@@ -85,6 +83,11 @@ def expand_arms(config: ExperimentConfig) -> list[ArmSpec]:
             specs.extend(ArmSpec(name, kind, alpha, seed) for seed in config.seeds)
     specs.extend(reference_arm(model) for model in dict.fromkeys(config.reference_models))
     return specs
+
+
+def _hybrid_name(config: ExperimentConfig, alpha: float) -> str:
+    """``hybrid`` at the configured alpha, ``hybrid@<alpha>`` elsewhere."""
+    return HYBRID if alpha == config.hybrid_alpha else alpha_label(alpha)
 
 
 def resolved_arm_config(

@@ -21,11 +21,11 @@ from polyret.training.config import TrainConfig
 
 ZERO_SHOT = "zero-shot"
 HYBRID = "hybrid"
-TRAINED_ARMS = ("mixed", "st_default", "monolingual", "cross_lingual", HYBRID)
-DEFAULT_ARMS = (ZERO_SHOT, *TRAINED_ARMS)
 BASELINE_ARMS = ("mixed", "st_default", "monolingual", "cross_lingual")
+DEFAULT_ARMS = (ZERO_SHOT, *BASELINE_ARMS, HYBRID)
 TRAIN_LANGUAGES = ("ar", "de", "en", "es", "hi", "ru", "th", "tr", "zh")
-UNSEEN_LANGUAGES = ("el", "vi")
+SWEEP_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""The alpha sweep of the paper preset and of ``polyret experiment --alpha-sweep``."""
 IN_DOMAIN_TASKS = ("xquad-r", "mlqa-r")
 DOMAIN_SHIFT_TASKS = tuple(SUITES["domain-shift"].task_names)
 DEFAULT_DOMAIN_SHIFT = ("clsd-wmt19", "ntrex128", "tico19", "tatoeba")
@@ -147,7 +147,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "name": "paper",
         "base_model": "FacebookAI/xlm-roberta-base",
         "seeds": [13, 42, 87],
-        "alpha_sweep": [0.0, 0.25, 0.5, 0.75, 1.0],
+        "alpha_sweep": list(SWEEP_ALPHAS),
         "training": {"max_steps": 2000, "batch_size": 100, "lr": 3e-5, "max_seq_length": 256},
         "data": {"folds": 4, "test_fold": 0},
     },
@@ -244,10 +244,8 @@ def parse_arm(name: str) -> tuple[str, float | None]:
     Raises:
         UsageError: an unknown arm name.
     """
-    if name == ZERO_SHOT or name in BASELINE_ARMS:
+    if name in DEFAULT_ARMS:
         return name, None
-    if name == HYBRID:
-        return HYBRID, None
     match = _ALPHA_ARM.match(name)
     if match and 0.0 <= float(match["alpha"]) <= 1.0:
         return HYBRID, float(match["alpha"])

@@ -34,17 +34,11 @@ def decide(
         ``{"answer": "yes"|"no"|"inconclusive", "wins", "losses", "ties", "comparisons", "mean_shift_gain": {arm:
         mean change vs zero-shot over the domain-shift tasks}, "reason"}``.
     """
-    outcomes = [
-        _outcome(comparisons[baseline][task], level)
-        for baseline in BASELINE_ARMS
-        if baseline in comparisons
-        for task in domain_shift
-    ]
+    selected = [comparisons[baseline][task] for baseline in BASELINE_ARMS if baseline in comparisons
+                for task in domain_shift]
+    outcomes = [_outcome(comparison, level) for comparison in selected]
     wins, losses = outcomes.count("win"), outcomes.count("loss")
-    diffs = [
-        comparisons[baseline][task]["diff"] for baseline in BASELINE_ARMS if baseline in comparisons
-        for task in domain_shift
-    ]
+    diffs = [comparison["diff"] for comparison in selected]
     if not outcomes:
         answer, reason = "inconclusive", "the study has no hybrid arm, no fine-tuning baseline or no domain-shift task"
     elif losses == 0 and wins > 0 and 2 * wins >= len(outcomes):
