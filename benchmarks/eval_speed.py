@@ -33,9 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from synthetic import record_texts
+
+from polyret.data.lareqa import LAREQA_LANGUAGES
+
 T = TypeVar("T")
 
-DEFAULT_LANGUAGES = "ar,de,el,en,es,hi,ru,th,tr,vi,zh"
+DEFAULT_LANGUAGES = ",".join(LAREQA_LANGUAGES["xquad-r"])
 MULTI = "multi"
 """The pool name of the multilingual setting (all languages)."""
 
@@ -134,8 +138,7 @@ def _tiny_model(out_dir: Path, args: argparse.Namespace) -> Path:
     from polyret.models.tiny import build_tiny_model
 
     records = load_parallel_qa("xquad-r", languages=args.languages.split(","), data_dir=args.data_dir)
-    texts = [text for r in records for text in (*r.questions.values(), *r.answers.values())]
-    return build_tiny_model(out_dir, texts, vocab_size=8000, hidden_size=64, max_seq_length=128)
+    return build_tiny_model(out_dir, record_texts(records), vocab_size=8000, hidden_size=64, max_seq_length=128)
 
 
 def settings(task) -> Iterator[tuple[str, str, dict[str, str], dict[str, str], dict[str, set[str]]]]:

@@ -23,12 +23,11 @@ from rich.table import Table
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-from polyret.io import read_lines
+from polyret.data.parallel import load_ntrex
 from polyret.models.freezing import freeze_word_embeddings
 from polyret.models.loading import prepare_model
-from polyret.settings import data_dir
 
-TARGETS = ("deu", "fra", "zho-CN", "arb")
+TARGETS = ("de", "fr", "zh", "ar")
 
 
 class Arm:
@@ -56,10 +55,10 @@ class Arm:
 
 def translation_batches(batch_size: int, count: int) -> Iterator[tuple[list[str], list[str]]]:
     """``count`` batches of e5-prefixed (English query, translated passage) pairs, one target language each."""
-    folder = data_dir() / "ntrex128" / "NTREX-128"
-    english = read_lines(folder / "newstest2019-src.eng.txt.gz")
+    texts = load_ntrex(["en", *TARGETS]).texts
+    english = texts["en"]
     for index in range(count):
-        target = read_lines(folder / f"newstest2019-ref.{TARGETS[index % len(TARGETS)]}.txt.gz")
+        target = texts[TARGETS[index % len(TARGETS)]]
         lines = range(index * batch_size, (index + 1) * batch_size)
         yield [f"query: {english[i]}" for i in lines], [f"passage: {target[i]}" for i in lines]
 

@@ -43,7 +43,9 @@ from sentence_transformers import SentenceTransformerTrainer
 from synthetic import add_model_arguments, build_model, record_texts, synthetic_records
 from transformers import TrainerCallback
 
-DEFAULT_LANGUAGES = "ar,de,el,en,es,hi,ru,th,tr,vi,zh"
+from polyret.data.lareqa import LAREQA_LANGUAGES
+
+DEFAULT_LANGUAGES = ",".join(LAREQA_LANGUAGES["xquad-r"])
 
 
 def parse_args() -> argparse.Namespace:
