@@ -12,15 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from polyret import settings
+from polyret.cli.options import DataDirOption
 from polyret.data import registry
 from polyret.data.check import FORMATS, check_file
 from polyret.errors import DataError
 
 console = Console()
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help=f"Data directory (default: ${settings.DATA_DIR_ENV}, else the download cache)."),
-]
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from polyret.cli.options import DataDirOption, comma_list
 from polyret.errors import UsageError
 from polyret.evaluation.report import read_evaluation_results, slug, write_evaluation_report
 from polyret.evaluation.result import TaskResult
@@ -79,7 +80,7 @@ def evaluate_command(
     output_dir: Annotated[
         Path | None, typer.Option("--output-dir", "-o", help="Report folder (default: polyret-eval/MODEL-SUITE).")
     ] = None,
-    data_dir_opt: Annotated[Path | None, typer.Option("--data-dir", help="Data directory of the data sets.")] = None,
+    data_dir_opt: DataDirOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Encoder batch size.")] = 32,
     no_context: Annotated[
         bool, typer.Option("--no-context", help="Encode LAReQA candidates without their paragraph.")
@@ -188,7 +189,7 @@ def compare_results(
 def _suite_config(name: str, tasks: str | None, batch_size: int, with_context: bool) -> SuiteConfig:
     config = get_suite(name)
     if tasks:
-        config = config.select(part.strip() for part in tasks.split(",") if part.strip())
+        config = config.select(comma_list(tasks))
     return replace(config, with_context=with_context, batch_size=batch_size)
 
 

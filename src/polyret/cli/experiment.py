@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from polyret.cli.options import DataDirOption
 from polyret.experiments.config import PRESETS, SWEEP_ALPHAS, load_config, validate
 
 console = Console()
@@ -42,9 +43,7 @@ def experiment_command(
     alpha_sweep: Annotated[
         bool, typer.Option("--alpha-sweep", help="Add hybrid arms at alpha 0, .25, .5, .75, 1.")
     ] = False,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Data directory (default: $POLYRET_DATA_DIR or the cache).")
-    ] = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Train every batching arm on the same data and budget, evaluate in and out of domain, and write a report."""
     study = load_config(config, preset=preset if preset is not None or config is not None else "quick")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from polyret.cli.options import DataDirOption, comma_list
 from polyret.data.lareqa import LAREQA_LANGUAGES, load_parallel_qa
 from polyret.data.records import ParallelQA
 from polyret.data.user_qa import load_qa_jsonl
@@ -44,7 +45,7 @@ def train_command(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from the newest checkpoint (with the run's config.json).")
     ] = False,
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory for the built-in data sets.")] = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Fine-tune an encoder; flags override the values of --config (defaults: the paper's protocol)."""
     if config:
@@ -53,7 +54,7 @@ def train_command(
         base = TrainConfig.from_run(output_dir) if resume else TrainConfig()
     resolved = base.replace(
         model=model, data=data, sampler=sampler, alpha=alpha, batch_size=batch_size, lr=lr, max_steps=max_steps,
-        epochs=epochs, languages=_split(languages), exclude_languages=_split(exclude_languages), seed=seed,
+        epochs=epochs, languages=comma_list(languages), exclude_languages=comma_list(exclude_languages), seed=seed,
         resume=resume or None,
     )
     if not resolved.model or not resolved.data:
@@ -69,10 +70,6 @@ def train_command(
         f"trained {outcome.steps} steps in {summary['wall_time_s']} s; plans {summary['plan_counts']}; "
         f"unused pairs per epoch {summary['unused_pairs_per_epoch']}\nmodel: {outcome.model_dir}"
     )
-
-
-def _split(value: str | None) -> list[str] | None:
-    return [part.strip() for part in value.split(",") if part.strip()] if value is not None else None
 
 
 def _load_data(data: str, languages: list[str] | None, data_dir: Path | None) -> list[ParallelQA]:

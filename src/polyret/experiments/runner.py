@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from polyret import provenance, settings
 from polyret.errors import DataError
@@ -29,8 +29,7 @@ from polyret.experiments.config import ExperimentConfig, train_config
 from polyret.experiments.provenance import data_checksums
 from polyret.experiments.study_data import StudyData, prepare_study_data
 from polyret.io import read_json, write_json
-from polyret.models.encoders import SentenceTransformerEncoder, get_encoder
-from polyret.models.loading import load_sentence_transformer
+from polyret.models.encoders import get_encoder
 from polyret.training.checkpoints import CHECKPOINTS_DIR, latest_complete_checkpoint
 from polyret.training.trainer import train
 
@@ -184,16 +183,11 @@ def _train_arm(
 def _evaluate(
     model: str, max_seq_length: int | None, study: StudyData, data_dir: str | Path | None, console: Console | None
 ) -> dict:
-    if max_seq_length is None:
-        encoder = get_encoder(model)
-    else:
-        loaded = load_sentence_transformer(model)
-        encoder = SentenceTransformerEncoder(loaded, max_seq_length=max_seq_length, name=model)
+    encoder = get_encoder(model, max_seq_length=max_seq_length)
     cache_root = settings.cache_dir() / "embeddings"
     if console is None:
         return run_suite(encoder, study.suite, data_dir=data_dir, cache_root=cache_root)
-    columns = (TextColumn("evaluating {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TimeElapsedColumn())
+    columns = (TextColumn("evaluating {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task_id = bar.add_task("", total=len(study.suite.tasks))
 

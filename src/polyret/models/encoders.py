@@ -128,11 +128,11 @@ class USEEncoder:
         return _unit_rows(np.concatenate(chunks) if chunks else np.zeros((0, MODELS[USE_ALIAS].dim), np.float32))
 
 
-def get_encoder(spec: str | Path, *, device: str | None = None) -> Encoder:
+def get_encoder(spec: str | Path, *, device: str | None = None, max_seq_length: int | None = None) -> Encoder:
     """An encoder from a path, alias or Hub name (see :func:`~polyret.models.loading.load_sentence_transformer`).
 
     ``use-multilingual`` gives a :class:`USEEncoder`; anything else a :class:`SentenceTransformerEncoder` named
-    after ``spec``.
+    after ``spec``, with ``max_seq_length`` as its token limit when given (else the model's own).
 
     Raises:
         ModelError: ``spec`` cannot be loaded as an encoder.
@@ -140,4 +140,5 @@ def get_encoder(spec: str | Path, *, device: str | None = None) -> Encoder:
     if str(spec) == USE_ALIAS and not Path(spec).exists():
         use_weights_dir()  # a clear ModelError when the package is missing
         return USEEncoder()
-    return SentenceTransformerEncoder(load_sentence_transformer(spec, device=device), name=str(spec))
+    return SentenceTransformerEncoder(load_sentence_transformer(spec, device=device), max_seq_length=max_seq_length,
+                                      name=str(spec))
