@@ -1,5 +1,8 @@
 """BEIR-style ad-hoc retrieval (MIRACL, or any corpus + topics + qrels): nDCG@10 and Recall@k from a top-k run.
 
+nDCG@10 uses the qrels' relevance grades as gains (trec_eval's ``ndcg_cut_10``); recall and MRR count every grade
+above 0 as relevant.
+
 Queries are encoded as queries and passages as passages (with their context, when the loader gave one). Retrieval
 is exact (blockwise inner product, :func:`polyret.evaluation.search.top_k`) or through a FAISS index
 (:class:`polyret.evaluation.search.FaissIndex`, HNSW by default) that is built once and kept on disk under
@@ -65,9 +68,11 @@ def evaluate_beir(
 
     per_query: dict[str, dict[str, float]] = {"ndcg@10": {}, f"recall@{k}": {}, "mrr@10": {}}
     for query, row in zip(judged, indices, strict=True):
-        relevant = {pid for pid, grade in task.qrels[query.id].items() if grade > 0}
-        ranks = [r for r, j in enumerate(row, start=1) if j >= 0 and task.passages[j].id in relevant]
-        per_query["ndcg@10"][query.id] = metrics.ndcg_at_k(ranks, 10, len(relevant))
+        relevant = {pid: grade for pid, grade in task.qrels[query.id].items() if grade > 0}
+        gain_at_rank = {r: relevant[task.passages[j].id] for r, j in enumerate(row, start=1)
+                        if j >= 0 and task.passages[j].id in relevant}
+        ranks = list(gain_at_rank)
+        per_query["ndcg@10"][query.id] = metrics.graded_ndcg_at_k(gain_at_rank, 10, relevant.values())
         per_query[f"recall@{k}"][query.id] = metrics.recall_at_k(ranks, k, len(relevant))
         per_query["mrr@10"][query.id] = metrics.reciprocal_rank_at_k(ranks, 10)
     scores = {name: metrics.mean(values.values()) for name, values in per_query.items()}

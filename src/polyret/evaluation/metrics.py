@@ -1,10 +1,11 @@
-"""Ranking metrics as small pure functions of the 1-based ranks of one query's relevant items (binary relevance).
+"""Ranking metrics as small pure functions of the 1-based ranks of one query's relevant items.
 
 ``ranks`` lists where the relevant items landed in the ranking (any order; each rank once). ``n_relevant`` is the
 number of relevant items the query has; it defaults to ``len(ranks)``, which is right when the whole pool is ranked
 (as in LAReQA) and must be given when some relevant items were not retrieved (a cut-off run). The definitions are
 those of trec_eval (``map``, ``recall_k``, ``recip_rank``, ``ndcg_cut_k``); the tests check them against
-``pytrec_eval``.
+``pytrec_eval``. Relevance is binary except in :func:`graded_ndcg_at_k`, whose gain is the relevance grade itself
+(trec_eval's linear gain, not ``2**grade - 1``).
 """
 
 from __future__ import annotations
@@ -37,8 +38,22 @@ def reciprocal_rank_at_k(ranks: Ranks, k: int) -> float:
 
 def ndcg_at_k(ranks: Ranks, k: int, n_relevant: int | None = None) -> float:
     """Binary nDCG@k: sum of 1 / log2(r + 1) over relevant ranks r <= k, divided by the ideal ranking's value."""
-    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(_n_relevant(ranks, n_relevant), k) + 1))
-    return sum(1.0 / math.log2(r + 1) for r in ranks if r <= k) / ideal
+    return graded_ndcg_at_k(dict.fromkeys(ranks, 1), k, [1] * _n_relevant(ranks, n_relevant))
+
+
+def graded_ndcg_at_k(gain_at_rank: Mapping[int, float], k: int, gains: Iterable[float]) -> float:
+    """Graded nDCG@k (trec_eval ``ndcg_cut_k``): sum of grade / log2(r + 1) over retrieved ranks r <= k, divided by
+    the same sum for the ideal ranking (every relevant grade of the query, best first).
+
+    Args:
+        gain_at_rank: 1-based rank -> grade of each relevant item that was retrieved.
+        k: the cut-off.
+        gains: the grades of all the query's relevant items, retrieved or not (each > 0).
+    """
+    ideal = sum(g / math.log2(i + 1) for i, g in enumerate(sorted(gains, reverse=True)[:k], start=1))
+    if ideal <= 0:
+        raise ValueError("a metric needs at least one relevant item (skip queries without any)")
+    return sum(g / math.log2(r + 1) for r, g in gain_at_rank.items() if r <= k) / ideal
 
 
 def precision_at_1(ranks: Ranks) -> float:

@@ -76,3 +76,19 @@ def test_queries_without_relevant_passages_are_counted_not_scored(table_store):
     assert result.details["queries_without_relevant"] == 1 and list(result.per_query["ndcg@10"]) == ["a"]
     with pytest.raises(UsageError, match="too small"):
         evaluate_beir(task, table_store({}), k=5)
+
+
+def test_graded_ndcg_matches_pytrec_eval_on_graded_qrels(beir_files):
+    folder, encoder = beir_files
+    rng = np.random.default_rng(11)
+    lines = [f"q{i} Q0 d{j} {rng.integers(1, 4)}\n" for i in range(N_QUERIES)
+             for j in rng.choice(N_DOCS, size=6, replace=False)]
+    (folder / "graded.txt").write_text("".join(lines), encoding="utf-8")
+    task = load_beir(folder / "corpus.jsonl", folder / "topics.tsv", folder / "graded.txt", name="graded")
+    assert len({g for docs in task.qrels.values() for g in docs.values()}) == 3  # grades 1, 2 and 3 all occur
+    result = evaluate_beir(task, EmbeddingStore(encoder))
+    expected = _trec_scores(task, encoder)
+    assert result.scores["ndcg@10"] == pytest.approx(expected["ndcg@10"])
+    binary = {q: dict.fromkeys(docs, 1) for q, docs in task.qrels.items()}
+    binary_score = evaluate_beir(RetrievalTask("b", task.queries, task.passages, binary), EmbeddingStore(encoder))
+    assert binary_score.scores["ndcg@10"] != pytest.approx(result.scores["ndcg@10"])  # the grades matter
