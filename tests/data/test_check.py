@@ -31,8 +31,10 @@ def test_guess_format_peeks_into_jsonl(tmp_path: Path) -> None:
     path = tmp_path / "train.jsonl"
     path.write_text(json.dumps({"id": "1", "questions": {}, "answers": {}}) + "\n")
     assert guess_format(path) == "qa"
-    with pytest.raises(UsageError, match="pass --format"):
-        guess_format(tmp_path / "data.tsv")
+    path.write_text(json.dumps({"id": "1", "text": {"en": "Hi", "de": "Hallo"}}) + "\n")
+    assert guess_format(path) == "multiway"
+    assert guess_format(tmp_path / "data.tsv") == "tsv"
+    assert guess_format(tmp_path) == "beir"
 
 
 def test_real_files_are_clean(data_dir: Path) -> None:

@@ -94,6 +94,8 @@ def check(
         console.print(f"languages: {', '.join(report.languages)}")
     for lang, share in report.coverage.items():
         console.print(f"  {lang}: {share:.1%} of the records")
+    for reason, count in report.skipped.items():
+        console.print(f"skipped (left out of evaluation): {count} {reason}")
     for problem in report.problems:
         console.print(f"[red]problem[/]: {escape(str(problem))}", highlight=False, soft_wrap=True)
     if not report.ok:

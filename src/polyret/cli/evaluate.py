@@ -17,11 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from polyret.cli.options import DataDirOption, comma_list
+from polyret.cli.task_options import skip_lines, task_file_specs, task_tables
 from polyret.errors import UsageError
 from polyret.evaluation.report import read_evaluation_results, slug, write_evaluation_report
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.significance import paired_test
-from polyret.evaluation.suite import SUITES, BeirSpec, SuiteConfig, get_suite, run_suite
+from polyret.evaluation.suite import SUITES, TASKS, BeirSpec, SuiteConfig, get_suite, run_suite
 from polyret.io import write_json
 from polyret.models.encoders import get_encoder
 from polyret.models.protocol import Encoder, Role
@@ -75,8 +76,28 @@ def evaluate_command(
     model: Annotated[
         str | None, typer.Option(help="Model directory, Hub name or alias (multilingual-e5-small, use-multilingual).")
     ] = None,
-    suite: Annotated[str, typer.Option(help=f"Task suite: {', '.join(SUITES)}.")] = "quick",
-    tasks: Annotated[str | None, typer.Option(help="Comma-separated task names of the suite to run.")] = None,
+    suite: Annotated[
+        str | None, typer.Option(help=f"Task suite: {', '.join(SUITES)} (default: quick, or none with --task-file).")
+    ] = None,
+    tasks: Annotated[
+        str | None, typer.Option(help=f"Comma-separated task names, any of: {', '.join(TASKS)}.")
+    ] = None,
+    task_file: Annotated[
+        list[Path] | None, typer.Option(help="Your own task file or BEIR folder (repeatable; see docs/data.md).")
+    ] = None,
+    task_format: Annotated[
+        list[str] | None, typer.Option(help="Format of the n-th --task-file: multiway, tsv, parallel, clsd, qa, "
+                                            "beir (default: guessed).")
+    ] = None,
+    task_name: Annotated[list[str] | None, typer.Option(help="Name of the n-th --task-file's task.")] = None,
+    languages: Annotated[
+        str | None, typer.Option(help="Comma-separated languages to keep in the task files (a CSV without language "
+                                      "columns: query,candidate).")
+    ] = None,
+    pivot: Annotated[str | None, typer.Option(help="Task-file corpora: score only PIVOT-X pairs.")] = None,
+    list_tasks: Annotated[
+        bool, typer.Option("--list-tasks", help="List every registered task and suite, then exit.")
+    ] = False,
     output_dir: Annotated[
         Path | None, typer.Option("--output-dir", "-o", help="Report folder (default: polyret-eval/MODEL-SUITE).")
     ] = None,
@@ -97,13 +118,17 @@ def evaluate_command(
     """Evaluate MODEL on a suite; writes results.json, report.md and PNG figures to the output folder."""
     if ctx.invoked_subcommand is not None:
         return
+    if list_tasks:
+        for table in task_tables(data_dir_opt):
+            console.print(table)
+        return
     if model is None:
         raise UsageError("give --model (a model directory, Hub name or alias), or use `polyret evaluate compare`")
-    config = _suite_config(suite, tasks, batch_size, not no_context)
     beir = _beir_spec(beir_corpus, beir_topics, beir_qrels, beir_name, beir_lang, beir_index)
-    if beir is not None:
-        config = config.with_tasks(beir)
-    out = output_dir or Path("polyret-eval") / f"{slug(Path(model).name or model)}-{suite}"
+    own = [*task_file_specs(task_file or [], task_format or [], task_name or [], comma_list(languages), pivot),
+           *([beir] if beir is not None else [])]
+    config = _suite_config(suite, tasks, batch_size, not no_context, own_tasks=bool(own)).with_tasks(*own)
+    out = output_dir or Path("polyret-eval") / f"{slug(Path(model).name or model)}-{config.name}"
     cache_root = None if no_cache else cache_dir() / "embeddings"
     encoder = get_encoder(model, device=device)
     started = time.perf_counter()
@@ -133,6 +158,8 @@ def evaluate_command(
     }
     files = write_evaluation_report(results, out, model_name=model, meta=meta | {"suite_config": config.describe()})
     console.print(_summary_table(results))
+    for line in skip_lines(results):
+        console.print(line, highlight=False)
     console.print(f"report: {files.markdown}\nresults: {files.results} ({len(files.figures)} figures)")
 
 
@@ -186,8 +213,12 @@ def compare_results(
     return rows
 
 
-def _suite_config(name: str, tasks: str | None, batch_size: int, with_context: bool) -> SuiteConfig:
-    config = get_suite(name)
+def _suite_config(
+    name: str | None, tasks: str | None, batch_size: int, with_context: bool, *, own_tasks: bool = False
+) -> SuiteConfig:
+    """The named suite (default ``quick``); with task files and neither --suite nor --tasks, no suite task at all."""
+    own_only = own_tasks and name is None and tasks is None
+    config = SuiteConfig("task-files", ()) if own_only else get_suite(name or "quick")
     if tasks:
         config = config.select(comma_list(tasks))
     return replace(config, with_context=with_context, batch_size=batch_size)

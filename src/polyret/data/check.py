@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from polyret.data.beir import read_corpus, read_qrels, read_topics
-from polyret.data.clsd import read_clsd
 from polyret.data.languages import normalize_language
 from polyret.data.lareqa import read_squad
-from polyret.data.parallel import line_count_mismatch
+from polyret.data.parallel import aligned_siblings, line_count_mismatch
 from polyret.data.parsing import ProblemLog, nonempty_text
 from polyret.data.user_qa import load_qa_jsonl
+from polyret.data.user_tasks import (
+    Skipped,
+    beir_files,
+    first_object,
+    language_coverage,
+    read_discrimination,
+    read_multiway,
+    read_parallel_tsv,
+)
 from polyret.errors import DataError, UsageError
 from polyret.io import read_lines
 
-FORMATS = ("lareqa", "qa", "corpus", "topics", "qrels", "parallel", "clsd")
+FORMATS = ("lareqa", "qa", "corpus", "topics", "qrels", "parallel", "clsd", "multiway", "tsv", "beir")
 
 
 @dataclass
@@ -31,6 +38,7 @@ class FileReport:
         languages: languages seen (or told by the file name).
         coverage: language -> share of records present in that language (QA items, aligned files).
         problems: the problems found (at most ``limit`` of them); ``problem_count`` counts them all.
+        skipped: rows read but left out of evaluation on purpose (reason -> count), see :mod:`polyret.data.user_tasks`.
     """
 
     path: str
@@ -40,6 +48,7 @@ class FileReport:
     coverage: dict[str, float] = field(default_factory=dict)
     problems: list[DataError] = field(default_factory=list)
     problem_count: int = 0
+    skipped: Skipped = field(default_factory=Skipped)
 
     @property
     def ok(self) -> bool:
@@ -49,6 +58,8 @@ class FileReport:
 def guess_format(path: str | Path) -> str:
     """The format of ``path`` from its name (``.gz`` ignored) and, for JSON lines, its first record."""
     name = Path(path).name.lower().removesuffix(".gz")
+    if Path(path).is_dir():
+        return "beir"
     if "qrels" in name:
         return "qrels"
     if name.endswith(".csv"):
@@ -60,13 +71,12 @@ def guess_format(path: str | Path) -> str:
             return "corpus"
         if "queries" in name or "topics" in name:
             return "topics"
-        return "qa" if "questions" in _first_record(path) else "corpus"
+        first = first_object(path)
+        return "qa" if "questions" in first else "multiway" if isinstance(first.get("text"), dict) else "corpus"
     if name.endswith(".tsv") and ("topics" in name or "queries" in name):
         return "topics"
     if name.endswith(".tsv"):
-        raise UsageError(
-            f"cannot tell the format of {path} from its name; pass --format (one of {', '.join(FORMATS)})"
-        )
+        return "tsv"
     return "parallel"
 
 
@@ -94,17 +104,6 @@ def check_file(path: str | Path, format: str | None = None, *, collect: bool = T
         problems.add(DataError(path, f"no records (an empty {fmt} file)", expected="at least one record"))
     report.problems, report.problem_count = problems.problems, problems.count
     return report
-
-
-def _first_record(path: str | Path) -> dict:
-    for line in read_lines(path):
-        if line.strip():
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                return {}
-            return obj if isinstance(obj, dict) else {}
-    return {}
 
 
 def _name_language(path: Path) -> list[str]:
@@ -146,9 +145,28 @@ def _check_qrels(path: Path, report: FileReport, problems: ProblemLog) -> None:
 
 
 def _check_clsd(path: Path, report: FileReport, problems: ProblemLog) -> None:
-    english = path.name.startswith("MT_")
-    report.records = len(read_clsd(path, english=english, problems=problems)) // 2
-    report.languages = ["en"] if english else ["de", "fr"]
+    items = read_discrimination(path, problems=problems, skipped=report.skipped, require_languages=False)
+    report.records = len(items)
+    report.languages = sorted({lang for item in items for lang in (item.query_lang, item.candidate_lang)} - {""})
+
+
+def _check_multiway(path: Path, report: FileReport, problems: ProblemLog) -> None:
+    corpus = read_multiway(path, problems=problems, skipped=report.skipped)
+    report.records, report.languages, report.coverage = len(corpus), corpus.languages, language_coverage(corpus)
+
+
+def _check_tsv(path: Path, report: FileReport, problems: ProblemLog) -> None:
+    corpus = read_parallel_tsv(path, problems=problems)
+    report.records, report.languages = len(corpus), corpus.languages
+
+
+def _check_beir(path: Path, report: FileReport, problems: ProblemLog) -> None:
+    """A BEIR folder: its corpus, topics and qrels, each checked as its own format."""
+    corpus, topics, qrels = beir_files(path)
+    for part, check in ((corpus, _check_corpus), (topics, _check_topics), (qrels, _check_qrels)):
+        part_report = FileReport(str(part), "")
+        check(part, part_report, problems)
+        report.records += part_report.records
 
 
 def _check_parallel(path: Path, report: FileReport, problems: ProblemLog) -> None:
@@ -158,35 +176,13 @@ def _check_parallel(path: Path, report: FileReport, problems: ProblemLog) -> Non
         with problems.record():
             nonempty_text(line, "the line", path, number)
     report.records = len(lines)
-    siblings = _aligned_siblings(path)
+    siblings = aligned_siblings(path)
     report.languages = sorted(siblings) or _name_language(path)
     for lang, sibling in siblings.items():
         count = len(lines) if sibling == path else len(read_lines(sibling))
         report.coverage[lang] = min(count, len(lines)) / max(count, len(lines), 1)
         if count != len(lines):
             problems.add(line_count_mismatch(sibling, count, path, len(lines)))
-
-
-def _aligned_siblings(path: Path) -> dict[str, Path]:
-    """Language -> file for ``path`` and the files beside it differing only in the language suffix."""
-    compressed = path.name.endswith(".gz")
-    name = path.name.removesuffix(".gz")
-    txt = name.endswith(".txt")
-    base = name.removesuffix(".txt")
-    stem, dot, _ = base.rpartition(".")
-    if not dot:
-        return {}
-    found = {}
-    for candidate in sorted(path.parent.glob(f"{stem}.*")):
-        rest = candidate.name.removesuffix(".gz") if compressed else candidate.name
-        rest = rest[len(stem) + 1 :].removesuffix(".txt") if txt else rest[len(stem) + 1 :]
-        if "." in rest:
-            continue
-        try:
-            found[normalize_language(rest)] = candidate
-        except DataError:
-            continue
-    return found if path in found.values() else {}
 
 
 _CHECKS: dict[str, Callable[[Path, FileReport, ProblemLog], None]] = {
@@ -197,4 +193,7 @@ _CHECKS: dict[str, Callable[[Path, FileReport, ProblemLog], None]] = {
     "qrels": _check_qrels,
     "parallel": _check_parallel,
     "clsd": _check_clsd,
+    "multiway": _check_multiway,
+    "tsv": _check_tsv,
+    "beir": _check_beir,
 }

@@ -44,8 +44,12 @@ _SWAP_OPTIONAL = ("Details", "EntityType", "POSTag", "SemanticallyEquivalent")
 
 
 def clsd_direction(item: DiscriminationItem) -> str:
-    """``"de-fr"`` or ``"fr-de"``: the direction of an item, also for the English machine-translated variant."""
-    return "de-fr" if item.candidate_names[0] == "French" else "fr-de"
+    """``"de-fr"`` or ``"fr-de"`` for a CLSD item (also for the English machine-translated variant, told by its
+    true column), else ``"<query lang>-<candidate lang>"`` (a user's discrimination file)."""
+    true_column = item.candidate_names[:1]
+    if true_column in (("French",), ("German",)):
+        return "de-fr" if true_column == ("French",) else "fr-de"
+    return f"{item.query_lang}-{item.candidate_lang}"
 
 
 def clsd_file(year: int, *, machine_translated: bool = False) -> tuple[str, str]:
@@ -84,7 +88,7 @@ def read_clsd(
         DataError: malformed CSV, a missing column, an empty cell or a duplicate ``Index``.
     """
     problems = problems or ProblemLog()
-    rows = _read_table(path, ",", CLSD_COLUMNS, problems)
+    rows = read_table(path, ",", CLSD_COLUMNS, problems)
     items: dict[int, list[DiscriminationItem]] = {i: [] for i in range(len(DIRECTIONS))}
     seen: set[str] = set()
     for number, row in rows:
@@ -152,7 +156,7 @@ def read_swap_annotations(path: str | Path, *, problems: ProblemLog | None = Non
     """Parse a swap-annotation TSV (columns found by header name, in any order)."""
     problems = problems or ProblemLog()
     annotations = []
-    for number, row in _read_table(path, "\t", SWAP_COLUMNS, problems, _SWAP_OPTIONAL):
+    for number, row in read_table(path, "\t", SWAP_COLUMNS, problems, _SWAP_OPTIONAL):
         with problems.record():
             if not row["RowIndex"].isdigit():
                 raise DataError(path, f"RowIndex {row['RowIndex']!r}", record=number, expected="a row number")
@@ -174,7 +178,7 @@ def read_swap_annotations(path: str | Path, *, problems: ProblemLog | None = Non
     return annotations
 
 
-def _read_table(
+def read_table(
     path: str | Path, delimiter: str, columns: tuple[str, ...], problems: ProblemLog, optional: tuple[str, ...] = ()
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, column -> cell) per row of a delimited file; required cells must be non-empty."""

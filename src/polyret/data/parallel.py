@@ -61,6 +61,28 @@ def read_aligned(paths: dict[str, Path]) -> dict[str, list[str]]:
     return texts
 
 
+def aligned_siblings(path: Path) -> dict[str, Path]:
+    """Language -> file for ``path`` and the files beside it differing only in the language suffix."""
+    compressed = path.name.endswith(".gz")
+    name = path.name.removesuffix(".gz")
+    txt = name.endswith(".txt")
+    base = name.removesuffix(".txt")
+    stem, dot, _ = base.rpartition(".")
+    if not dot:
+        return {}
+    found = {}
+    for candidate in sorted(path.parent.glob(f"{stem}.*")):
+        rest = candidate.name.removesuffix(".gz") if compressed else candidate.name
+        rest = rest[len(stem) + 1 :].removesuffix(".txt") if txt else rest[len(stem) + 1 :]
+        if "." in rest:
+            continue
+        try:
+            found[normalize_language(rest)] = candidate
+        except DataError:
+            continue
+    return found if path in found.values() else {}
+
+
 def line_count_mismatch(path: str | Path, count: int, other: str | Path, other_count: int) -> DataError:
     """The error for two line-aligned files of different lengths, naming both."""
     return DataError(

@@ -102,13 +102,14 @@ class ParallelCorpus:
     Attributes:
         name: e.g. ``"ntrex128"`` or ``"tatoeba:deu-eng"``.
         ids: one alignment id per row.
-        texts: one column per language, each as long as ``ids``.
+        texts: one column per language, each as long as ``ids``; ``None`` where a row lacks that language (a user's
+            multi-way file may; the registered corpora are complete).
         groups: optional document id per row (NTREX document, TICO source document) for splits.
     """
 
     name: str
     ids: list[str]
-    texts: dict[str, list[str]]
+    texts: dict[str, list[str | None]]
     groups: list[str] | None = None
 
     @property

@@ -12,6 +12,9 @@ Two settings:
   rank of the relevant items, :func:`polyret.evaluation.bias.rank_spread`) and ``multi.bias_norm`` (divided by the
   pool size).
 
+Rows may lack languages (a user's multi-way file): each pair is scored on the rows having both languages, the pool
+holds every sentence present, and the bias is taken over the queries whose row has two or more translations.
+
 Sentence matching is symmetric, so both sides are encoded with role ``"query"``, as for CLSD.
 """
 
@@ -54,6 +57,12 @@ def evaluate_bitext(
 ) -> TaskResult:
     """P@1 both ways for each language pair, plus the pooled multilingual mAP and language bias.
 
+    A corpus may lack some languages in some rows (``None`` cells, from a user's multi-way file): a pair is scored
+    on the rows that have both of its languages (source and target sides alike), the pool holds every sentence
+    present, and a sentence whose row has no other language is no pooled query (counted in
+    ``details["pooled_queries_without_translation"]``). A pair without any shared row is left out and listed in
+    ``details["pairs_without_rows"]``.
+
     Args:
         corpus: the aligned sentences (restrict languages or rows beforehand with ``corpus.select``).
         store: an :class:`~polyret.evaluation.store.EmbeddingStore`.
@@ -66,52 +75,86 @@ def evaluate_bitext(
         A :class:`TaskResult`; ``matrices["p@1"][src][tgt]``; ``per_query["p@1"]["<row id>|<src>-<tgt>"]`` in {0, 1}
         and ``per_query["multi.ap"]["<row id>|<lang>"]``.
     """
-    if len(corpus.languages) < 2 or len(corpus) == 0:
+    present = present_rows(corpus)
+    if len(corpus.languages) < 2 or len(corpus) == 0 or not any(len(rows) for rows in present.values()):
         raise UsageError(f"bitext evaluation of {corpus.name!r} needs rows in at least two languages")
     pairs = list(pairs) if pairs is not None else language_pairs(corpus.languages, pivot)
     vectors = {
-        lang: store.embed(corpus.texts[lang], ROLE, batch_size=batch_size, show_progress=show_progress)
-        for lang in corpus.languages
+        lang: store.embed([corpus.texts[lang][i] for i in rows], ROLE, batch_size=batch_size,
+                          show_progress=show_progress)
+        for lang, rows in present.items()
     }
-    result = TaskResult(task=name, main="p@1", scores={}, details={"rows": len(corpus), "languages": corpus.languages})
-    _add_pair_scores(result, corpus, vectors, pairs)
-    _add_pooled_scores(result, corpus, vectors)
+    details = {"rows": len(corpus), "languages": corpus.languages,
+               "sentences": {lang: len(rows) for lang, rows in present.items()}}
+    result = TaskResult(task=name, main="p@1", scores={}, details=details)
+    _add_pair_scores(result, corpus, present, vectors, pairs)
+    _add_pooled_scores(result, corpus, present, vectors)
     return result
 
 
+def present_rows(corpus: ParallelCorpus) -> dict[str, np.ndarray]:
+    """Per language, the indices of the rows that have a sentence in it (every row for a complete corpus)."""
+    return {
+        lang: np.array([i for i, text in enumerate(corpus.texts[lang]) if text is not None], dtype=np.int64)
+        for lang in corpus.languages
+    }
+
+
 def _add_pair_scores(
-    result: TaskResult, corpus: ParallelCorpus, vectors: dict[str, np.ndarray], pairs: Sequence[tuple[str, str]]
+    result: TaskResult,
+    corpus: ParallelCorpus,
+    present: dict[str, np.ndarray],
+    vectors: dict[str, np.ndarray],
+    pairs: Sequence[tuple[str, str]],
 ) -> None:
     """P@1 per direction, its macro mean and the xsim error, the ``p@1`` matrix and per-row hits."""
     matrix: dict[str, dict[str, float]] = {}
     hits: dict[str, float] = {}
+    empty: list[str] = []
     for a, b in pairs:
+        shared = np.intersect1d(present[a], present[b])
+        if not len(shared):
+            empty.append(f"{a}-{b}")
+            continue
+        at = {lang: np.searchsorted(present[lang], shared) for lang in (a, b)}
         for src, tgt in ((a, b), (b, a)):
-            correct = nearest_is_translation(vectors[src], vectors[tgt], corpus.texts[tgt])
+            tgt_texts = [corpus.texts[tgt][i] for i in shared]
+            correct = nearest_is_translation(vectors[src][at[src]], vectors[tgt][at[tgt]], tgt_texts)
             result.scores[f"{src}-{tgt}.p@1"] = matrix.setdefault(src, {})[tgt] = float(correct.mean())
-            hits.update({f"{row}|{src}-{tgt}": float(ok) for row, ok in zip(corpus.ids, correct, strict=True)})
+            hits.update({f"{corpus.ids[row]}|{src}-{tgt}": float(ok) for row, ok in zip(shared, correct, strict=True)})
+    if not matrix:
+        raise UsageError(f"bitext evaluation of {corpus.name!r}: no row has both languages of any pair")
     result.scores["p@1"] = mean(v for row in matrix.values() for v in row.values())
     result.scores["xsim_error"] = 1.0 - result.scores["p@1"]
     result.matrices["p@1"] = matrix
     result.per_query["p@1"] = hits
+    if empty:
+        result.details["pairs_without_rows"] = empty
 
 
-def _add_pooled_scores(result: TaskResult, corpus: ParallelCorpus, vectors: dict[str, np.ndarray]) -> None:
-    """``multi.map`` and (three or more languages) the language bias over the pool of all sentences."""
-    pooled = pooled_ranks(corpus, vectors)
-    ap = {lang: [float(average_precision(r)) for r in ranks] for lang, ranks in pooled.items()}
-    result.scores["multi.map"] = macro_average(ap)
+def _add_pooled_scores(
+    result: TaskResult, corpus: ParallelCorpus, present: dict[str, np.ndarray], vectors: dict[str, np.ndarray]
+) -> None:
+    """``multi.map`` and (queries with two or more translations) the language bias over the pool of all sentences."""
+    pooled = pooled_ranks(present, vectors)
+    ap = {lang: {row: float(average_precision(r)) for row, r in ranks.items()} for lang, ranks in pooled.items()}
+    ap = {lang: values for lang, values in ap.items() if values}
+    result.scores["multi.map"] = macro_average({lang: values.values() for lang, values in ap.items()})
     result.per_query["multi.ap"] = {
-        f"{row}|{lang}": v for lang, values in ap.items() for row, v in zip(corpus.ids, values, strict=True)
+        f"{corpus.ids[row]}|{lang}": v for lang, values in ap.items() for row, v in values.items()
     }
-    by_language = {lang: {"map": mean(ap[lang])} for lang in pooled}
-    if len(corpus.languages) > 2:  # a rank spread needs at least two relevant items per query
-        spread = {lang: [rank_spread(r) for r in ranks] for lang, ranks in pooled.items()}
+    by_language = {lang: {"map": mean(values.values())} for lang, values in ap.items()}
+    spread = {lang: [rank_spread(r) for r in ranks.values() if len(r) > 1] for lang, ranks in pooled.items()}
+    spread = {lang: values for lang, values in spread.items() if values}
+    if spread:  # a rank spread needs at least two relevant items per query
+        pool_size = sum(len(rows) for rows in present.values())
         result.scores["multi.bias"] = macro_average(spread)
-        result.scores["multi.bias_norm"] = result.scores["multi.bias"] / (len(corpus) * len(corpus.languages) - 1)
-        for lang in pooled:
-            by_language[lang]["bias"] = mean(spread[lang])
+        result.scores["multi.bias_norm"] = result.scores["multi.bias"] / (pool_size - 1)
+        for lang, values in spread.items():
+            by_language[lang]["bias"] = mean(values)
     result.details["multi_by_lang"] = by_language
+    queries = sum(len(values) for values in ap.values())
+    result.details["pooled_queries_without_translation"] = sum(len(r) for r in present.values()) - queries
 
 
 def nearest_is_translation(src: np.ndarray, tgt: np.ndarray, tgt_texts: Sequence[str]) -> np.ndarray:
@@ -120,21 +163,31 @@ def nearest_is_translation(src: np.ndarray, tgt: np.ndarray, tgt_texts: Sequence
     return np.array([tgt_texts[j] == tgt_texts[i] for i, j in enumerate(nearest[:, 0])], dtype=bool)
 
 
-def pooled_ranks(corpus: ParallelCorpus, vectors: dict[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
-    """Per query language, per row: 1-based ranks of the row's translations in the pool of all other sentences.
+def pooled_ranks(present: dict[str, np.ndarray], vectors: dict[str, np.ndarray]) -> dict[str, dict[int, np.ndarray]]:
+    """Per query language, per row with a translation: 1-based ranks of its translations among all other sentences.
 
-    The pool is every sentence of every language; the query itself is ranked along with its translations and then
-    taken out (each translation ranked behind the query moves up by one), which is exact under the search tie rule.
+    The pool is every sentence present in every language; the query itself is ranked along with its translations
+    and then taken out (each translation ranked behind the query moves up by one), which is exact under the search
+    tie rule.
+
+    Args:
+        present: language -> the rows that have a sentence in it (:func:`present_rows`).
+        vectors: language -> the vectors of those sentences, in the same order.
     """
-    languages = corpus.languages
-    n = len(corpus)
+    languages = sorted(present)
+    starts = dict(zip(languages, np.cumsum([0] + [len(present[lang]) for lang in languages]), strict=False))
+    position = {(lang, int(row)): int(starts[lang]) + k for lang in languages for k, row in enumerate(present[lang])}
     pool = np.concatenate([vectors[lang] for lang in languages])
-    ranks: dict[str, list[np.ndarray]] = {}
-    for li, lang in enumerate(languages):
-        others = [lj * n for lj in range(len(languages)) if lj != li]
-        relevant = [np.array([*(o + row for o in others), li * n + row]) for row in range(n)]
-        found = rank_relevant(vectors[lang], pool, relevant).pool
-        ranks[lang] = [r[:-1] - (r[-1] < r[:-1]) for r in found]
+    ranks: dict[str, dict[int, np.ndarray]] = {}
+    for lang in languages:
+        rows, relevant = [], []
+        for k, row in enumerate(present[lang].tolist()):
+            others = [position[o, row] for o in languages if o != lang and (o, row) in position]
+            if others:
+                rows.append(k)
+                relevant.append(np.array([*others, int(starts[lang]) + k]))
+        found = rank_relevant(vectors[lang][rows], pool, relevant).pool if rows else []
+        ranks[lang] = {int(present[lang][k]): r[:-1] - (r[-1] < r[:-1]) for k, r in zip(rows, found, strict=True)}
     return ranks
 
 

@@ -7,8 +7,10 @@ text shared by several tasks is encoded once (and, with a cache folder, never ag
 
 Named suites (:data:`SUITES`): ``full`` (XQuAD-R, MLQA-R, CLSD WMT19 and its English MT variant, NTREX-128,
 TICO-19, Tatoeba), ``quick`` (the same tasks on small slices, for smoke runs), ``lareqa`` and ``domain-shift``
-(everything but LAReQA). MIRACL or any BEIR-style corpus runs only when the user gives a corpus
-(:meth:`SuiteConfig.with_tasks` + :class:`BeirSpec`).
+(everything but LAReQA). :data:`TASKS` holds every registered task by name, the held-out CLSD WMT21 set
+(``clsd-wmt21``, ``clsd-wmt21-mt``) included, which belongs to no suite. MIRACL or any BEIR-style corpus runs only
+when the user gives a corpus (:meth:`SuiteConfig.with_tasks` + :class:`BeirSpec`), as do a user's own task files
+(:class:`polyret.evaluation.user_tasks.TaskFileSpec`).
 """
 
 from __future__ import annotations
@@ -225,14 +227,17 @@ class SuiteConfig:
         return [task.name for task in self.tasks]
 
     def select(self, names: Iterable[str]) -> SuiteConfig:
-        """The suite restricted to the named tasks (in suite order)."""
+        """The suite restricted to the named tasks (in suite order); a registered task the suite lacks
+        (:data:`TASKS`, e.g. ``clsd-wmt21``) is added after them, whole."""
         wanted = list(dict.fromkeys(names))
-        unknown = [n for n in wanted if n not in self.task_names]
+        unknown = [n for n in wanted if n not in self.task_names and n not in TASKS]
         if unknown:
             raise UsageError(
-                f"suite {self.name!r} has no task {', '.join(unknown)}; its tasks: {', '.join(self.task_names)}"
+                f"suite {self.name!r} has no task {', '.join(unknown)}; its tasks: {', '.join(self.task_names)}; "
+                f"registered tasks: {', '.join(TASKS)}"
             )
-        return replace(self, tasks=tuple(t for t in self.tasks if t.name in wanted))
+        extra = tuple(TASKS[n] for n in wanted if n not in self.task_names)
+        return replace(self, tasks=(*(t for t in self.tasks if t.name in wanted), *extra))
 
     def with_tasks(self, *tasks: TaskSpec) -> SuiteConfig:
         """The suite with ``tasks`` appended."""
@@ -271,6 +276,12 @@ _QUICK = (
     BitextSpec("tico19", ("en", "ar", "fr"), limit=50),
     TatoebaSpec(("de", "fr", "zh"), limit=50),
 )
+
+_HELD_OUT = (ClsdSpec(year=2021), ClsdSpec(year=2021, machine_translated=True))
+"""CLSD WMT21, the held-out test set: in no suite, run by name (its files are downloaded on demand)."""
+
+TASKS: dict[str, TaskSpec] = {task.name: task for task in (*_LAREQA, *_DOMAIN_SHIFT, *_HELD_OUT)}
+"""Every registered task by name, whole (the ``full`` suite's tasks and the held-out CLSD WMT21 pair)."""
 
 SUITES: dict[str, SuiteConfig] = {
     "full": SuiteConfig("full", _LAREQA + _DOMAIN_SHIFT),
