@@ -94,12 +94,14 @@ def read_multiway(
     rows: list[dict[str, str]] = []
     groups: list[str | None] = []
     seen: set[str] = set()
+    found: set[str] = set()
     for number, obj in iter_jsonl(path, problems):
         with problems.record():
             row_id, text, group = _multiway_record(obj, path, number)
             if row_id in seen:
                 raise DataError(path, f"duplicate id {row_id!r}", record=number, expected="unique ids")
             seen.add(row_id)
+            found.update(text)
             text = {lang: t for lang, t in text.items() if wanted is None or lang in wanted}
             if len(text) < 2:
                 skipped[FEWER_THAN_TWO] += 1
@@ -107,7 +109,8 @@ def read_multiway(
             ids.append(row_id)
             rows.append(text)
             groups.append(group)
-    return _corpus(path, ids, rows, groups, wanted)
+    _check_wanted(path, wanted, found)
+    return _corpus(path, ids, rows, groups)
 
 
 def _multiway_record(obj: dict[str, Any], path: str | Path, number: int) -> tuple[str, dict[str, str], str | None]:
@@ -136,16 +139,19 @@ def _wanted(languages: Sequence[str] | None) -> list[str] | None:
     return list(dict.fromkeys(normalize_language(code) for code in languages))
 
 
-def _corpus(
-    path: str | Path, ids: list[str], rows: list[dict[str, str]], groups: list[str | None], wanted: list[str] | None
-) -> ParallelCorpus:
+def _check_wanted(path: str | Path, wanted: list[str] | None, found: set[str]) -> list[str] | None:
+    """``wanted``, once every language in it is known to occur in the file."""
+    missing = [lang for lang in wanted or () if lang not in found]
+    if missing:
+        raise UsageError(f"{path} has no text in {', '.join(missing)}; its languages: {', '.join(sorted(found))}")
+    return wanted
+
+
+def _corpus(path: str | Path, ids: list[str], rows: list[dict[str, str]], groups: list[str | None]) -> ParallelCorpus:
     """The corpus of the usable rows (``None`` where a row lacks a language)."""
     if not rows:
         raise DataError(path, "no usable rows", expected="at least one row with texts in two or more languages")
     found = sorted({lang for row in rows for lang in row})
-    missing = [lang for lang in wanted or () if lang not in found]
-    if missing:
-        raise UsageError(f"{path} has no text in {', '.join(missing)}; its languages: {', '.join(found)}")
     texts = {lang: [row.get(lang) for row in rows] for lang in found}
     with_groups = [g or row_id for g, row_id in zip(groups, ids, strict=True)] if any(groups) else None
     return ParallelCorpus(_task_stem(path), ids, texts, with_groups)
@@ -167,7 +173,7 @@ def read_parallel_tsv(
     header = [language_key(key.strip(), path, 1) for key in lines[0].split("\t")]
     if len(set(header)) != len(header) or len(header) < 2:
         raise DataError(path, f"header {lines[0]!r}", record=1, expected="two or more distinct language codes")
-    wanted = _wanted(languages)
+    wanted = _check_wanted(path, _wanted(languages), set(header))
     ids: list[str] = []
     rows: list[dict[str, str]] = []
     for number, line in enumerate(lines[1:], start=2):
@@ -182,7 +188,7 @@ def read_parallel_tsv(
                                                                                                       strict=True)}
             ids.append(str(number))
             rows.append({lang: t for lang, t in row.items() if wanted is None or lang in wanted})
-    return _corpus(path, ids, rows, [None] * len(ids), wanted)
+    return _corpus(path, ids, rows, [None] * len(ids))
 
 
 def read_aligned_files(path: str | Path, *, languages: Sequence[str] | None = None) -> ParallelCorpus:

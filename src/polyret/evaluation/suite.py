@@ -129,13 +129,14 @@ class ClsdSpec:
         return [item for item in items if item.id in keep]
 
     def run(self, ctx: RunContext) -> TaskResult:
+        items = self.load(ctx.data_dir)
         swaps = None
         if self.swap_analysis:
             dataset = f"wmt{self.year % 100:02d}"
             annotations = [*load_swap_annotations("de", data_dir=ctx.data_dir),
                            *load_swap_annotations("fr", data_dir=ctx.data_dir)]
             swaps = [a for a in annotations if a.dataset == dataset]
-        return evaluate_clsd(self.load(ctx.data_dir), ctx.store, name=self.name, swaps=swaps, **ctx.embed_options)
+        return evaluate_clsd(items, ctx.store, name=self.name, swaps=swaps, **ctx.embed_options)
 
 
 def _first_rows(corpus: ParallelCorpus, limit: int | None) -> ParallelCorpus:

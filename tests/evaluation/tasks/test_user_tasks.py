@@ -1,0 +1,146 @@
+"""User task files scored as suite tasks: rows missing languages in the bitext evaluator, every format end to end,
+`polyret evaluate --task-file` / `--list-tasks` / `--tasks clsd-wmt21`, and the task catalogue kept true."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from polyret.cli import main
+from polyret.data.clsd import load_clsd
+from polyret.data.parallel import load_ntrex, load_tico
+from polyret.data.records import ParallelCorpus
+from polyret.evaluation.bitext import evaluate_bitext
+from polyret.evaluation.catalog import CARDS
+from polyret.evaluation.suite import SUITES, TASKS, SuiteConfig, run_suite
+from polyret.evaluation.user_tasks import TaskFileSpec
+
+LANGS = ("de", "en", "fr")
+
+
+def _exit_code(argv: list[str]) -> int:
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def _ragged(n: int = 6) -> ParallelCorpus:
+    texts = {lang: [f"{lang}{i}" for i in range(n)] for lang in LANGS}
+    texts["fr"][1] = texts["de"][4] = texts["en"][5] = texts["fr"][5] = None  # row 5 has German only
+    return ParallelCorpus("ragged", [f"r{i}" for i in range(n)], texts)
+
+
+def test_rows_missing_languages_match_brute_force(table_store):
+    corpus, rng = _ragged(), np.random.default_rng(3)
+    vec = {(lang, i): v / np.linalg.norm(v) for lang in LANGS for i in range(6) for v in [rng.normal(size=5)]}
+    present = [(lang, i) for lang in LANGS for i in range(6) if corpus.texts[lang][i] is not None]
+    result = evaluate_bitext(corpus, table_store({f"{lang}{i}": vec[lang, i].tolist() for lang, i in present}),
+                             name="ragged")
+    for src in LANGS:
+        for tgt in (t for t in LANGS if t != src):
+            rows = [i for i in range(6) if (src, i) in present and (tgt, i) in present]
+            hits = [max(rows, key=lambda j: vec[src, i] @ vec[tgt, j]) == i for i in rows]
+            assert result.scores[f"{src}-{tgt}.p@1"] == pytest.approx(np.mean(hits))
+    aps, spreads = {}, {}
+    for lang, i in present:
+        order = sorted((p for p in present if p != (lang, i)), key=lambda p: -(vec[lang, i] @ vec[p]))
+        ranks = sorted(order.index(p) + 1 for p in present if p[1] == i and p[0] != lang)
+        if ranks:
+            aps.setdefault(lang, []).append(np.mean([k / r for k, r in enumerate(ranks, start=1)]))
+        if len(ranks) > 1:
+            spreads.setdefault(lang, []).append(ranks[-1] - ranks[0])
+    assert result.scores["multi.map"] == pytest.approx(np.mean([np.mean(v) for v in aps.values()]))
+    assert result.scores["multi.bias"] == pytest.approx(np.mean([np.mean(v) for v in spreads.values()]))
+    assert result.details["pooled_queries_without_translation"] == 1  # row 5's German sentence
+    assert "r5|de" not in result.per_query["multi.ap"] and len(result.per_query["multi.ap"]) == len(present) - 1
+    assert result.details["multi_by_lang"]["en"]["bias"] == pytest.approx(np.mean(spreads["en"]))
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def own_files(tmp_path):
+    sentences = {"en": ["red shoe", "blue hat", "green coat", "black bag"],
+                 "de": ["roter Schuh", "blauer Hut", "grüner Mantel", None],
+                 "fr": ["chaussure rouge", "chapeau bleu", None, "sac noir"]}
+    rows = [{"id": f"p{i}", "text": {lang: texts[i] for lang, texts in sentences.items()}} for i in range(4)]
+    rows.append({"id": "lonely", "text": {"en": "only English"}})
+    multiway = _write(tmp_path / "catalogue.jsonl", rows)
+    csv = tmp_path / "legal.csv"
+    csv.write_text("query,translation,distractor1,distractor2\nroter Schuh,red shoe,red hat,blue shoe\n"
+                   "blauer Hut,blue hat,blue hat,red hat\n", encoding="utf-8")
+    qa = _write(tmp_path / "faq.jsonl", [
+        {"id": "q1", "questions": {"en": "colour?", "de": "Farbe?"}, "answers": {"en": "red", "de": "rot"}},
+        {"id": "q2", "questions": {"en": "size?", "de": "Größe?"}, "answers": {"en": "big", "de": "groß"}},
+    ])
+    return multiway, csv, qa
+
+
+def test_every_format_gives_a_task_result_with_its_skips(own_files, table_store):
+    multiway, csv, qa = own_files
+    specs = (TaskFileSpec(str(multiway)), TaskFileSpec(str(csv), languages=("de", "en"), task_name="legal-de-en"),
+             TaskFileSpec(str(qa), format="qa"))
+    results = run_suite(table_store({}).encoder, SuiteConfig("own", specs))
+    assert list(results) == ["catalogue", "legal-de-en", "faq"]
+    shop = results["catalogue"]
+    assert shop.main == "p@1" and shop.details["skipped"] == {"rows with fewer than two languages": 1}
+    assert shop.details["coverage"] == {"de": 0.75, "en": 1.0, "fr": 0.75} and shop.details["format"] == "multiway"
+    assert set(shop.matrices["p@1"]) == set(LANGS) and "multi.map" in shop.scores
+    assert set(results["legal-de-en"].scores) == {"de-en.acc", "acc"}
+    assert results["legal-de-en"].details["skipped"] == {"items with a distractor equal to the true translation": 1}
+    assert {"mono.map", "cross.map", "multi.map"} <= set(results["faq"].scores)
+
+
+def test_cli_evaluates_a_multiway_file_alone_with_report_and_figures(own_files, tiny_model_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["evaluate", "--model", str(tiny_model_dir), "--task-file", str(own_files[0]), "-o", str(out)]
+    assert _exit_code(argv) == 0
+    stdout = capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))["results"]
+    assert list(results) == ["catalogue"]  # no suite task beside it
+    assert {"p@1", "multi.map", "multi.bias"} <= set(results["catalogue"]["scores"])
+    assert "skipped 1 rows with fewer than two languages" in stdout
+    assert {p.name for p in out.glob("*.png")} == {"catalogue-p-at-1.png", "catalogue-bias.png"}
+    assert "Language bias per query language" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_cli_task_file_errors_are_clear(own_files, tiny_model_dir, tmp_path, capsys):
+    base = ["evaluate", "--model", str(tiny_model_dir), "-o", str(tmp_path / "x")]
+    assert _exit_code([*base, "--task-file", str(own_files[0]), "--task-format", "xml"]) == 2
+    assert "not one of multiway" in capsys.readouterr().err
+    bad = _write(tmp_path / "bad.jsonl", [{"id": "a", "text": {"en": "x", "../de": "y"}}])
+    assert _exit_code([*base, "--task-file", str(bad)]) == 3
+    err = capsys.readouterr().err
+    assert "bad.jsonl, line 1: language key '../de' is not a language code" in err and "Traceback" not in err
+
+
+def test_list_tasks_names_every_registered_task_and_suite(capsys):
+    assert _exit_code(["evaluate", "--list-tasks"]) == 0
+    out = capsys.readouterr().out
+    for name in (*TASKS, *SUITES):
+        assert name in out
+    assert "CC0" in out and "1190" in out
+
+
+def test_held_out_clsd_is_a_registered_task_outside_every_suite(tmp_path, tiny_model_dir, capsys):
+    assert {"clsd-wmt21", "clsd-wmt21-mt"} <= set(TASKS)
+    assert all("clsd-wmt21" not in suite.task_names for suite in SUITES.values())
+    assert SUITES["quick"].select(["clsd-wmt21", "xquad-r"]).task_names == ["xquad-r", "clsd-wmt21"]
+    argv = ["evaluate", "--model", str(tiny_model_dir), "--tasks", "clsd-wmt21", "--data-dir", str(tmp_path)]
+    assert _exit_code([*argv, "-o", str(tmp_path / "run")]) == 3  # an explicit data dir without the files
+    assert "polyret data fetch clsd-wmt2021" in " ".join(capsys.readouterr().err.split())
+
+
+def test_catalogue_covers_every_task_with_true_sizes(data_dir):
+    assert list(CARDS) == list(TASKS)
+    assert len(load_clsd(2019, data_dir=data_dir)) == 2 * CARDS["clsd-wmt19"].rows
+    assert len(load_ntrex(CARDS["ntrex128"].languages, data_dir=data_dir)) == CARDS["ntrex128"].rows
+    assert len(load_tico(CARDS["tico19"].languages, data_dir=data_dir)) == CARDS["tico19"].rows
+    assert all(CARDS[name].languages == TASKS[name].languages for name in ("ntrex128", "tico19"))
