@@ -173,7 +173,8 @@ def test_discrimination_without_languages_names_the_fix(tmp_path):
 
 def test_qa_task_relates_every_language_of_a_question(tmp_path):
     path = _jsonl(tmp_path / "faq.jsonl", [
-        {"id": "q1", "questions": {"en": "Price?", "de": "Preis?"}, "answers": {"en": "Ten euros.", "de": "Zehn Euro."}},
+        {"id": "q1", "questions": {"en": "Price?", "de": "Preis?"},
+         "answers": {"en": "Ten euros.", "de": "Zehn Euro."}},
         {"id": "q2", "questions": {"en": "Size?"}, "answers": {"en": "Large."}},
     ])
     task = read_qa_task(path)
