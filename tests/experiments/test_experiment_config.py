@@ -36,6 +36,11 @@ def test_file_keys_override_the_preset_and_nested_sections_merge(tmp_path: Path)
         ("training: {max_steps: null}\n", "training.max_steps"),
         ("hybrid_alpha: 1.5\n", "hybrid_alpha"),
         ("- a list\n", "mapping"),
+        ("evaluation: {task_files: [{path: a.jsonl}]}\n", "evaluation.task_files[0].kind"),
+        ("evaluation: {task_files: [{path: a.jsonl, kind: sideways}]}\n", "not one of in-domain"),
+        ("evaluation: {task_files: [{path: a.jsonl, kind: in-domain, format: xml}]}\n", "task_files[0].format"),
+        ("evaluation: {task_files: [{path: a.jsonl, kind: in-domain, lang: de}]}\n", "task_files[0].lang"),
+        ("evaluation: {task_files: [a.jsonl]}\n", "task_files[0]"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, text: str, needle: str) -> None:

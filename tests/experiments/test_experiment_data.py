@@ -54,3 +54,19 @@ def test_user_training_data_that_leaks_into_the_test_fold_stops_the_study(
     leaky.data.train_qa = str(path)
     with pytest.raises(DataError, match="also occur in the evaluation data"):
         prepare_study_data(leaky, data_dir=data_dir)
+
+
+def test_task_files_join_the_suite_and_leak_checks(data_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "shop.jsonl"
+    corpus.write_text(json.dumps({"id": "1", "text": {"en": "red shoe", "de": "roter Schuh"}}) + "\n", encoding="utf-8")
+    faq = tmp_path / "faq.jsonl"
+    faq.write_text(json.dumps({"id": "q", "questions": {"en": "Why?"}, "answers": {"en": "Because."}}) + "\n",
+                   encoding="utf-8")
+    files = [{"path": str(corpus), "kind": "domain-shift"}, {"path": str(faq), "kind": "in-domain", "name": "faq"}]
+    study = prepare_study_data(config(task_files=files, domain_shift=["clsd-wmt19"]), data_dir=data_dir)
+    assert study.suite.task_names == ["xquad-r", "mlqa-r", "clsd-wmt19", "faq", "shop"]
+    assert study.eval_inputs["shop"]["kind"] == "domain-shift" and len(study.eval_inputs["faq"]["sha256"]) == 64
+    leaky = config(task_files=files, domain_shift=["clsd-wmt19"])
+    leaky.data.train_qa = str(faq)  # training on the in-domain task file itself
+    with pytest.raises(DataError, match="also occur in the evaluation data"):
+        prepare_study_data(leaky, data_dir=data_dir)

@@ -16,6 +16,7 @@ from typing import Any
 from polyret.errors import UsageError
 from polyret.evaluation.suite import SUITES
 from polyret.experiments.settings_file import build_dataclass
+from polyret.experiments.task_files import study_task_files
 from polyret.io import read_mapping
 from polyret.training.config import TrainConfig
 
@@ -75,6 +76,8 @@ class EvaluationSettings:
             zero-shot model and the trained ones see equally long inputs (``None``: ``training.max_seq_length``;
             when that is not set either, each model's own setting).
         with_context: encode LAReQA candidates together with their paragraph (the LAReQA protocol).
+        task_files: the user's own task files, each ``{path, kind: in-domain | domain-shift, format?, name?,
+            languages?, pivot?, columns?}`` (see :mod:`polyret.experiments.task_files`).
     """
 
     in_domain: list[str] = field(default_factory=lambda: list(IN_DOMAIN_TASKS))
@@ -85,6 +88,7 @@ class EvaluationSettings:
     batch_size: int = 32
     max_seq_length: int | None = None
     with_context: bool = True
+    task_files: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -217,6 +221,7 @@ def validate(config: ExperimentConfig) -> None:
         )
     _check_names(config.evaluation.in_domain, IN_DOMAIN_TASKS, "evaluation.in_domain")
     _check_names(config.evaluation.domain_shift, DOMAIN_SHIFT_TASKS, "evaluation.domain_shift")
+    study_task_files(config.evaluation.task_files)
 
 
 def train_config(config: ExperimentConfig, sampler: str, *, alpha: float | None, seed: int) -> TrainConfig:

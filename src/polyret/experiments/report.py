@@ -17,6 +17,7 @@ from polyret.evaluation.markdown import markdown_table
 from polyret.experiments import analysis, figures, verdict
 from polyret.experiments.arm_result import TIME_KEYS, ArmResult
 from polyret.experiments.config import HYBRID, ExperimentConfig, train_config
+from polyret.experiments.task_files import task_names
 from polyret.io import atomic_write, write_json
 
 RESULTS_FILE = "results.json"
@@ -29,7 +30,9 @@ def summarise(
 ) -> dict[str, Any]:
     """Every number of the study as plain JSON data: table, robustness, comparisons, alpha curve, bias, verdict."""
     groups = analysis.group_by_label(results)
-    in_domain, shift = config.evaluation.in_domain, config.evaluation.domain_shift
+    files = config.evaluation.task_files
+    in_domain = [*config.evaluation.in_domain, *task_names(files, "in-domain")]
+    shift = [*config.evaluation.domain_shift, *task_names(files, "domain-shift")]
     robustness = analysis.robustness(groups, in_domain[0], shift) if in_domain else {}
     comparisons = analysis.comparisons(groups, [*in_domain, *shift], resamples=config.significance_resamples)
     answer = verdict.decide(comparisons, robustness, shift, level=config.significance_level)

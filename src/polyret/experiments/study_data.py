@@ -20,9 +20,12 @@ from polyret.data.lareqa import load_lareqa, load_parallel_qa
 from polyret.data.records import ParallelQA, RetrievalTask
 from polyret.data.splits import check_leakage, fold_groups, group_folds
 from polyret.data.user_qa import load_qa_jsonl
+from polyret.data.user_tasks import read_qa_task
 from polyret.errors import UsageError
 from polyret.evaluation.suite import SUITES, LareqaSpec, SuiteConfig
 from polyret.experiments.config import ExperimentConfig
+from polyret.experiments.task_files import study_task_files
+from polyret.provenance import file_sha256
 
 PIVOT_LANGUAGE = "en"
 
@@ -68,15 +71,19 @@ def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None 
     ]
     tasks = {spec.name: source.subset(groups=test_groups) if spec.name == data.dataset else spec.load(data_dir)
              for spec in in_domain}
-    check_leakage(train, list(tasks.values()))
+    own = study_task_files(evaluation.task_files)
+    own_qa = [read_qa_task(f.spec.path, languages=f.spec.languages, name=f.spec.name) for f in own
+              if f.spec.resolved_format == "qa"]
+    check_leakage(train, [*tasks.values(), *own_qa])
     shift = [
         _sliced(spec, evaluation.max_items, evaluation.shift_languages)
         for spec in SUITES["domain-shift"].select(evaluation.domain_shift).tasks
     ]
-    suite = SuiteConfig(
-        config.name, (*in_domain, *shift), with_context=evaluation.with_context, batch_size=evaluation.batch_size
-    )
+    own_specs = [f.spec for kind in ("in-domain", "domain-shift") for f in own if f.kind == kind]
+    suite = SuiteConfig(config.name, (*in_domain, *shift, *own_specs), with_context=evaluation.with_context,
+                        batch_size=evaluation.batch_size)
     eval_inputs = {name: describe_task(task) for name, task in tasks.items()}
+    eval_inputs |= {f.spec.name: {"kind": f.kind, "sha256": _path_digest(f.spec.path)} for f in own}
     return StudyData(
         train=train,
         suite=suite,
@@ -120,6 +127,15 @@ def describe_task(task: RetrievalTask) -> dict[str, Any]:
         "query_languages": task.query_languages,
         "digest": _digest(rows),
     }
+
+
+def _path_digest(path: str) -> str:
+    """sha256 of a task file, or of a BEIR folder's files (names and contents), so an edit changes the arm hash."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return file_sha256(folder)
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return _digest([p.relative_to(folder).as_posix(), file_sha256(p)] for p in files)
 
 
 def _digest(rows: Iterable[Any]) -> str:
