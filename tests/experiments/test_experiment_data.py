@@ -58,7 +58,8 @@ def test_user_training_data_that_leaks_into_the_test_fold_stops_the_study(
 
 def test_task_files_join_the_suite_and_leak_checks(data_dir: Path, tmp_path: Path) -> None:
     corpus = tmp_path / "shop.jsonl"
-    corpus.write_text(json.dumps({"id": "1", "text": {"en": "red shoe", "de": "roter Schuh"}}) + "\n", encoding="utf-8")
+    row = {"id": "1", "text": {"en": "red shoe", "de": "roter Schuh"}}
+    corpus.write_text(json.dumps(row) + "\n", encoding="utf-8")
     faq = tmp_path / "faq.jsonl"
     faq.write_text(json.dumps({"id": "q", "questions": {"en": "Why?"}, "answers": {"en": "Because."}}) + "\n",
                    encoding="utf-8")
