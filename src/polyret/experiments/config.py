@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from polyret.errors import UsageError
-from polyret.evaluation.suite import SUITES
+from polyret.evaluation.suite import TASKS
 from polyret.experiments.settings_file import build_dataclass
 from polyret.experiments.task_files import study_task_files
 from polyret.io import read_mapping
@@ -28,7 +28,7 @@ TRAIN_LANGUAGES = ("ar", "de", "en", "es", "hi", "ru", "th", "tr", "zh")
 SWEEP_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 """The alpha sweep of the paper preset and of ``polyret experiment --alpha-sweep``."""
 IN_DOMAIN_TASKS = ("xquad-r", "mlqa-r")
-DOMAIN_SHIFT_TASKS = tuple(SUITES["domain-shift"].task_names)
+DOMAIN_SHIFT_TASKS = tuple(name for name in TASKS if name not in IN_DOMAIN_TASKS)
 DEFAULT_DOMAIN_SHIFT = ("clsd-wmt19", "ntrex128", "tico19", "tatoeba")
 STUDY_OWNED_OPTIONS = frozenset({"model", "sampler", "alpha", "seed", "resume", "data"})
 _ALPHA_ARM = re.compile(rf"^{HYBRID}@(?P<alpha>[0-9]*\.?[0-9]+)$")
