@@ -15,7 +15,7 @@ from polyret.data.user_qa import load_qa_jsonl
 from polyret.data.user_tasks import (
     Skipped,
     beir_files,
-    first_object,
+    guess_task_format,
     language_coverage,
     read_discrimination,
     read_multiway,
@@ -58,26 +58,18 @@ class FileReport:
 def guess_format(path: str | Path) -> str:
     """The format of ``path`` from its name (``.gz`` ignored) and, for JSON lines, its first record."""
     name = Path(path).name.lower().removesuffix(".gz")
-    if Path(path).is_dir():
-        return "beir"
     if "qrels" in name:
         return "qrels"
-    if name.endswith(".csv"):
-        return "clsd"
     if name.endswith(".json"):
         return "lareqa"
-    if name.endswith(".jsonl"):
-        if "corpus" in name:
-            return "corpus"
-        if "queries" in name or "topics" in name:
-            return "topics"
-        first = first_object(path)
-        return "qa" if "questions" in first else "multiway" if isinstance(first.get("text"), dict) else "corpus"
-    if name.endswith(".tsv") and ("topics" in name or "queries" in name):
+    if name.endswith((".jsonl", ".tsv")) and ("topics" in name or "queries" in name):
         return "topics"
-    if name.endswith(".tsv"):
-        return "tsv"
-    return "parallel"
+    if name.endswith(".jsonl") and "corpus" in name:
+        return "corpus"
+    try:
+        return guess_task_format(path)
+    except UsageError:
+        return "corpus" if name.endswith(".jsonl") else "parallel"
 
 
 def check_file(path: str | Path, format: str | None = None, *, collect: bool = True, limit: int = 100) -> FileReport:

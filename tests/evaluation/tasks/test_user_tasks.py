@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 
-from polyret.cli import main
 from polyret.data.clsd import load_clsd
 from polyret.data.parallel import load_ntrex, load_tico
 from polyret.data.records import ParallelCorpus
@@ -17,15 +16,9 @@ from polyret.evaluation.catalog import CARDS
 from polyret.evaluation.suite import SUITES, TASKS, SuiteConfig, run_suite
 from polyret.evaluation.user_tasks import TaskFileSpec
 
+from .test_evaluate_cli import _exit_code
+
 LANGS = ("de", "en", "fr")
-
-
-def _exit_code(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def _ragged(n: int = 6) -> ParallelCorpus:
