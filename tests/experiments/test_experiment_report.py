@@ -132,3 +132,14 @@ def test_figure_names_are_plain_file_names_so_markdown_renders_them(tmp_path) ->
     assert files == {"use-multilingual (zero-shot)": "heatmap-xquad-r-use-multilingual-zero-shot.png",
                      "hybrid@0.25": "heatmap-xquad-r-hybrid-at-0.25.png"}
     assert all((tmp_path / name).stat().st_size > 0 for name in files.values())
+
+
+def test_a_task_file_counts_where_its_kind_says() -> None:
+    with_file = config()
+    with_file.evaluation.domain_shift = ["ntrex128"]
+    with_file.evaluation.task_files = [{"path": "mine/medical.jsonl", "kind": "domain-shift", "name": "tico19"}]
+    summary = summarise(with_file, study(0.8, 0.5), train_inputs=TRAIN_INPUTS, provenance=PROVENANCE)
+    registered = summary_of(0.8, 0.5)
+    assert "tico19" in summary["robustness"]["hybrid"]
+    assert summary["robustness"] == registered["robustness"] and summary["verdict"]["answer"] == "yes"
+    assert summary["table"]["columns"] == registered["table"]["columns"]
