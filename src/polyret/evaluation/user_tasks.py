@@ -28,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from polyret.data.languages import normalize_language
 from polyret.data.user_tasks import (
     TASK_FORMATS,
     default_task_name,
@@ -106,7 +107,8 @@ class TaskFileSpec:
         options = ctx.embed_options
         if fmt in CORPUS_FORMATS:
             corpus = self.load_corpus(skipped)
-            result = evaluate_bitext(corpus, ctx.store, name=self.name, pivot=self.pivot, **options)
+            pivot = normalize_language(self.pivot) if self.pivot else None
+            result = evaluate_bitext(corpus, ctx.store, name=self.name, pivot=pivot, **options)
             result.details["coverage"] = language_coverage(corpus)
         elif fmt == "clsd":
             items = read_discrimination(self.path, languages=self.languages, columns=self.columns, skipped=skipped)
