@@ -25,6 +25,7 @@ from polyret.data.parallel import ntrex_files, tatoeba_languages
 from polyret.data.registry import get_dataset, local_file
 from polyret.evaluation.suite import NTREX_LANGUAGES, TATOEBA_LANGUAGES, TICO_LANGUAGES
 
+
 @dataclass(frozen=True, slots=True)
 class TaskCard:
     """Declared facts about one registered task.
