@@ -16,10 +16,12 @@ from polyret.evaluation.result import TaskResult
 from polyret.evaluation.suite import SUITES
 from polyret.evaluation.user_tasks import TaskFileSpec
 
+COLUMN_ROLES = ("query", "translation", "distractors", "id", "query_lang", "candidate_lang")
+
 
 def task_file_specs(
     paths: Sequence[Path], formats: Sequence[str], names: Sequence[str], languages: list[str] | None,
-    pivot: str | None,
+    pivot: str | None, columns: str | None = None,
 ) -> list[TaskFileSpec]:
     """One task per ``--task-file``; the n-th ``--task-format`` and ``--task-name`` go with the n-th file."""
     for flag, values in (("--task-format", formats), ("--task-name", names)):
@@ -31,9 +33,20 @@ def task_file_specs(
         raise UsageError(f"--task-format {bad[0]!r} is not one of {', '.join(TASK_FORMATS)}")
     return [
         TaskFileSpec(str(path), formats[i] if i < len(formats) else None, names[i] if i < len(names) else None,
-                     tuple(languages) if languages else None, pivot)
+                     tuple(languages) if languages else None, pivot, parse_columns(columns))
         for i, path in enumerate(paths)
     ]
+
+
+def parse_columns(text: str | None) -> dict[str, str | list[str]]:
+    """``"query=src,translation=good,distractors=bad1+bad2"`` -> the ``columns`` of a discrimination CSV."""
+    columns: dict[str, str | list[str]] = {}
+    for part in (p.strip() for p in (text or "").split(",") if p.strip()):
+        role, _, name = (x.strip() for x in part.partition("="))
+        if role not in COLUMN_ROLES or not name:
+            raise UsageError(f"--task-columns: {part!r} is not ROLE=COLUMN with ROLE one of {', '.join(COLUMN_ROLES)}")
+        columns[role] = [n.strip() for n in name.split("+") if n.strip()] if role == "distractors" else name
+    return columns
 
 
 def task_tables(data_dir: str | Path | None) -> list[Table]:

@@ -137,3 +137,15 @@ def test_catalogue_covers_every_task_with_true_sizes(data_dir):
     assert len(load_ntrex(CARDS["ntrex128"].languages, data_dir=data_dir)) == CARDS["ntrex128"].rows
     assert len(load_tico(CARDS["tico19"].languages, data_dir=data_dir)) == CARDS["tico19"].rows
     assert all(CARDS[name].languages == TASKS[name].languages for name in ("ntrex128", "tico19"))
+
+
+def test_cli_takes_discrimination_columns_by_name(tmp_path, tiny_model_dir):
+    path = tmp_path / "pairs.csv"
+    path.write_text("src,ref,bad1,bad2\nroter Schuh,red shoe,red hat,blue shoe\n", encoding="utf-8")
+    out = tmp_path / "run"
+    argv = ["evaluate", "--model", str(tiny_model_dir), "--task-file", str(path), "--languages", "de,en", "-o",
+            str(out), "--task-columns", "query=src,translation=ref,distractors=bad1+bad2"]
+    assert _exit_code(argv) == 0
+    result = json.loads((out / "results.json").read_text(encoding="utf-8"))["results"]["pairs"]
+    assert set(result["scores"]) == {"de-en.acc", "acc"} and list(result["per_query"]["acc"]) == ["2|de-en"]
+    assert _exit_code([*argv[:-1], "queries=src"]) == 2
