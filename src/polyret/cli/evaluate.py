@@ -129,9 +129,9 @@ def evaluate_command(
     if model is None:
         raise UsageError("give --model (a model directory, Hub name or alias), or use `polyret evaluate compare`")
     beir = _beir_spec(beir_corpus, beir_topics, beir_qrels, beir_name, beir_lang, beir_index)
-    files = task_file_specs(task_file or [], task_format or [], task_name or [], comma_list(languages), pivot,
-                            task_columns)
-    own = [*files, *([beir] if beir is not None else [])]
+    file_tasks = task_file_specs(task_file or [], task_format or [], task_name or [], comma_list(languages), pivot,
+                                 task_columns)
+    own = [*file_tasks, *([beir] if beir is not None else [])]
     config = _suite_config(suite, tasks, batch_size, not no_context, own_tasks=bool(own)).with_tasks(*own)
     out = output_dir or Path("polyret-eval") / f"{slug(Path(model).name or model)}-{config.name}"
     cache_root = None if no_cache else cache_dir() / "embeddings"
