@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from polyret.data.beir import load_beir
-from polyret.data.clsd import CLSD_COLUMNS, read_clsd, read_table
+from polyret.data.clsd import read_clsd, read_table
 from polyret.data.languages import normalize_language
 from polyret.data.parallel import aligned_siblings, read_aligned
 from polyret.data.parsing import ProblemLog, field, iter_jsonl, nonempty_text
@@ -229,8 +229,8 @@ def read_discrimination(
     skipped: Skipped | None = None,
     require_languages: bool = True,
 ) -> list[DiscriminationItem]:
-    """Read a discrimination CSV: CLSD's own layout (both directions), or one item per row with a query, its true
-    translation and one or more distractors.
+    """Read a discrimination CSV: CLSD's own layout (a ``French`` or ``German`` column; both directions), or one item
+    per row with a query, its true translation and one or more distractors.
 
     Columns are found by name: ``columns`` maps ``query``, ``translation``, ``distractors`` (a list), and optionally
     ``id``, ``query_lang`` and ``candidate_lang`` to header names; a role not given is guessed (``query`` / ``source``,
@@ -246,7 +246,7 @@ def read_discrimination(
     problems = problems or ProblemLog()
     skipped = skipped if skipped is not None else Counter()
     header = _csv_header(path)
-    if not columns and all(c in header for c in CLSD_COLUMNS):
+    if not columns and {"French", "German"} & set(header):  # CLSD's layout (a missing column is its error)
         items = read_clsd(path, english=Path(path).name.startswith("MT_"), problems=problems)
     else:
         roles = _roles(path, header, columns or {})
