@@ -57,7 +57,8 @@ def summary_of(hybrid_shift: float, baseline_shift: float, seeds: tuple[int, ...
 def test_verdict_follows_the_numbers(hybrid_shift: float, baseline_shift: float, answer: str) -> None:
     verdict = summary_of(hybrid_shift, baseline_shift)["verdict"]
     assert verdict["answer"] == answer
-    assert verdict["wins"] + verdict["losses"] + verdict["ties"] == verdict["comparisons"] == 4
+    outcomes = verdict["better"] + verdict["worse"] + verdict["equivalent"] + verdict["inconclusive"]
+    assert outcomes == verdict["comparisons"] == 4
     assert f"Answer: {answer}." in verdict["text"]
 
 
@@ -73,12 +74,30 @@ def test_robustness_deltas_are_consistent_with_scores() -> None:
     )
 
 
-def test_seed_level_test_runs_only_with_several_seeds() -> None:
-    one = summary_of(0.8, 0.5)["comparisons"]["mixed"]["ntrex128"]
-    three = summary_of(0.8, 0.5, seeds=(1, 2, 3))["comparisons"]["mixed"]["ntrex128"]
-    assert one["p_seeds"] is None and one["n_seeds"] == 1
-    assert three["n_seeds"] == 3 and 0.0 <= three["p_seeds"] <= 1.0
-    assert one["n_queries"] == three["n_queries"] == 200
+def test_several_seeds_use_the_hierarchical_bootstrap_and_show_seed_sds(tmp_path) -> None:
+    one = summary_of(0.8, 0.5)
+    three = summary_of(0.8, 0.5, seeds=(1, 2, 3))
+    cell_one, cell_three = one["comparisons"]["mixed"]["ntrex128"], three["comparisons"]["mixed"]["ntrex128"]
+    assert (cell_one["method"], cell_one["n_seeds"], cell_one["arm_sd"]) == ("randomization", 1, None)
+    assert (cell_three["method"], cell_three["n_seeds"]) == ("hierarchical bootstrap", 3)
+    assert cell_three["arm_sd"] > 0 and cell_one["n_queries"] == cell_three["n_queries"] == 200
+    zero = three["comparisons"]["zero-shot"]["ntrex128"]  # trained once: paired with each hybrid seed
+    assert zero["n_seeds"] == 3 and zero["baseline_sd"] is None
+    row = next(r for r in three["table"]["rows"] if r["arm"] == "hybrid")
+    assert row["sd"]["ntrex128:p@1"] > 0
+    report = write_outputs(tmp_path, three)["report"].read_text(encoding="utf-8")
+    assert re.search(r"\| hybrid \| 3 \| \d\.\d{4} ± \d\.\d{4} \|", report)
+
+
+def test_holm_families_and_outcomes() -> None:
+    comparisons = summary_of(0.9, 0.5)["comparisons"]
+    verdict_cells = [c for cells in comparisons.values() for c in cells.values() if c["family"] == "verdict"]
+    assert {(b, t) for b, cells in comparisons.items() for t, c in cells.items() if c["family"] == "verdict"} == {
+        (b, t) for b in ("mixed", "monolingual") for t in ("ntrex128", "tico19")}
+    assert all(c["p_holm"] >= c["p"] for c in verdict_cells)
+    assert all(c["outcome"] == "better" for c in verdict_cells)
+    assert comparisons["zero-shot"]["xquad-r"]["family"] == "other"
+    assert comparisons["mixed"]["ntrex128"]["margin"] == 0.01 and comparisons["mixed"]["ntrex128"]["mde"] > 0
 
 
 def test_per_query_difference_lies_in_its_interval() -> None:

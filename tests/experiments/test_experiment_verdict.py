@@ -1,4 +1,4 @@
-"""The rules that turn hybrid's comparisons into yes / no / inconclusive."""
+"""The rules that turn hybrid's four-way comparison outcomes into yes / no / inconclusive, and the answer's text."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from polyret.experiments.verdict import decide, explain
 TASKS = ("ntrex128", "tico19")
 
 
-def comparison(diff: float, p_queries: float | None, p_seeds: float | None = None, n_seeds: int = 1) -> dict:
-    return {"diff": diff, "p_queries": p_queries, "p_seeds": p_seeds, "n_seeds": n_seeds}
+def cell(outcome: str, mde: float = 0.02, family: str = "verdict") -> dict:
+    return {"outcome": outcome, "mde": mde, "family": family}
 
 
 def comparisons(*cells: dict) -> dict:
-    """Two baselines x two tasks, filled in order."""
+    """Two baselines x two tasks, filled in order, plus a zero-shot comparison outside the verdict's family."""
     it = iter(cells)
-    return {baseline: {task: next(it) for task in TASKS} for baseline in ("mixed", "monolingual")}
+    table = {baseline: {task: next(it) for task in TASKS} for baseline in ("mixed", "monolingual")}
+    return table | {"zero-shot": {task: cell("worse", family="other") for task in TASKS}}
 
 
 ROBUSTNESS = {
@@ -26,38 +27,47 @@ ROBUSTNESS = {
 
 
 @pytest.mark.parametrize(
-    ("cells", "answer"),
+    ("outcomes", "answer"),
     [
-        ([comparison(0.1, 0.01)] * 2 + [comparison(0.02, 0.4)] * 2, "yes"),  # 2 of 4 significant wins, no loss
-        ([comparison(0.1, 0.01)] + [comparison(0.02, 0.4)] * 3, "inconclusive"),  # 1 of 4 wins
-        ([comparison(0.1, 0.01)] * 3 + [comparison(-0.1, 0.01)], "inconclusive"),  # wins and a loss
-        ([comparison(-0.1, 0.01)] + [comparison(0.01, 0.6)] * 3, "no"),  # a loss, no win
-        ([comparison(-0.01, 0.6)] * 4, "no"),  # never ahead, nothing significant
-        ([comparison(0.01, 0.6)] * 4, "inconclusive"),  # ahead but not significantly
-        ([comparison(0.1, None)] * 4, "inconclusive"),  # no per-query values: nothing is significant
+        (["better", "better", "inconclusive", "equivalent"], "yes"),  # half better, none worse
+        (["better", "inconclusive", "inconclusive", "inconclusive"], "inconclusive"),  # one of four
+        (["better", "better", "better", "worse"], "inconclusive"),  # better and worse
+        (["worse", "worse", "equivalent", "inconclusive"], "no"),  # worse or equivalent in more than half
+        (["equivalent"] * 4, "no"),  # equivalent within the margin: evidence of no gain
+        (["worse", "inconclusive", "inconclusive", "inconclusive"], "inconclusive"),  # one loss is not a "no"
+        (["inconclusive"] * 4, "inconclusive"),  # not significant is never a "no"
     ],
 )
-def test_rules(cells: list[dict], answer: str) -> None:
-    verdict = decide(comparisons(*cells), ROBUSTNESS, TASKS, level=0.05)
+def test_rules(outcomes: list[str], answer: str) -> None:
+    verdict = decide(comparisons(*map(cell, outcomes)), ROBUSTNESS, TASKS)
     assert verdict["answer"] == answer
-    assert verdict["wins"] + verdict["losses"] + verdict["ties"] == 4
+    assert verdict["comparisons"] == 4  # the zero-shot cells are outside the verdict's family
+    assert sum(verdict[name] for name in ("better", "worse", "equivalent", "inconclusive")) == 4
 
 
-def test_several_seeds_require_significance_over_seeds_too() -> None:
-    significant = [comparison(0.1, 0.01, p_seeds=0.01, n_seeds=3)] * 4
-    not_over_seeds = [comparison(0.1, 0.01, p_seeds=0.3, n_seeds=3)] * 4
-    assert decide(comparisons(*significant), ROBUSTNESS, TASKS, level=0.05)["answer"] == "yes"
-    assert decide(comparisons(*not_over_seeds), ROBUSTNESS, TASKS, level=0.05)["answer"] == "inconclusive"
+def test_not_significant_reads_inconclusive_at_this_scale_with_the_detectable_effect() -> None:
+    cells = [cell("inconclusive", mde) for mde in (0.02, 0.04, 0.06, 0.08)]
+    text = explain(decide(comparisons(*cells), ROBUSTNESS, TASKS), level=0.05, seeds=1)
+    first = text.split(".**")[0]
+    assert first == "**Answer: inconclusive at this scale" and "no" not in first.lower().split()
+    assert "about 0.050 (median" in text and "0.020 to 0.080" in text
+
+
+def test_smoke_scale_says_so_in_the_first_sentence() -> None:
+    verdict = decide(comparisons(*[cell("inconclusive")] * 4), ROBUSTNESS, TASKS)
+    text = explain(verdict, level=0.05, seeds=1, smoke=True)
+    assert text.startswith("**Answer: inconclusive at this scale (a smoke-scale run).**")
+    assert "detect differences of about 0.020" in text
 
 
 def test_nothing_to_compare_is_inconclusive() -> None:
-    verdict = decide({}, ROBUSTNESS, TASKS, level=0.05)
+    verdict = decide({}, ROBUSTNESS, TASKS)
     assert verdict["answer"] == "inconclusive" and verdict["comparisons"] == 0
     assert "Nothing to compare" in explain(verdict, level=0.05, seeds=1)
 
 
 def test_explanation_quotes_the_numbers() -> None:
-    verdict = decide(comparisons(*[comparison(0.1, 0.01)] * 4), ROBUSTNESS, TASKS, level=0.05)
-    text = explain(verdict, level=0.05, seeds=1)
-    assert "Answer: yes." in text and "better in 4" in text
+    verdict = decide(comparisons(*[cell("better")] * 4), ROBUSTNESS, TASKS)
+    text = explain(verdict, level=0.05, seeds=3)
+    assert "Answer: yes." in text and "better in 4, worse in 0" in text and "hierarchical bootstrap" in text
     assert "+0.1000" in text and "best baseline (mixed) by +0.0500" in text

@@ -21,7 +21,7 @@ from polyret.cli.task_options import skip_lines, task_file_specs, task_tables
 from polyret.errors import UsageError
 from polyret.evaluation.report import read_evaluation_results, slug, write_evaluation_report
 from polyret.evaluation.result import TaskResult
-from polyret.evaluation.significance import paired_test
+from polyret.evaluation.significance import compare_results
 from polyret.evaluation.suite import SUITES, TASKS, BeirSpec, SuiteConfig, get_suite, run_suite
 from polyret.io import write_json
 from polyret.models.encoders import get_encoder
@@ -184,38 +184,18 @@ def compare_command(
     if not rows:
         raise UsageError(f"{run_a} and {run_b} share no task with per-query scores on the same queries")
     table = Table(title=f"A = {name_a}   B = {name_b}   ({method}, {resamples} resamples, seed {seed})")
-    for column in ("task", "score", "queries", "A", "B", "A - B", "95% CI", "p"):
+    for column in ("task", "score", "queries", "A", "B", "A - B", "95% CI", "p", "p (Holm)", "MDE"):
         table.add_column(column, justify="left" if column in ("task", "score") else "right")
     for row in rows:
         table.add_row(
             row["task"], row["score"], str(row["queries"]), f"{row['a']:.4f}", f"{row['b']:.4f}",
             f"{row['difference']:+.4f}", f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]", f"{row['p_value']:.4f}",
+            f"{row['p_holm']:.4f}", f"{row['mde']:.4f}",
         )
     console.print(table)
     if json_out is not None:
         write_json(json_out, {"a": name_a, "b": name_b, "method": method, "resamples": resamples, "seed": seed,
                               "comparisons": rows})
-
-
-def compare_results(
-    results_a: dict[str, TaskResult], results_b: dict[str, TaskResult], *, method: str, n_resamples: int, seed: int
-) -> list[dict[str, str | int | float]]:
-    """One paired test per (task, per-query score) that both runs have, over the query ids they share."""
-    rows: list[dict[str, str | int | float]] = []
-    for task in (t for t in results_a if t in results_b):
-        for key in (k for k in results_a[task].per_query if k in results_b[task].per_query):
-            a, b = results_a[task].per_query[key], results_b[task].per_query[key]
-            shared = sorted(a.keys() & b.keys())
-            if not shared:
-                continue
-            a_vals, b_vals = {q: a[q] for q in shared}, {q: b[q] for q in shared}
-            test = paired_test(a_vals, b_vals, method=method, n_resamples=n_resamples, seed=seed)
-            rows.append({
-                "task": task, "score": key, "queries": test.n_queries, "a": float(np.mean(list(a_vals.values()))),
-                "b": float(np.mean(list(b_vals.values()))), "difference": test.mean_difference,
-                "ci_low": test.ci_low, "ci_high": test.ci_high, "p_value": test.p_value,
-            })
-    return rows
 
 
 def _suite_config(

@@ -43,6 +43,16 @@ def experiment_command(
     alpha_sweep: Annotated[
         bool, typer.Option("--alpha-sweep", help="Add hybrid arms at alpha 0, .25, .5, .75, 1.")
     ] = False,
+    allow_leakage: Annotated[
+        bool,
+        typer.Option("--allow-leakage", help="Run even when training texts occur in the in-domain test data "
+                     "(config key data.allow_leakage; the overlap is reported)."),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the plan (runs, data sizes, detectable effects, estimated time) "
+                     "without loading a model or training."),
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Train every batching arm on the same data and budget, evaluate in and out of domain, and write a report."""
@@ -51,12 +61,21 @@ def experiment_command(
         study = dataclasses.replace(study, data=dataclasses.replace(study.data, train_qa=str(train_qa)))
     if alpha_sweep:
         study = dataclasses.replace(study, alpha_sweep=list(SWEEP_ALPHAS))
+    if allow_leakage:
+        study = dataclasses.replace(study, data=dataclasses.replace(study.data, allow_leakage=True))
     validate(study)
+    output_dir = output_dir or Path("runs") / study.name
+    if dry_run:
+        from polyret.experiments.plan import plan_study, render_plan
+
+        console.print(render_plan(plan_study(study, output_dir=output_dir, data_dir=data_dir)), markup=False,
+                      highlight=False)
+        return
     from polyret.experiments.runner import run_experiment  # torch and friends load here, not at CLI start-up
 
     run_experiment(
         study,
-        output_dir=output_dir or Path("runs") / study.name,
+        output_dir=output_dir,
         data_dir=data_dir,
         force=not resume,
         command=invocation(ctx),

@@ -14,6 +14,10 @@ from polyret.data.records import ParallelCorpus, ParallelQA, RetrievalTask
 from polyret.errors import DataError, UsageError
 
 _SPACE = re.compile(r"\s+")
+_WORD_CHAR = re.compile(r"\w")
+MIN_LEAK_WORD_CHARS = 8
+"""Normalised texts with fewer word characters than this are too short to identify anything ("I.", "Yes.", "1990")
+and are not compared by :func:`check_leakage` (they are counted and reported instead)."""
 
 
 def group_folds(groups: Iterable[str | None], k: int, seed: int = 0) -> list[list[str]]:
@@ -93,6 +97,11 @@ def _digest(text: str) -> bytes:
     return hashlib.blake2b(normalize_text(text).encode("utf-8"), digest_size=16).digest()
 
 
+def word_characters(text: str) -> int:
+    """How many word characters (letters, digits, ``_`` in any script) the normalised ``text`` holds."""
+    return len(_WORD_CHAR.findall(normalize_text(text)))
+
+
 @dataclass
 class LeakageReport:
     """Training texts found (after :func:`normalize_text`) among evaluation queries and passages.
@@ -100,15 +109,23 @@ class LeakageReport:
     Attributes:
         questions: number of training questions (per language) equal to an evaluation query.
         answers: number of training answers equal to an evaluation passage.
-        total_questions / total_answers: how many training texts were compared.
+        total_questions / total_answers: how many training texts there were.
+        short: training texts under ``min_word_chars`` word characters, not compared.
+        short_matches: how many of the short texts do occur in the evaluation data (ignored, not leaks).
+        min_word_chars: the length rule applied.
         examples: a few leaked texts.
+        short_examples: a few ignored short overlaps.
     """
 
     questions: int = 0
     answers: int = 0
     total_questions: int = 0
     total_answers: int = 0
+    short: int = 0
+    short_matches: int = 0
+    min_word_chars: int = MIN_LEAK_WORD_CHARS
     examples: list[str] = field(default_factory=list)
+    short_examples: list[str] = field(default_factory=list)
 
     @property
     def leaked(self) -> bool:
@@ -116,33 +133,39 @@ class LeakageReport:
 
 
 def check_leakage(
-    train: list[ParallelQA], eval_tasks: list[RetrievalTask], *, allow: bool = False, max_examples: int = 5
+    train: list[ParallelQA],
+    eval_tasks: list[RetrievalTask],
+    *,
+    allow: bool = False,
+    max_examples: int = 5,
+    min_word_chars: int = MIN_LEAK_WORD_CHARS,
 ) -> LeakageReport:
     """Compare training questions and answers with the queries and passages of evaluation tasks.
+
+    Texts are compared after :func:`normalize_text`. A training text with fewer than ``min_word_chars`` word
+    characters (``\\w`` in any script: "I." has one) identifies nothing and is not compared: it is counted in
+    ``short``, and ``short_matches`` says how many such texts occur in the evaluation data anyway.
 
     Args:
         train: the training items.
         eval_tasks: the evaluation tasks.
         allow: return the report instead of raising when texts overlap.
         max_examples: how many leaked texts to show.
+        min_word_chars: shortest text (in word characters) that counts as a leak.
 
     Raises:
         DataError: some training text occurs in an evaluation task (unless ``allow``), with counts and examples.
     """
     query_hashes = {_digest(q.text) for task in eval_tasks for q in task.queries}
     passage_hashes = {_digest(p.text) for task in eval_tasks for p in task.passages}
-    report = LeakageReport()
+    report = LeakageReport(min_word_chars=min_word_chars)
     for item in train:
         for text in item.questions.values():
             report.total_questions += 1
-            if _digest(text) in query_hashes:
-                report.questions += 1
-                _example(report, text, max_examples)
+            report.questions += _compare(report, text, query_hashes, max_examples)
         for text in item.answers.values():
             report.total_answers += 1
-            if _digest(text) in passage_hashes:
-                report.answers += 1
-                _example(report, text, max_examples)
+            report.answers += _compare(report, text, passage_hashes, max_examples)
     if report.leaked and not allow:
         names = ", ".join(task.name for task in eval_tasks)
         raise DataError(
@@ -151,11 +174,20 @@ def check_leakage(
             f"{report.total_answers} answers also occur in the evaluation data ({names}); e.g. "
             + "; ".join(repr(e) for e in report.examples),
             expected="training data disjoint from evaluation data: split by group with group_folds, or allow the "
-            "overlap explicitly (allow=True / --allow-leakage)",
+            "overlap explicitly (allow=True)",
         )
     return report
 
 
-def _example(report: LeakageReport, text: str, limit: int) -> None:
-    if len(report.examples) < limit:
+def _compare(report: LeakageReport, text: str, hashes: set[bytes], limit: int) -> int:
+    """1 when ``text`` is a leak (long enough and among ``hashes``), else 0; counts short texts in ``report``."""
+    found = _digest(text) in hashes
+    if word_characters(text) < report.min_word_chars:
+        report.short += 1
+        report.short_matches += found
+        if found and len(report.short_examples) < limit:
+            report.short_examples.append(text[:120])
+        return 0
+    if found and len(report.examples) < limit:
         report.examples.append(text[:120])
+    return int(found)

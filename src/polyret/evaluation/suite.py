@@ -163,9 +163,13 @@ class BitextSpec:
     def name(self) -> str:
         return self.dataset
 
-    def run(self, ctx: RunContext) -> TaskResult:
+    def load(self, data_dir: str | Path | None) -> ParallelCorpus:
+        """The corpus in the chosen languages, cut to the first ``limit`` rows."""
         loader = load_ntrex if self.dataset == "ntrex128" else load_tico
-        corpus = _first_rows(loader(self.languages, data_dir=ctx.data_dir), self.limit)
+        return _first_rows(loader(self.languages, data_dir=data_dir), self.limit)
+
+    def run(self, ctx: RunContext) -> TaskResult:
+        corpus = self.load(ctx.data_dir)
         return evaluate_bitext(corpus, ctx.store, name=self.name, pivot=self.pivot, **ctx.embed_options)
 
 
@@ -180,9 +184,12 @@ class TatoebaSpec:
     def name(self) -> str:
         return "tatoeba"
 
+    def load(self, data_dir: str | Path | None) -> list[ParallelCorpus]:
+        """One X–eng corpus per language, each cut to the first ``limit`` rows."""
+        return [_first_rows(c, self.limit) for c in load_tatoeba(self.languages, data_dir=data_dir)]
+
     def run(self, ctx: RunContext) -> TaskResult:
-        corpora = [_first_rows(c, self.limit) for c in load_tatoeba(self.languages, data_dir=ctx.data_dir)]
-        return evaluate_bitext_corpora(corpora, ctx.store, name=self.name, **ctx.embed_options)
+        return evaluate_bitext_corpora(self.load(ctx.data_dir), ctx.store, name=self.name, **ctx.embed_options)
 
 
 @dataclass(frozen=True, slots=True)

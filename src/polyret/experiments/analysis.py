@@ -1,21 +1,21 @@
 """From arm results to the study's numbers: the arms x settings table, robustness figures and paired comparisons.
 
 Everything returned is plain JSON data; the report renders it and ``results.json`` stores it, so the two can never
-disagree. Scores of several seeds are averaged per arm; paired tests run over queries (per-query values averaged over
-seeds) and, when both arms have two or more common seeds, over seeds.
+disagree. Scores of several seeds are averaged per arm, with their standard deviation over seeds; comparisons are
+paired over queries and, with two or more seeds, over seeds too (hierarchical bootstrap, see
+:func:`polyret.evaluation.significance.compare_paired`).
 """
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from scipy import stats
+from dataclasses import dataclass
 
 from polyret.evaluation.result import TaskResult
-from polyret.evaluation.significance import paired_test
+from polyret.evaluation.significance import compare_paired, holm
 from polyret.experiments.arm_result import ArmResult
 from polyret.experiments.config import BASELINE_ARMS, HYBRID, ZERO_SHOT
 
@@ -45,7 +45,8 @@ def table(groups: dict[str, list[ArmResult]], in_domain: Sequence[str], domain_s
     """The arms x settings table (paper Table 1 shape plus one column per domain-shift task).
 
     Returns:
-        ``{"columns": [{"id", "title", "task", "key"}...], "rows": [{"arm", "seeds", "<column id>": value}...]}``.
+        ``{"columns": [{"id", "title", "task", "key"}...], "rows": [{"arm", "seeds", "<column id>": mean over seeds,
+        "sd": {"<column id>": standard deviation over seeds or None}}...]}``.
     """
     first = next(iter(groups.values()))[0]
     columns = [
@@ -60,9 +61,11 @@ def table(groups: dict[str, list[ArmResult]], in_domain: Sequence[str], domain_s
     ]
     rows = []
     for label, runs in groups.items():
-        row: dict[str, Any] = {"arm": label, "seeds": len(runs)}
+        row: dict[str, Any] = {"arm": label, "seeds": len(runs), "sd": {}}
         for column in columns:
-            row[column["id"]] = mean_scores(runs, column["task"]).get(column["key"])
+            values = [run.tasks[column["task"]].scores.get(column["key"]) for run in runs]
+            known = [v for v in values if v is not None]
+            row[column["id"]], row["sd"][column["id"]] = mean_and_sd(known) if known else (None, None)
         rows.append(row)
     return {"columns": columns, "rows": rows}
 
@@ -80,37 +83,87 @@ def robustness(
         in_domain = _main(runs, in_domain_task)
         figures[label] = {}
         for task in domain_shift:
-            score = _main(runs, task)
+            score, spread = _mean_sd(runs, task)
             figures[label][task] = {
                 "score": score,
+                "sd": spread,
                 "delta_vs_zero_shot": None if zero is None else score - _main(zero, task),
                 "delta_vs_in_domain": score - in_domain,
             }
     return figures
 
 
-def comparisons(
-    groups: dict[str, list[ArmResult]], tasks: Sequence[str], *, resamples: int, arm: str = HYBRID
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """``arm`` against every baseline (standard fine-tuning arms and zero-shot) on each task's main score.
+VERDICT_FAMILY = "verdict"
+OTHER_FAMILY = "other"
+ACCURACY_METRICS = ("acc", "p@1")
+"""Main metrics judged with the accuracy margin (0/1 per item); every other (ranking) metric gets the mAP margin."""
 
-    Over queries: a paired randomisation test with ``resamples`` sign flips on the per-query values (averaged over
-    seeds). Over seeds: a paired t-test on the per-seed main scores of the seeds both arms share.
+
+def comparisons(
+    groups: dict[str, list[ArmResult]],
+    tasks: Sequence[str],
+    *,
+    verdict_tasks: Sequence[str],
+    settings: ComparisonSettings,
+    arm: str = HYBRID,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """``arm`` against every other arm (zero-shot, baselines, extra arms; not its alpha sweep or references).
+
+    Each cell is :func:`polyret.evaluation.significance.compare_paired` on the task's main metric per item, over
+    the seeds both arms share (a zero-shot arm, trained once, pairs with every seed). Holm's adjustment runs over
+    two families: the verdict's comparisons (``arm`` against the standard fine-tuning arms on ``verdict_tasks``)
+    and all the others; each cell then gets its outcome (better / worse / equivalent / inconclusive).
 
     Returns:
-        ``{baseline: {task: {"metric", "arm", "baseline", "diff", "n_queries", "p_queries", "diff_queries",
-        "ci_queries", "n_seeds", "p_seeds"}}}`` (``diff`` compares the task scores, which may be macro averages over
-        languages; ``diff_queries`` is the mean per-query difference and ``ci_queries`` its 95% bootstrap interval);
-        a p-value is ``None`` where the test cannot run (no per-query values, fewer than two common seeds).
+        ``{baseline: {task: {"metric", "arm", "baseline", "arm_sd", "baseline_sd", "diff", "family", "n_queries",
+        "n_seeds", "p", "p_holm", "outcome", ...}}}``, the rest being :class:`Comparison`'s fields.
     """
     if arm not in groups:
         return {}
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for baseline in (*BASELINE_ARMS, ZERO_SHOT):
-        if baseline not in groups:
+    for baseline, runs in groups.items():
+        if baseline == arm or _is_variant_or_reference(runs):
             continue
-        out[baseline] = {task: _compare(groups[arm], groups[baseline], task, resamples) for task in tasks}
+        out[baseline] = {
+            task: _compare(groups[arm], runs, task, settings)
+            | {"family": VERDICT_FAMILY if baseline in BASELINE_ARMS and task in verdict_tasks else OTHER_FAMILY}
+            for task in tasks
+        }
+    for family in (VERDICT_FAMILY, OTHER_FAMILY):
+        cells = [c for cells in out.values() for c in cells.values() if c["family"] == family and c["p"] is not None]
+        for cell, adjusted in zip(cells, holm([c["p"] for c in cells]), strict=True):
+            cell["p_holm"] = adjusted
+    for cell in (c for cells in out.values() for c in cells.values()):
+        cell["outcome"] = _outcome(cell, settings.level)
     return out
+
+
+@dataclass(frozen=True)
+class ComparisonSettings:
+    """How comparisons are tested: level, resamples and the equivalence margins (from the study config)."""
+
+    level: float
+    resamples: int
+    margin_map: float
+    margin_accuracy: float
+
+    def margin(self, metric: str) -> float:
+        """The equivalence margin of ``metric`` (accuracy-like metrics: the accuracy margin; others: mAP's)."""
+        return self.margin_accuracy if metric.rsplit(".", 1)[-1] in ACCURACY_METRICS else self.margin_map
+
+
+def _is_variant_or_reference(runs: Sequence[ArmResult]) -> bool:
+    """A hybrid alpha-sweep arm or a frozen reference encoder (not baselines of the comparison)."""
+    arm = runs[0].config.get("arm", {})
+    return arm.get("sampler") == HYBRID or arm.get("model") is not None
+
+
+def _outcome(cell: dict[str, Any], level: float) -> str:
+    if cell["p"] is None:
+        return "inconclusive"
+    if cell["p_holm"] < level and cell["diff_queries"] != 0:
+        return "better" if cell["diff_queries"] > 0 else "worse"
+    return "equivalent" if cell["equivalent"] else "inconclusive"
 
 
 def alpha_curve(groups: dict[str, list[ArmResult]], tasks: Sequence[str]) -> dict[str, dict[str, float]]:
@@ -149,33 +202,51 @@ def _main(runs: Sequence[ArmResult], task: str) -> float:
     return statistics.fmean(run.tasks[task].main_score for run in runs)
 
 
-def _compare(arm: list[ArmResult], baseline: list[ArmResult], task: str, resamples: int) -> dict[str, Any]:
+def _compare(arm: list[ArmResult], baseline: list[ArmResult], task: str, settings: ComparisonSettings) -> dict:
     metric = arm[0].tasks[task].main
-    ours, theirs = _main(arm, task), _main(baseline, task)
-    per_a, per_b = _per_query_mean(arm, task, metric), _per_query_mean(baseline, task, metric)
-    common = sorted(set(per_a) & set(per_b))
-    query_test = None
-    if len(common) > 1:
-        query_test = paired_test({q: per_a[q] for q in common}, {q: per_b[q] for q in common}, n_resamples=resamples)
-    seeds_a = {run.config["arm"]["seed"]: run.tasks[task].main_score for run in arm}
-    seeds_b = {run.config["arm"]["seed"]: run.tasks[task].main_score for run in baseline}
-    seeds = sorted(set(seeds_a) & set(seeds_b) - {None})
-    p_seeds = None
-    if len(seeds) > 1:
-        p_value = float(stats.ttest_rel([seeds_a[s] for s in seeds], [seeds_b[s] for s in seeds]).pvalue)
-        p_seeds = None if math.isnan(p_value) else p_value
-    return {
-        "metric": metric,
-        "arm": ours,
-        "baseline": theirs,
-        "diff": ours - theirs,
-        "n_queries": len(common),
-        "p_queries": query_test.p_value if query_test else None,
-        "diff_queries": query_test.mean_difference if query_test else None,
-        "ci_queries": [query_test.ci_low, query_test.ci_high] if query_test else None,
-        "n_seeds": len(seeds),
-        "p_seeds": p_seeds,
+    ours, theirs = _mean_sd(arm, task), _mean_sd(baseline, task)
+    runs_a, runs_b = _paired_runs(arm, baseline, task, metric)
+    cell: dict[str, Any] = {
+        "metric": metric, "arm": ours[0], "baseline": theirs[0], "arm_sd": ours[1], "baseline_sd": theirs[1],
+        "diff": ours[0] - theirs[0], "margin": settings.margin(metric), "n_seeds": len(runs_a),
     }
+    common = set.intersection(*(set(run) for run in (*runs_a, *runs_b))) if runs_a else set()
+    if len(common) < 2:
+        return cell | {"n_queries": len(common), "p": None, "p_holm": None, "diff_queries": None,
+                       "ci_queries": None, "mde": None, "equivalent": None, "method": None}
+    test = compare_paired(runs_a, runs_b, margin=cell["margin"], level=settings.level, n_resamples=settings.resamples)
+    return cell | {
+        "n_queries": test.n_items, "p": test.p_value, "p_holm": None, "diff_queries": test.difference,
+        "ci_queries": [test.ci_low, test.ci_high], "mde": test.mde, "sd_difference": test.sd_difference,
+        "equivalent": test.equivalent, "method": test.method,
+    }
+
+
+def _paired_runs(
+    arm: list[ArmResult], baseline: list[ArmResult], task: str, metric: str
+) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Per-query tables of the runs to pair: the seeds both arms share, a single run paired with every run of the
+    other side (zero-shot), else each side's mean over its runs (one pair)."""
+    tables_a = {run.config["arm"].get("seed"): per_query_values(run.tasks[task], metric) for run in arm}
+    tables_b = {run.config["arm"].get("seed"): per_query_values(run.tasks[task], metric) for run in baseline}
+    common = sorted(set(tables_a) & set(tables_b) - {None})
+    if len(common) > 1:
+        return [tables_a[s] for s in common], [tables_b[s] for s in common]
+    if len(tables_b) == 1 and len(tables_a) > 1:
+        return list(tables_a.values()), list(tables_b.values()) * len(tables_a)
+    if len(tables_a) == 1 and len(tables_b) > 1:
+        return list(tables_a.values()) * len(tables_b), list(tables_b.values())
+    return [_mean_table(list(tables_a.values()))], [_mean_table(list(tables_b.values()))]
+
+
+def _mean_sd(runs: Sequence[ArmResult], task: str) -> tuple[float, float | None]:
+    """Mean main score over runs and its standard deviation over seeds (``None`` with one run)."""
+    return mean_and_sd([run.tasks[task].main_score for run in runs])
+
+
+def mean_and_sd(values: Sequence[float]) -> tuple[float, float | None]:
+    """Mean of ``values`` and their sample standard deviation (``None`` for a single value)."""
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
 
 
 def per_query_values(result: TaskResult, key: str) -> dict[str, float]:
@@ -187,8 +258,8 @@ def per_query_values(result: TaskResult, key: str) -> dict[str, float]:
     return {}
 
 
-def _per_query_mean(runs: Sequence[ArmResult], task: str, key: str) -> dict[str, float]:
-    tables = [per_query_values(run.tasks[task], key) for run in runs]
+def _mean_table(tables: list[dict[str, float]]) -> dict[str, float]:
+    """Per-query mean over tables (queries every table has)."""
     common = set.intersection(*(set(t) for t in tables))
     return {query: statistics.fmean(t[query] for t in tables) for query in common}
 

@@ -19,6 +19,8 @@ from polyret.experiments.config import HYBRID, ZERO_SHOT, ExperimentConfig, pars
 HASH_LENGTH = 10
 # Bump when the meaning of a stored arm result changes, so old results are recomputed rather than trusted.
 RESULT_FORMAT = 1
+UNHASHED_DATA_KEYS = frozenset({"allow_leakage"})
+"""``data`` keys that permit a run without changing its results (the data themselves enter via their digest)."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def resolved_arm_config(
         options = train_config(config, arm.sampler, alpha=arm.alpha, seed=arm.seed).to_dict()
         options.pop("resume")
         resolved["training"] = options
-        resolved["data"] = dataclasses.asdict(config.data)
+        resolved["data"] = {k: v for k, v in dataclasses.asdict(config.data).items() if k not in UNHASHED_DATA_KEYS}
         resolved["train_inputs"] = train_inputs
     return resolved
 

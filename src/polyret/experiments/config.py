@@ -2,7 +2,8 @@
 
 Fairness is structural: every trained arm gets the same base model, training data, step budget, optimiser settings
 and seeds; arms differ only in their batch sampler (and, for hybrid, its alpha). Presets give the two standard
-sizes (``quick`` for a laptop CPU, ``paper`` for a GPU); a YAML/TOML file overrides any key.
+sizes (``quick``: a smoke run on a laptop CPU; ``standard``: about 3 hours on a 2-core CPU, sized to tell arms
+apart; ``paper`` for a GPU); a YAML/TOML file overrides any key.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class DataSettings:
         fold_seed: seed of the fold assignment.
         train_qa: a user QA JSONL file that replaces the default training data (``load_qa_jsonl`` format).
         max_train_questions: keep only the first N training questions (``None``: all).
+        allow_leakage: run even when training texts occur in the in-domain test data (the overlap is reported).
     """
 
     dataset: str = "xquad-r"
@@ -55,6 +57,7 @@ class DataSettings:
     fold_seed: int = 0
     train_qa: str | None = None
     max_train_questions: int | None = None
+    allow_leakage: bool = False
 
 
 @dataclass
@@ -105,6 +108,10 @@ class ExperimentConfig:
         seeds: one trained run per arm and seed.
         significance_level: p-value below which a difference counts as significant.
         significance_resamples: resamples of the paired tests over queries (more: steadier p-values, slower).
+        equivalence_margin_map: a difference of mAP (or another ranking score) within ± this counts as no
+            practical difference (TOST).
+        equivalence_margin_accuracy: the same for accuracy and P@1 (0.01 = 1 point).
+        smoke_scale: the study is sized to check the pipeline, not to answer the question; its answer says so.
         reference_models: frozen encoders evaluated beside the arms as they come, never trained (e.g.
             ``use-multilingual``): reference points in the tables, not part of the answer.
         keep_checkpoints: keep each trained arm's checkpoints (optimizer state included) after its training
@@ -122,6 +129,9 @@ class ExperimentConfig:
     seeds: list[int] = field(default_factory=lambda: [13])
     significance_level: float = 0.05
     significance_resamples: int = 10_000
+    equivalence_margin_map: float = 0.01
+    equivalence_margin_accuracy: float = 0.01
+    smoke_scale: bool = False
     reference_models: list[str] = field(default_factory=list)
     keep_checkpoints: bool = False
     training: dict[str, Any] = field(default_factory=lambda: {"max_steps": 1000})
@@ -138,6 +148,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "base_model": "multilingual-e5-small",
         "reference_models": ["use-multilingual"],
         "seeds": [13],
+        "smoke_scale": True,
         "training": {
             "max_steps": 30, "batch_size": 16, "lr": 3e-5, "max_seq_length": 96, "freeze_word_embeddings": True,
             "save_steps": 10,
@@ -145,6 +156,22 @@ PRESETS: dict[str, dict[str, Any]] = {
         "data": {"folds": 16, "test_fold": 0},
         "evaluation": {
             "qa_max_articles": 5, "max_items": 60, "shift_languages": ["ar", "de", "zh", "el", "vi"], "batch_size": 32,
+        },
+    },
+    # Sized for about 3 hours on a 2-core CPU (docs/experiment.md, "The standard study"); a new arm (e.g. pooled)
+    # joins by adding its name to "arms", at about 12 minutes per seed.
+    "standard": {
+        "name": "standard",
+        "base_model": "multilingual-e5-small",
+        "seeds": [13, 42, 87],
+        "training": {
+            "max_steps": 50, "batch_size": 16, "lr": 3e-5, "max_seq_length": 96, "freeze_word_embeddings": True,
+            "save_steps": 25,
+        },
+        "data": {"folds": 8, "test_fold": 0},
+        "evaluation": {
+            "qa_max_articles": 5, "max_items": 1500, "shift_languages": ["ar", "de", "zh", "el", "vi"],
+            "batch_size": 32,
         },
     },
     "paper": {
@@ -206,6 +233,11 @@ def validate(config: ExperimentConfig) -> None:
         raise UsageError(
             "config keys 'significance_level'/'significance_resamples': need a level in (0, 1) and at least 100 "
             f"resamples, got {config.significance_level} and {config.significance_resamples}"
+        )
+    if min(config.equivalence_margin_map, config.equivalence_margin_accuracy) <= 0:
+        raise UsageError(
+            "config keys 'equivalence_margin_map'/'equivalence_margin_accuracy': must be positive, got "
+            f"{config.equivalence_margin_map} and {config.equivalence_margin_accuracy}"
         )
     if not config.seeds:
         raise UsageError("config key 'seeds': give at least one seed")

@@ -34,13 +34,17 @@ def summarise(
     in_domain = [*config.evaluation.in_domain, *task_names(files, "in-domain")]
     shift = [*config.evaluation.domain_shift, *task_names(files, "domain-shift")]
     robustness = analysis.robustness(groups, in_domain[0], shift) if in_domain else {}
-    comparisons = analysis.comparisons(groups, [*in_domain, *shift], resamples=config.significance_resamples)
-    answer = verdict.decide(comparisons, robustness, shift, level=config.significance_level)
+    comparisons = analysis.comparisons(
+        groups, [*in_domain, *shift], verdict_tasks=shift, settings=comparison_settings(config)
+    )
+    answer = verdict.decide(comparisons, robustness, shift)
     return {
         "name": config.name,
         "question": verdict.QUESTION,
         "verdict": answer | {
-            "text": verdict.explain(answer, level=config.significance_level, seeds=len(config.seeds)),
+            "text": verdict.explain(
+                answer, level=config.significance_level, seeds=len(config.seeds), smoke=config.smoke_scale
+            ),
             "caveats": caveats(config, train_inputs),
         },
         "table": analysis.table(groups, in_domain, shift),
@@ -62,6 +66,16 @@ def summarise(
     }
 
 
+def comparison_settings(config: ExperimentConfig) -> analysis.ComparisonSettings:
+    """The study's test settings: level, resamples, equivalence margins."""
+    return analysis.ComparisonSettings(
+        level=config.significance_level,
+        resamples=config.significance_resamples,
+        margin_map=config.equivalence_margin_map,
+        margin_accuracy=config.equivalence_margin_accuracy,
+    )
+
+
 def caveats(config: ExperimentConfig, train_inputs: dict[str, Any]) -> list[str]:
     """What limits the answer: model size, data size, step budget, seeds, evaluation slices."""
     training = train_config(config, HYBRID, alpha=config.hybrid_alpha, seed=config.seeds[0])
@@ -75,6 +89,9 @@ def caveats(config: ExperimentConfig, train_inputs: dict[str, Any]) -> list[str]
     ]
     if len(config.seeds) == 1:
         notes.append("One seed: differences between training runs are not tested; p-values are over queries only.")
+    leakage = train_inputs.get("leakage")
+    if leakage:
+        notes.append(_leakage_note(leakage))
     if evaluation.max_items is not None or evaluation.qa_max_articles is not None:
         notes.append(
             f"Evaluation slices: domain-shift tasks capped at {evaluation.max_items} items, other QA sets at "
@@ -82,6 +99,18 @@ def caveats(config: ExperimentConfig, train_inputs: dict[str, Any]) -> list[str]
         )
     notes.append("The domain-shift tasks are sentence matching and discrimination, not question answering.")
     return notes
+
+
+def _leakage_note(leakage: dict[str, Any]) -> str:
+    text = (
+        f"Leakage check: {leakage['leaked_questions']} training questions and {leakage['leaked_answers']} answers "
+        "occur in the in-domain test data" + (" (allowed by config)" if leakage["allowed"] else "")
+    )
+    return text + (
+        f"; {leakage['short_texts_ignored']} training texts under {leakage['min_word_chars']} word characters were "
+        f"not compared, {leakage['short_overlaps_ignored']} of them occur in the test data (e.g. "
+        f"{', '.join(repr(e) for e in leakage['short_overlap_examples'][:3]) or 'none'})."
+    )
 
 
 def write_outputs(folder: Path, summary: dict[str, Any]) -> dict[str, Path]:
@@ -122,32 +151,49 @@ def render_markdown(summary: dict[str, Any]) -> str:
 def _results_table(table: dict[str, Any]) -> str:
     columns = table["columns"]
     headers = ["arm", "seeds", *(c["title"] for c in columns)]
-    rows = [[row["arm"], row["seeds"], *(row[c["id"]] for c in columns)] for row in table["rows"]]
+    rows = [
+        [row["arm"], row["seeds"], *(_with_sd(row[c["id"]], row.get("sd", {}).get(c["id"])) for c in columns)]
+        for row in table["rows"]
+    ]
     return markdown_table(headers, rows)
+
+
+def _with_sd(mean: float | None, sd: float | None, digits: int = 4) -> float | str | None:
+    """``mean`` as it is, or ``"mean ± sd"`` when a standard deviation over seeds exists."""
+    return mean if mean is None or sd is None else f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
 def _robustness_table(robustness: dict[str, Any]) -> str:
     rows = [
-        [arm, task, f["score"], f["delta_vs_zero_shot"], f["delta_vs_in_domain"]]
+        [arm, task, _with_sd(f["score"], f.get("sd")), f["delta_vs_zero_shot"], f["delta_vs_in_domain"]]
         for arm, tasks in robustness.items()
         for task, f in tasks.items()
     ]
-    return markdown_table(["arm", "task", "score", "Δ vs zero-shot", "Δ vs in-domain"], rows)
+    return markdown_table(["arm", "task", "score (± seed SD)", "Δ vs zero-shot", "Δ vs in-domain"], rows)
+
+
+COMPARISON_NOTE = (
+    "Per comparison: both arms' task scores (mean ± SD over seeds), the mean per-item difference with its 95% "
+    "interval, the p-value raw and Holm-adjusted, the equivalence margin, the minimum detectable effect (MDE, 80% "
+    "power) and the outcome. One seed: paired randomisation test and bootstrap interval over items. Several seeds: "
+    "hierarchical bootstrap (seeds, then items, with replacement). Holm's adjustment runs over two families: the "
+    "verdict's comparisons (marked ✔: the standard fine-tuning arms on the domain-shift tasks) and all others. "
+    "better/worse: adjusted p below the level; equivalent: the 90% interval lies within ± the margin (TOST); "
+    "inconclusive: neither."
+)
 
 
 def _comparison_table(comparisons: dict[str, Any]) -> str:
     rows = [
-        [baseline, task, c["metric"], c["arm"], c["baseline"], c["diff"], c["diff_queries"],
-         _interval(c["ci_queries"]), c["p_queries"], c["n_queries"], c["p_seeds"], c["n_seeds"]]
+        [baseline, task, "✔" if c["family"] == "verdict" else "", c["metric"], _with_sd(c["arm"], c["arm_sd"]),
+         _with_sd(c["baseline"], c["baseline_sd"]), c["diff_queries"], _interval(c["ci_queries"]), c["p"],
+         c["p_holm"], c["margin"], c["mde"], c["n_queries"], c["n_seeds"], c["outcome"]]
         for baseline, tasks in comparisons.items()
         for task, c in tasks.items()
     ]
-    headers = ["baseline", "task", "metric", HYBRID, "baseline score", "difference", "per-query difference",
-               "95% CI", "p (queries)", "queries", "p (seeds)", "seeds"]
-    return "Paired randomisation test over queries (per-query values, mean over seeds) and paired t-test over " \
-        "seeds. \"difference\" compares the task scores (macro averages over languages for LAReQA); the tests " \
-        "and the 95% bootstrap interval are over the mean per-query difference.\n\n" + \
-        markdown_table(headers, rows)
+    headers = ["baseline", "task", "verdict", "metric", HYBRID, "baseline score", "difference", "95% CI", "p",
+               "p (Holm)", "margin", "MDE", "items", "seeds", "outcome"]
+    return COMPARISON_NOTE + "\n\n" + markdown_table(headers, rows)
 
 
 def _interval(bounds: list[float] | None) -> str | None:

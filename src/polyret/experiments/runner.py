@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from polyret import provenance, settings
@@ -81,6 +82,8 @@ def run_experiment(
         f"[bold]{config.name}[/]: {len(study.train)} training questions; test articles "
         f"{', '.join(study.test_groups)}; tasks {', '.join(study.suite.task_names)}"
     )
+    if study.leakage["short_overlaps_ignored"] or study.leakage["leaked_questions"] + study.leakage["leaked_answers"]:
+        say(leakage_line(study.leakage))
     arms = expand_arms(config)
     results = []
     for number, arm in enumerate(arms, 1):
@@ -96,7 +99,9 @@ def run_experiment(
         ),
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
-    summary = report.summarise(config, results, train_inputs=study.train_inputs, provenance=facts)
+    summary = report.summarise(
+        config, results, train_inputs=study.train_inputs | {"leakage": study.leakage}, provenance=facts
+    )
     paths = report.write_outputs(output_dir, summary)
     say(f"report: {paths['report']}")
     return ExperimentOutcome(output_dir, paths["report"], paths["results"], results)
@@ -129,7 +134,7 @@ def run_arm(
             result.info["status"] = "reused"
             return result
     write_json(run_dir / ARM_CONFIG_FILE, resolved)
-    info: dict = {"run_dir": str(run_dir)}
+    info: dict = {"run_dir": run_dir.relative_to(root.parent).as_posix()}  # relative to the study folder
     model = arm.model or config.base_model
     if arm.trained:
         model = str(_train_arm(config, arm, study, run_dir / TRAIN_DIR, info, console is not None))
@@ -139,9 +144,23 @@ def run_arm(
     max_seq_length = None if arm.model else config.evaluation.max_seq_length or config.training.get("max_seq_length")
     tasks = _evaluate(model, max_seq_length, study, data_dir, console)
     info["eval_wall_s"] = round(time.perf_counter() - started, 1)
+    info["eval_texts"] = study.eval_texts
     result = ArmResult(arm.run_name, arm.label, digest, resolved, tasks, info)
     save_arm_result(run_dir, result)
     return result
+
+
+def leakage_line(leakage: dict) -> str:
+    """One console line on the leakage check: allowed leaks, and short overlaps that were not counted."""
+    parts = []
+    if leakage["leaked_questions"] + leakage["leaked_answers"]:
+        parts.append(f"[yellow]allowed leakage[/]: {leakage['leaked_questions']} questions and "
+                     f"{leakage['leaked_answers']} answers occur in the test data")
+    if leakage["short_overlaps_ignored"]:
+        examples = ", ".join(repr(e) for e in leakage["short_overlap_examples"][:3])
+        parts.append(f"{leakage['short_overlaps_ignored']} training texts under {leakage['min_word_chars']} word "
+                     f"characters occur in the test data and were ignored (e.g. {escape(examples)})")
+    return "leakage check: " + "; ".join(parts)
 
 
 def summary_line(result: ArmResult) -> str:

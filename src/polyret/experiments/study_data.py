@@ -3,7 +3,10 @@
 Default: the articles of XQuAD-R are split into ``folds`` groups (:func:`polyret.data.splits.group_folds`); the
 test fold is the in-domain test set in all eleven languages (``el`` and ``vi`` are never trained on), the other
 folds give the training questions in the nine training languages. MLQA-R is a second, separate QA test set. A user
-QA JSONL file replaces the training data. The leakage check runs before anything is trained.
+QA JSONL file replaces the training data. The leakage check runs before anything is trained: a training question or
+answer equal (after normalisation) to an in-domain test query or passage stops the study unless
+``data.allow_leakage`` is set; texts under :data:`~polyret.data.splits.MIN_LEAK_WORD_CHARS` word characters ("I.")
+are not compared, only counted (``StudyData.leakage``).
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from typing import Any
 
 from polyret.data.lareqa import load_lareqa, load_parallel_qa
 from polyret.data.records import ParallelQA, RetrievalTask
-from polyret.data.splits import check_leakage, fold_groups, group_folds
+from polyret.data.splits import LeakageReport, check_leakage, fold_groups, group_folds
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.data.user_tasks import read_qa_task
-from polyret.errors import UsageError
+from polyret.errors import DataError, UsageError
 from polyret.evaluation.suite import SUITES, LareqaSpec, SuiteConfig
+from polyret.evaluation.task_size import TaskSize, task_size
 from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.task_files import study_task_files
 from polyret.provenance import file_sha256
@@ -39,6 +43,8 @@ class StudyData:
         suite: every evaluation task (in-domain first), run by :func:`polyret.evaluation.suite.run_suite`.
         test_groups: the held-out articles of the fold split.
         train_inputs / eval_inputs: JSON descriptions with content digests (they enter the arm hashes).
+        leakage: the leakage check's counts (:func:`leakage_summary`).
+        sizes: task name -> its items and texts (``None``: a task that cannot be sized).
     """
 
     train: list[ParallelQA]
@@ -46,6 +52,14 @@ class StudyData:
     test_groups: list[str]
     train_inputs: dict[str, Any]
     eval_inputs: dict[str, Any]
+    leakage: dict[str, Any] = dataclasses.field(default_factory=dict)
+    sizes: dict[str, TaskSize | None] = dataclasses.field(default_factory=dict)
+
+    @property
+    def eval_texts(self) -> int | None:
+        """Texts one evaluation of the suite encodes (``None`` when a task cannot be sized)."""
+        sizes = list(self.sizes.values())
+        return None if not sizes or None in sizes else sum(size.texts for size in sizes if size is not None)
 
 
 def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None = None) -> StudyData:
@@ -74,7 +88,7 @@ def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None 
     own = study_task_files(evaluation.task_files)
     own_qa = [read_qa_task(f.spec.path, languages=f.spec.languages, name=f.spec.name) for f in own
               if f.spec.resolved_format == "qa"]
-    check_leakage(train, [*tasks.values(), *own_qa])
+    leakage = _check_leakage(train, [*tasks.values(), *own_qa], allow=data.allow_leakage)
     shift = [
         _sliced(spec, evaluation.max_items, evaluation.shift_languages)
         for spec in SUITES["domain-shift"].select(evaluation.domain_shift).tasks
@@ -90,7 +104,37 @@ def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None 
         test_groups=test_list,
         train_inputs=describe_training(train),
         eval_inputs=eval_inputs | {"test_groups": test_list, "suite": suite.describe()},
+        leakage=leakage_summary(leakage, allowed=data.allow_leakage),
+        sizes={spec.name: task_size(spec, data_dir) for spec in suite.tasks},
     )
+
+
+def _check_leakage(train: list[ParallelQA], tasks: list[RetrievalTask], *, allow: bool) -> LeakageReport:
+    """The leakage report; raises unless ``allow`` when a training text (long enough to count) is a test text."""
+    report = check_leakage(train, tasks, allow=True)
+    if report.leaked and not allow:
+        raise DataError(
+            "training data",
+            f"{report.questions} of {report.total_questions} questions and {report.answers} of "
+            f"{report.total_answers} answers also occur in the evaluation data "
+            f"({', '.join(task.name for task in tasks)}); e.g. " + "; ".join(repr(e) for e in report.examples),
+            expected="training data disjoint from the in-domain test data (another fold split or training file), "
+            "or the overlap allowed explicitly with config key 'data.allow_leakage'",
+        )
+    return report
+
+
+def leakage_summary(report: LeakageReport, *, allowed: bool) -> dict[str, Any]:
+    """The leakage check as JSON: leaks (allowed or none), and the short texts it did not compare."""
+    return {
+        "leaked_questions": report.questions,
+        "leaked_answers": report.answers,
+        "allowed": allowed,
+        "min_word_chars": report.min_word_chars,
+        "short_texts_ignored": report.short,
+        "short_overlaps_ignored": report.short_matches,
+        "short_overlap_examples": report.short_examples,
+    }
 
 
 def _sliced(spec: Any, limit: int | None, languages: list[str] | None) -> Any:

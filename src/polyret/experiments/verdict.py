@@ -1,11 +1,13 @@
 """A plain-language answer to the study's question, derived by fixed rules from the numbers (never written by hand).
 
 Question: does hybrid batch training make multilingual retrieval more robust to domain shift than standard
-fine-tuning? Evidence: hybrid against each standard fine-tuning arm on each domain-shift task, counted as a win or
-a loss only when the paired test is significant (over queries, and over seeds too when there are several).
+fine-tuning? Evidence: hybrid against each standard fine-tuning arm on each domain-shift task (the verdict's family
+of comparisons, Holm-adjusted together), each one **better**, **worse** (adjusted p below the level),
+**equivalent** (TOST within the margin) or **inconclusive** (neither).
 
-Rules: **yes** when hybrid never loses and wins at least half of the comparisons; **no** when it wins none and
-either loses some or is never ahead on average; **inconclusive** otherwise (or when there is nothing to compare).
+Rules, in order: **yes** when hybrid is better in at least half of the comparisons and worse in none; **no** when it
+is better in none and worse or equivalent in more than half; otherwise **inconclusive at this scale**, stated with
+the smallest difference the comparisons could detect (their median MDE). "Not significant" alone is never a "no".
 """
 
 from __future__ import annotations
@@ -14,56 +16,49 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from polyret.experiments.analysis import VERDICT_FAMILY
 from polyret.experiments.config import BASELINE_ARMS, HYBRID
 
 QUESTION = (
     "Does hybrid batch training make multilingual retrieval more robust to domain shift than standard fine-tuning?"
 )
+OUTCOMES = ("better", "worse", "equivalent", "inconclusive")
 
 
 def decide(
     comparisons: dict[str, dict[str, dict[str, Any]]],
     robustness: dict[str, dict[str, dict[str, float | None]]],
     domain_shift: Sequence[str],
-    *,
-    level: float,
 ) -> dict[str, Any]:
-    """Apply the rules to hybrid's comparisons with the fine-tuning baselines on the domain-shift tasks.
+    """Apply the rules to the verdict's family of comparisons (cells with ``family == "verdict"``).
 
     Returns:
-        ``{"answer": "yes"|"no"|"inconclusive", "wins", "losses", "ties", "comparisons", "mean_shift_gain": {arm:
-        mean change vs zero-shot over the domain-shift tasks}, "reason"}``.
+        ``{"answer": "yes"|"no"|"inconclusive", "reason", "comparisons", "better", "worse", "equivalent",
+        "inconclusive", "mde": {"median", "min", "max"} or None, "mean_shift_gain": {arm: mean change vs zero-shot
+        over the domain-shift tasks}}``.
     """
-    selected = [comparisons[baseline][task] for baseline in BASELINE_ARMS if baseline in comparisons
-                for task in domain_shift]
-    outcomes = [_outcome(comparison, level) for comparison in selected]
-    wins, losses = outcomes.count("win"), outcomes.count("loss")
-    diffs = [comparison["diff"] for comparison in selected]
-    if not outcomes:
+    cells = [cell for cells in comparisons.values() for cell in cells.values() if cell["family"] == VERDICT_FAMILY]
+    counts = {name: sum(cell["outcome"] == name for cell in cells) for name in OUTCOMES}
+    total = len(cells)
+    if not cells:
         answer, reason = "inconclusive", "the study has no hybrid arm, no fine-tuning baseline or no domain-shift task"
-    elif losses == 0 and wins > 0 and 2 * wins >= len(outcomes):
-        answer, reason = "yes", "hybrid is significantly better in at least half of the comparisons and never worse"
-    elif wins == 0 and (losses > 0 or max(diffs) <= 0):
-        answer, reason = "no", "hybrid is never significantly better, and is worse or never ahead on average"
+    elif counts["worse"] == 0 and counts["better"] > 0 and 2 * counts["better"] >= total:
+        answer, reason = "yes", "hybrid is better in at least half of the comparisons and worse in none"
+    elif counts["better"] == 0 and 2 * (counts["worse"] + counts["equivalent"]) > total:
+        answer, reason = "no", "hybrid is better in none and worse or equivalent in more than half"
+    elif counts["better"] and counts["worse"]:
+        answer, reason = "inconclusive", "hybrid is better in some comparisons and worse in others"
     else:
-        answer, reason = "inconclusive", "the comparisons do not agree or are mostly not significant"
+        answer, reason = "inconclusive", "too few comparisons are decided either way at this scale"
+    mdes = [cell["mde"] for cell in cells if cell.get("mde") is not None]
     return {
         "answer": answer,
         "reason": reason,
-        "wins": wins,
-        "losses": losses,
-        "ties": len(outcomes) - wins - losses,
-        "comparisons": len(outcomes),
+        "comparisons": total,
+        **counts,
+        "mde": {"median": statistics.median(mdes), "min": min(mdes), "max": max(mdes)} if mdes else None,
         "mean_shift_gain": _mean_shift_gains(robustness, domain_shift),
     }
-
-
-def _outcome(comparison: dict[str, Any], level: float) -> str:
-    p_values = [comparison["p_queries"], comparison["p_seeds"] if comparison["n_seeds"] > 1 else None]
-    tested = [p for p in p_values if p is not None]
-    if not tested or any(p >= level for p in tested):
-        return "tie"
-    return "win" if comparison["diff"] > 0 else "loss" if comparison["diff"] < 0 else "tie"
 
 
 def _mean_shift_gains(
@@ -77,16 +72,31 @@ def _mean_shift_gains(
     return gains
 
 
-def explain(verdict: dict[str, Any], *, level: float, seeds: int) -> str:
-    """The answer as a short paragraph, every number taken from ``verdict``."""
+def explain(verdict: dict[str, Any], *, level: float, seeds: int, smoke: bool = False) -> str:
+    """The answer as a short paragraph, every number taken from ``verdict``.
+
+    The first sentence is the answer; "inconclusive" reads "inconclusive at this scale", and a smoke-scale run
+    (``smoke``) says so in it. The detectable effect follows whenever it is known.
+    """
+    scale = " (a smoke-scale run)" if smoke else ""
     if verdict["comparisons"] == 0:
-        return f"**Answer: inconclusive.** Nothing to compare: {verdict['reason']}."
-    test = "a paired randomisation test over queries" + (" and a paired t-test over seeds" if seeds > 1 else "")
-    text = (
-        f"**Answer: {verdict['answer']}.** Against the standard fine-tuning arms on the domain-shift tasks "
-        f"({verdict['comparisons']} comparisons), hybrid batch training was significantly better in "
-        f"{verdict['wins']}, significantly worse in {verdict['losses']} and not significantly different in "
-        f"{verdict['ties']} ({test}, p < {level:g}); so {verdict['reason']}."
+        return f"**Answer: inconclusive{scale}.** Nothing to compare: {verdict['reason']}."
+    answer = "inconclusive at this scale" if verdict["answer"] == "inconclusive" else verdict["answer"]
+    text = f"**Answer: {answer}{scale}.**"
+    mde = verdict["mde"]
+    if mde is not None:
+        text += (
+            f" The comparisons could detect differences of about {mde['median']:.3f} (median minimum detectable "
+            f"effect at 80% power; {mde['min']:.3f} to {mde['max']:.3f}); smaller true differences would go unseen."
+        )
+    if smoke:
+        text += " This run is sized to check the pipeline end to end, not to answer the question."
+    test = "hierarchical bootstrap over seeds and queries" if seeds > 1 else "paired randomisation test over queries"
+    text += (
+        f" Against the standard fine-tuning arms on the domain-shift tasks ({verdict['comparisons']} comparisons; "
+        f"{test}, Holm-adjusted p < {level:g}; equivalence by TOST within the margin), hybrid batch training was "
+        f"better in {verdict['better']}, worse in {verdict['worse']}, equivalent in {verdict['equivalent']} and "
+        f"inconclusive in {verdict['inconclusive']}; so {verdict['reason']}."
     )
     gains = verdict["mean_shift_gain"]
     if HYBRID in gains and len(gains) > 1:

@@ -1,0 +1,218 @@
+"""The plan of a study (``polyret experiment --dry-run``): what would run, on how much data, for how long, and how
+small a difference each task could detect. Data are loaded and split (the leakage check included); no model is
+loaded, nothing is trained or encoded.
+
+Time: the costs of this machine measured from finished arms — seconds per training pair (``train_wall_s`` over
+steps x batch size) and per encoded text (``eval_wall_s`` over ``eval_texts``) — read from the ``results.json`` of
+every arm of the study folder and of the study folders beside it, for the same base model and sequence length
+(median). Without such arms the estimate is "unknown".
+
+Detectable effect per task: ``MDE ≈ 2.8·√(sd(d)²/n + 2·σ²/S)`` (80% power, level 0.05; :data:`MDE_FACTOR`) with
+``n`` items, ``S`` seeds, ``sd(d)`` the SD of per-item differences and ``σ`` the seed SD of the task score. Both are
+taken from the study folder's earlier ``results.json`` when it has them; otherwise ``sd(d)`` is assumed
+(:data:`ASSUMED_DISAGREEMENT` for 0/1 scores, :data:`ASSUMED_AP_SD` for per-query AP) and the seed term is left out.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+from polyret.errors import PolyretError
+from polyret.evaluation.significance import detectable_effect
+from polyret.experiments.analysis import ACCURACY_METRICS
+from polyret.experiments.arm_result import RESULTS_FILE
+from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
+from polyret.experiments.config import ExperimentConfig, train_config
+from polyret.experiments.study_data import StudyData, prepare_study_data
+from polyret.io import read_json
+
+ARMS_DIR = "arms"
+MDE_FACTOR = detectable_effect(1.0)
+ASSUMED_DISAGREEMENT = 0.06
+"""Share of items on which two arms disagree (0/1 scores) when no earlier results give it (docs/experiment.md)."""
+ASSUMED_AP_SD = 0.15
+"""SD of per-query AP differences between two arms when no earlier results give it (an assumption)."""
+MAIN_METRICS = {"xquad-r": "multi.map", "mlqa-r": "multi.map", "clsd-wmt19": "acc", "clsd-wmt19-mt": "acc"}
+"""Main metric per task where it is not P@1 (the bitext tasks)."""
+
+
+def plan_study(config: ExperimentConfig, *, output_dir: str | Path, data_dir: str | Path | None = None) -> dict:
+    """The plan of ``config`` run into ``output_dir``, as JSON data (see :func:`render_plan`).
+
+    Raises:
+        UsageError / DataError: from loading and splitting the data (a leak stops the plan as it would the study).
+    """
+    output_dir = Path(output_dir)
+    study = prepare_study_data(config, data_dir=data_dir)
+    runs = [_run_status(config, arm, study, output_dir) for arm in expand_arms(config)]
+    training = train_config(config, "mixed", alpha=None, seed=config.seeds[0])
+    costs = measured_costs(output_dir, config.base_model, training.max_seq_length)
+    prior = _prior_results(output_dir)
+    to_train = sum(run["trained"] and not run["finished"] for run in runs)
+    to_evaluate = [run for run in runs if not run["finished"]]
+    train_s = None if costs["train_s_per_pair"] is None else \
+        to_train * training.max_steps * training.batch_size * costs["train_s_per_pair"]
+    own_model = [run for run in to_evaluate if not run["reference"]]
+    eval_s = None if costs["eval_s_per_text"] is None or study.eval_texts is None else \
+        len(own_model) * study.eval_texts * costs["eval_s_per_text"]
+    return {
+        "name": config.name,
+        "output_dir": str(output_dir),
+        "runs": runs,
+        "seeds": list(config.seeds),
+        "training": {
+            "questions": len(study.train),
+            "pairs_per_language": _pairs_per_language(study),
+            "max_steps": training.max_steps,
+            "batch_size": training.batch_size,
+            "max_seq_length": training.max_seq_length,
+        },
+        "leakage": study.leakage,
+        "tasks": _task_plans(study, prior, len(config.seeds)),
+        "costs": costs,
+        "estimate_s": {"train": train_s, "evaluate": eval_s,
+                       "total": None if train_s is None or eval_s is None else train_s + eval_s,
+                       "references_not_estimated": len(to_evaluate) - len(own_model)},
+    }
+
+
+def _run_status(config: ExperimentConfig, arm: ArmSpec, study: StudyData, output_dir: Path) -> dict[str, Any]:
+    resolved = resolved_arm_config(config, arm, eval_inputs=study.eval_inputs, train_inputs=study.train_inputs)
+    folder = output_dir / ARMS_DIR / f"{arm.run_name}-{config_hash(resolved)}"
+    return {"run": arm.run_name, "trained": arm.trained, "reference": arm.model is not None,
+            "finished": (folder / RESULTS_FILE).is_file()}
+
+
+def _pairs_per_language(study: StudyData) -> dict[str, int]:
+    """Training items with both a question and an answer in each language (the monolingual pairs)."""
+    counts: dict[str, int] = {}
+    for qa in study.train:
+        for lang in qa.questions.keys() & qa.answers.keys():
+            counts[lang] = counts.get(lang, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def measured_costs(output_dir: Path, base_model: str, max_seq_length: int | None) -> dict[str, Any]:
+    """Median seconds per training pair and per encoded text over finished arms of ``base_model`` at
+    ``max_seq_length``, in ``output_dir`` and the study folders beside it (``None`` where none was measured)."""
+    per_pair, per_text, sources = [], [], set()
+    for path in sorted({*output_dir.glob(f"{ARMS_DIR}/*/{RESULTS_FILE}"),
+                        *output_dir.parent.glob(f"*/{ARMS_DIR}/*/{RESULTS_FILE}")}):
+        arm = _read(path)
+        config, info = arm.get("config", {}), arm.get("info", {})
+        if config.get("base_model") != base_model:
+            continue
+        training = config.get("training") or {}
+        if training and training.get("max_seq_length") == max_seq_length and info.get("train_steps"):
+            per_pair.append(info["train_wall_s"] / (info["train_steps"] * training["batch_size"]))
+            sources.add(path.parent.parent.parent.name)
+        if info.get("eval_texts") and info.get("eval_wall_s"):
+            per_text.append(info["eval_wall_s"] / info["eval_texts"])
+            sources.add(path.parent.parent.parent.name)
+    return {
+        "train_s_per_pair": statistics.median(per_pair) if per_pair else None,
+        "eval_s_per_text": statistics.median(per_text) if per_text else None,
+        "measured_runs": {"train": len(per_pair), "evaluate": len(per_text)},
+        "from_studies": sorted(sources),
+    }
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """A stored arm result as raw JSON (an unreadable one counts as absent)."""
+    try:
+        data = read_json(path)
+    except PolyretError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _prior_results(output_dir: Path) -> dict[str, Any]:
+    path = output_dir / RESULTS_FILE
+    return _read(path) if path.is_file() else {}
+
+
+def _task_plans(study: StudyData, prior: dict[str, Any], seeds: int) -> list[dict[str, Any]]:
+    plans = []
+    for name, size in study.sizes.items():
+        metric = MAIN_METRICS.get(name, "p@1")
+        plan: dict[str, Any] = {"task": name, "metric": metric, "items": None if size is None else size.items,
+                                "texts": None if size is None else size.texts}
+        sd_d, source = _prior_sd_difference(prior, name)
+        if sd_d is None:
+            accuracy = metric.rsplit(".", 1)[-1] in ACCURACY_METRICS
+            sd_d = math.sqrt(ASSUMED_DISAGREEMENT) if accuracy else ASSUMED_AP_SD
+            source = (f"assumed: arms disagree on {ASSUMED_DISAGREEMENT:.0%} of items" if accuracy
+                      else f"assumed: sd of per-query AP differences {ASSUMED_AP_SD}")
+        seed_sd = _prior_seed_sd(prior, name)
+        if size is not None and size.items:
+            variance = sd_d**2 / size.items + (2 * seed_sd**2 / seeds if seed_sd is not None else 0.0)
+            plan["mde"] = MDE_FACTOR * math.sqrt(variance)
+        plan |= {"sd_difference": sd_d, "sd_source": source, "seed_sd": seed_sd}
+        plans.append(plan)
+    return plans
+
+
+def _prior_sd_difference(prior: dict[str, Any], task: str) -> tuple[float | None, str]:
+    values = [cell["sd_difference"] for cells in prior.get("comparisons", {}).values()
+              for name, cell in cells.items() if name == task and cell.get("sd_difference") is not None]
+    if not values:
+        return None, ""
+    return statistics.median(values), f"median of {len(values)} comparisons in the earlier results.json"
+
+
+def _prior_seed_sd(prior: dict[str, Any], task: str) -> float | None:
+    table = prior.get("table", {})
+    columns = [c["id"] for c in table.get("columns", []) if c["task"] == task and c["key"] == MAIN_METRICS.get(
+        task, "p@1")]
+    values = [row["sd"][c] for row in table.get("rows", []) for c in columns
+              if (row.get("sd") or {}).get(c) is not None]
+    return statistics.median(values) if values else None
+
+
+def render_plan(plan: dict[str, Any]) -> str:
+    """The plan as plain text lines (for the terminal)."""
+    training, estimate, costs = plan["training"], plan["estimate_s"], plan["costs"]
+    runs = plan["runs"]
+    lines = [
+        f"Plan of study {plan['name']!r} (output {plan['output_dir']}); nothing is trained or encoded.",
+        f"Runs: {len(runs)} ({sum(r['trained'] for r in runs)} trained: arms x seeds {plan['seeds']}); "
+        f"finished already: {sum(r['finished'] for r in runs)}.",
+        "  " + ", ".join(r["run"] + (" (finished)" if r["finished"] else "") for r in runs),
+        f"Training: {training['questions']} questions; pairs per language: "
+        + ", ".join(f"{lang} {n}" for lang, n in training["pairs_per_language"].items()),
+        f"Step budget per trained run: {training['max_steps']} steps x {training['batch_size']} pairs "
+        f"(max length {training['max_seq_length']}).",
+        _leakage_text(plan["leakage"]),
+        "Tasks (items for the main metric; MDE = smallest difference found with 80% power at p < 0.05):",
+    ]
+    for task in plan["tasks"]:
+        mde = f"MDE {task['mde']:.4f}" if task.get("mde") is not None else "MDE unknown"
+        seed = f", seed SD {task['seed_sd']:.4f}" if task["seed_sd"] is not None else ", seed SD not included"
+        lines.append(f"  {task['task']}: {task['items']} items, {task['texts']} texts, {task['metric']}: {mde} "
+                     f"(sd(d) {task['sd_difference']:.3f}, {task['sd_source']}{seed})")
+    lines.append(_estimate_text(estimate, costs))
+    return "\n".join(lines)
+
+
+def _leakage_text(leakage: dict[str, Any]) -> str:
+    return (f"Leakage check: {leakage['leaked_questions']} questions and {leakage['leaked_answers']} answers leak"
+            f"{' (allowed)' if leakage['allowed'] else ''}; {leakage['short_overlaps_ignored']} of "
+            f"{leakage['short_texts_ignored']} texts under {leakage['min_word_chars']} word characters occur in the "
+            "test data and are ignored.")
+
+
+def _estimate_text(estimate: dict[str, Any], costs: dict[str, Any]) -> str:
+    def fmt(seconds: float | None) -> str:
+        return "unknown" if seconds is None else f"{seconds / 60:.0f} min"
+
+    measured = (f"measured on this machine from {costs['measured_runs']['train']} trained and "
+                f"{costs['measured_runs']['evaluate']} evaluated arms of {', '.join(costs['from_studies'])}"
+                if costs["from_studies"] else "no finished arms of this base model and length to measure from")
+    text = (f"Estimated time: training {fmt(estimate['train'])}, evaluation {fmt(estimate['evaluate'])}, total "
+            f"{fmt(estimate['total'])} ({measured})")
+    if estimate["references_not_estimated"]:
+        text += f"; {estimate['references_not_estimated']} reference encoder(s) not estimated"
+    return text + "."
