@@ -50,10 +50,12 @@ def test_xquad_r_train_folds_do_not_leak_into_the_test_fold(data_dir: Path) -> N
     assert not report.leaked and report.total_questions == report.total_answers > 0
 
     leaking = select_qa(items, test_groups)
-    with pytest.raises(DataError, match=r"training data: (\d+) of \1 questions and (\d+) of \2 answers also occur"):
+    with pytest.raises(DataError, match=r"training data: (\d+) of \1 questions and (\d+) of \d+ answers also occur"):
         check_leakage(leaking, [test_task])
     allowed = check_leakage(leaking, [test_task], allow=True)
     assert allowed.questions == allowed.total_questions and len(allowed.examples) == 5
+    assert allowed.answers + allowed.short_matches == allowed.total_answers  # every text leaks; the short ones
+    assert allowed.short_examples == ["E. I."]  # (under 4 word characters) are counted apart
 
 
 def test_leakage_compares_normalised_text() -> None:
@@ -62,3 +64,20 @@ def test_leakage_compares_normalised_text() -> None:
     task = RetrievalTask("t", [Query("q|en", "en", "Who  wrote FAUST?", "q")], [Passage("p", "en", "Goethe.")], {})
     report = check_leakage([ParallelQA("1", {"en": "who wrote faust?"}, {"en": "Schiller."})], [task], allow=True)
     assert (report.questions, report.answers) == (1, 0)
+
+
+def test_short_texts_are_counted_not_compared_and_long_overlaps_still_leak() -> None:
+    from polyret.data.records import Passage, Query, RetrievalTask
+
+    task = RetrievalTask(
+        "t", [Query("q|en", "en", "I.", "q"), Query("r|en", "en", "Who wrote Faust in 1808?", "r")],
+        [Passage("p", "en", "Yes.")], {},
+    )
+    short = [ParallelQA("1", {"en": "i."}, {"en": "YES."}), ParallelQA("2", {"en": "Other words here?"}, {"en": "No"})]
+    report = check_leakage(short, [task])  # raises nothing: "I." and "Yes." identify nothing
+    assert (report.questions, report.answers, report.short, report.short_matches) == (0, 0, 3, 2)
+    assert report.short_examples == ["i.", "YES."] and report.min_word_chars == 4
+    long = [ParallelQA("3", {"en": "who wrote faust in 1808?"}, {"en": "Goethe did."})]
+    with pytest.raises(DataError, match="1 of 1 questions"):
+        check_leakage(long, [task])
+    assert check_leakage(long, [task], min_word_chars=50, allow=True).short == 2

@@ -142,3 +142,24 @@ def test_bad_config_is_a_usage_error(tmp_path: Path, tiny_model_dir: Path, capsy
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_committed_study_is_reused_from_another_folder(
+    finished_study: Path, tiny_study_config: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Only the small result files travel (as in a fresh clone of studies/<name>): no models, no checkpoints."""
+    clone = tmp_path / "clone" / "studies" / "tiny"
+    for path in finished_study.rglob("*.json"):
+        if "train" not in path.relative_to(finished_study).parts:
+            (clone / path.relative_to(finished_study)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, clone / path.relative_to(finished_study))
+    stored = json.loads((finished_study / "results.json").read_text(encoding="utf-8"))
+    assert {arm["info"]["run_dir"] for arm in stored["arms"].values()} == {
+        f"arms/{folder.name}" for folder in arm_dirs(finished_study).values()}
+    monkeypatch.setattr(runner, "train", forbid)
+    monkeypatch.setattr(runner, "run_suite", forbid)
+    monkeypatch.chdir(tmp_path)
+    assert rerun(tiny_study_config, Path("clone/studies/tiny")) == 0
+    results = (clone / "results.json").read_text(encoding="utf-8")
+    assert str(finished_study) not in results and str(tmp_path) not in results
+    assert {arm["info"]["status"] for arm in json.loads(results)["arms"].values()} == {"reused"}

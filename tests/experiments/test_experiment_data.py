@@ -52,8 +52,11 @@ def test_user_training_data_that_leaks_into_the_test_fold_stops_the_study(
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
     leaky = config()
     leaky.data.train_qa = str(path)
-    with pytest.raises(DataError, match="also occur in the evaluation data"):
+    with pytest.raises(DataError, match="also occur in the evaluation data.*data.allow_leakage"):
         prepare_study_data(leaky, data_dir=data_dir)
+    leaky.data.allow_leakage = True
+    allowed = prepare_study_data(leaky, data_dir=data_dir).leakage
+    assert (allowed["leaked_questions"], allowed["leaked_answers"], allowed["allowed"]) == (1, 0, True)
 
 
 def test_task_files_join_the_suite_and_leak_checks(data_dir: Path, tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def experiment_command(
     if dry_run:
         from polyret.experiments.plan import plan_study, render_plan
 
-        console.print(render_plan(plan_study(study, output_dir=output_dir, data_dir=data_dir)), markup=False,
+        console.print(render_plan(plan_study(study, output_dir=output_dir, data_dir=data_dir)), markup=False, soft_wrap=True,
                       highlight=False)
         return
     from polyret.experiments.runner import run_experiment  # torch and friends load here, not at CLI start-up

@@ -15,9 +15,10 @@ from polyret.errors import DataError, UsageError
 
 _SPACE = re.compile(r"\s+")
 _WORD_CHAR = re.compile(r"\w")
-MIN_LEAK_WORD_CHARS = 8
-"""Normalised texts with fewer word characters than this are too short to identify anything ("I.", "Yes.", "1990")
-and are not compared by :func:`check_leakage` (they are counted and reported instead)."""
+MIN_LEAK_WORD_CHARS = 4
+"""Normalised texts with fewer word characters than this identify nothing ("I.", "E. I.", "Yes.") and are not
+compared by :func:`check_leakage`, only counted; kept low because one CJK character is a word (a Chinese
+question can have five)."""
 
 
 def group_folds(groups: Iterable[str | None], k: int, seed: int = 0) -> list[list[str]]:

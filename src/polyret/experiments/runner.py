@@ -131,10 +131,10 @@ def run_arm(
             os.replace(run_dir / RESULTS_FILE, run_dir / INVALID_RESULTS_FILE)
             say(f"[yellow]stored result not trusted, recomputing[/] ({exc}); kept as {INVALID_RESULTS_FILE}")
         else:
-            result.info["status"] = "reused"
+            result.info |= {"status": "reused", "run_dir": _relative(run_dir, root)}  # older results held absolute paths
             return result
     write_json(run_dir / ARM_CONFIG_FILE, resolved)
-    info: dict = {"run_dir": run_dir.relative_to(root.parent).as_posix()}  # relative to the study folder
+    info: dict = {"run_dir": _relative(run_dir, root)}
     model = arm.model or config.base_model
     if arm.trained:
         model = str(_train_arm(config, arm, study, run_dir / TRAIN_DIR, info, console is not None))
@@ -214,6 +214,11 @@ def _evaluate(
             bar.update(task_id, description=name, completed=done, total=total)
 
         return run_suite(encoder, study.suite, data_dir=data_dir, cache_root=cache_root, progress=progress)
+
+
+def _relative(run_dir: Path, root: Path) -> str:
+    """The arm folder relative to the study folder (``arms/<run>-<hash>``), so results survive a move."""
+    return run_dir.relative_to(root.parent).as_posix()
 
 
 def _silent(*_args: object, **_kwargs: object) -> None:

@@ -1,0 +1,50 @@
+"""``polyret experiment --dry-run``: every preset's plan on the real data, and a plan that reads measured costs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from polyret.experiments import runner
+from polyret.experiments.config import PRESETS
+
+from .conftest import run_cli
+
+
+def forbid(*_args, **_kwargs):
+    raise AssertionError("a dry run must not train or load a model")
+
+
+@pytest.fixture(autouse=True)
+def _no_model(monkeypatch) -> None:
+    monkeypatch.setattr(runner, "train", forbid)
+    monkeypatch.setattr(runner, "get_encoder", forbid)
+
+
+@pytest.mark.skipif(not os.environ.get("POLYRET_DATA_DIR"), reason="needs the real data (POLYRET_DATA_DIR)")
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_plans_on_the_real_data(preset: str, tmp_path: Path, capsys) -> None:
+    assert run_cli("experiment", "--preset", preset, "--dry-run", "-o", str(tmp_path / preset)) == 0
+    out = capsys.readouterr().out
+    assert f"Plan of study {preset!r}" in out and "Estimated time:" in out
+    for task in (*PRESETS[preset].get("evaluation", {}).get("in_domain", ["xquad-r", "mlqa-r"]), "clsd-wmt19"):
+        assert re.search(rf"{task}: \d+ items, \d+ texts, \S+: MDE 0\.\d{{4}}", out), task
+    assert not (tmp_path / preset).exists()  # nothing written
+
+
+def test_plan_counts_finished_arms_and_estimates_time_from_them(
+    finished_study: Path, tiny_study_config: Path, tmp_path: Path, capsys
+) -> None:
+    study = Path(shutil.copytree(finished_study, tmp_path / "tiny"))
+    assert run_cli("experiment", "--config", str(tiny_study_config), "--dry-run", "-o", str(study)) == 0
+    out = capsys.readouterr().out
+    assert "finished already: 3." in out and "Estimated time: training 0 min" in out
+    assert "measured on this machine from 2 trained and 3 evaluated arms of tiny" in out
+    stored = json.loads((study / "results.json").read_text(encoding="utf-8"))
+    assert "sd(d)" in out and ("median of" in out) == any(
+        cell.get("sd_difference") is not None for cells in stored["comparisons"].values() for cell in cells.values())
