@@ -68,8 +68,8 @@ def experiment_command(
     if dry_run:
         from polyret.experiments.plan import plan_study, render_plan
 
-        console.print(render_plan(plan_study(study, output_dir=output_dir, data_dir=data_dir)), markup=False, soft_wrap=True,
-                      highlight=False)
+        plan = plan_study(study, output_dir=output_dir, data_dir=data_dir)
+        console.print(render_plan(plan), markup=False, highlight=False, soft_wrap=True)
         return
     from polyret.experiments.runner import run_experiment  # torch and friends load here, not at CLI start-up
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.significance import compare_paired, holm

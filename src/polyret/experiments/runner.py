@@ -131,7 +131,7 @@ def run_arm(
             os.replace(run_dir / RESULTS_FILE, run_dir / INVALID_RESULTS_FILE)
             say(f"[yellow]stored result not trusted, recomputing[/] ({exc}); kept as {INVALID_RESULTS_FILE}")
         else:
-            result.info |= {"status": "reused", "run_dir": _relative(run_dir, root)}  # older results held absolute paths
+            result.info |= {"status": "reused", "run_dir": _relative(run_dir, root)}  # older ones: absolute
             return result
     write_json(run_dir / ARM_CONFIG_FILE, resolved)
     info: dict = {"run_dir": _relative(run_dir, root)}
