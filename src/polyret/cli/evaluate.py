@@ -184,15 +184,19 @@ def compare_command(
     if not rows:
         raise UsageError(f"{run_a} and {run_b} share no task with per-query scores on the same queries")
     table = Table(title=f"A = {name_a}   B = {name_b}   ({method}, {resamples} resamples, seed {seed})")
-    for column in ("task", "score", "queries", "A", "B", "A - B", "95% CI", "p", "p (Holm)", "MDE"):
+    power = Table(title=f"Holm-adjusted p over all {len(rows)} rows; minimum detectable effect (80% power)")
+    for column in ("task", "score", "queries", "A", "B", "A - B", "95% CI", "p"):
         table.add_column(column, justify="left" if column in ("task", "score") else "right")
+    for column in ("task", "score", "p (Holm)", "MDE"):
+        power.add_column(column, justify="left" if column in ("task", "score") else "right")
     for row in rows:
         table.add_row(
             row["task"], row["score"], str(row["queries"]), f"{row['a']:.4f}", f"{row['b']:.4f}",
             f"{row['difference']:+.4f}", f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]", f"{row['p_value']:.4f}",
-            f"{row['p_holm']:.4f}", f"{row['mde']:.4f}",
         )
+        power.add_row(row["task"], row["score"], f"{row['p_holm']:.4f}", f"{row['mde']:.4f}")
     console.print(table)
+    console.print(power)
     if json_out is not None:
         write_json(json_out, {"a": name_a, "b": name_b, "method": method, "resamples": resamples, "seed": seed,
                               "comparisons": rows})
