@@ -87,6 +87,7 @@ def test_several_seeds_use_the_hierarchical_bootstrap_and_show_seed_sds(tmp_path
     assert row["sd"]["ntrex128:p@1"] > 0
     report = write_outputs(tmp_path, three)["report"].read_text(encoding="utf-8")
     assert re.search(r"\| hybrid \| 3 \| \d\.\d{4} ± \d\.\d{4} \|", report)
+    assert re.search(r"\| hybrid \| \d+\.\d ± \d+\.\d \|", report)  # the bias table too
 
 
 def test_holm_families_and_outcomes() -> None:

@@ -186,6 +186,15 @@ def bias(groups: dict[str, list[ArmResult]], tasks: Sequence[str]) -> dict[str, 
     return out
 
 
+def bias_sd(groups: dict[str, list[ArmResult]], tasks: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    """The seed standard deviation of each value of :func:`bias` (``None`` for an arm with one run)."""
+    return {
+        task: {label: mean_and_sd([run.tasks[task].scores[BIAS_KEY] for run in runs])[1]
+               for label, runs in groups.items() if all(BIAS_KEY in run.tasks[task].scores for run in runs)}
+        for task in tasks
+    }
+
+
 def mean_matrix(runs: Sequence[ArmResult], task: str, metric: str) -> dict[str, dict[str, float]]:
     """The ``metric`` language x language matrix of ``task`` averaged over runs (empty when absent)."""
     matrices = [run.tasks[task].matrices.get(metric) for run in runs]
@@ -226,8 +235,8 @@ def _paired_runs(
 ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
     """Per-query tables of the runs to pair: the seeds both arms share, a single run paired with every run of the
     other side (zero-shot), else each side's mean over its runs (one pair)."""
-    tables_a = {run.config["arm"].get("seed"): per_query_values(run.tasks[task], metric) for run in arm}
-    tables_b = {run.config["arm"].get("seed"): per_query_values(run.tasks[task], metric) for run in baseline}
+    tables_a = {run.config.get("arm", {}).get("seed"): per_query_values(run.tasks[task], metric) for run in arm}
+    tables_b = {run.config.get("arm", {}).get("seed"): per_query_values(run.tasks[task], metric) for run in baseline}
     common = sorted(set(tables_a) & set(tables_b) - {None})
     if len(common) > 1:
         return [tables_a[s] for s in common], [tables_b[s] for s in common]

@@ -52,6 +52,7 @@ def summarise(
         "comparisons": comparisons,
         "alpha_curve": analysis.alpha_curve(groups, [*in_domain, *shift]),
         "bias": analysis.bias(groups, in_domain),
+        "bias_sd": analysis.bias_sd(groups, in_domain),
         "heatmaps": {
             task: {label: analysis.mean_matrix(runs, task, figures.HEATMAP_METRIC) for label, runs in groups.items()}
             for task in in_domain[:1]
@@ -206,7 +207,9 @@ def _figures_section(summary: dict[str, Any]) -> str:
     for task, values in summary["bias"].items():
         if values:
             lines.append(f"Language bias on {task} (mean max−min rank of a query's relevant items; lower is better):")
-            lines.append(markdown_table(["arm", "bias"], [[arm, value] for arm, value in values.items()], digits=1))
+            spread = summary.get("bias_sd", {}).get(task, {})
+            rows = [[arm, _with_sd(value, spread.get(arm), digits=1)] for arm, value in values.items()]
+            lines.append(markdown_table(["arm", "bias (± seed SD)"], rows, digits=1))
             lines.append(f"![bias {task}]({FIGURES_DIR}/{figs['bias'][task]})")
     for task, files in figs["heatmaps"].items():
         lines += [f"![{task} {arm}]({FIGURES_DIR}/{name})" for arm, name in files.items()]
