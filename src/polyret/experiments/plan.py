@@ -9,7 +9,8 @@ every arm of the study folder and of the study folders beside it, for the same b
 
 Detectable effect per task: ``MDE ≈ 2.8·√(sd(d)²/n + 2·σ²/S)`` (80% power, level 0.05; :data:`MDE_FACTOR`) with
 ``n`` items, ``S`` seeds, ``sd(d)`` the SD of per-item differences and ``σ`` the seed SD of the task score. Both are
-taken from the study folder's earlier ``results.json`` when it has them; otherwise ``sd(d)`` is assumed
+taken from the earlier ``results.json`` of the study folder, else of the first study folder beside it that has them
+(sd(d) does not depend on the number of items, so a small pilot study measures it); otherwise ``sd(d)`` is assumed
 (:data:`ASSUMED_DISAGREEMENT` for 0/1 scores, :data:`ASSUMED_AP_SD` for per-query AP) and the seed term is left out.
 """
 
@@ -129,12 +130,14 @@ def _read(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _prior_results(output_dir: Path) -> dict[str, Any]:
-    path = output_dir / RESULTS_FILE
-    return _read(path) if path.is_file() else {}
+def _prior_results(output_dir: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Earlier study summaries: the study folder's own first, then those of the study folders beside it."""
+    paths = [output_dir / RESULTS_FILE, *sorted(output_dir.parent.glob(f"*/{RESULTS_FILE}"))]
+    found = dict.fromkeys(path.resolve() for path in paths if path.is_file())
+    return [(path.parent.name, _read(path)) for path in found]
 
 
-def _task_plans(study: StudyData, prior: dict[str, Any], seeds: int) -> list[dict[str, Any]]:
+def _task_plans(study: StudyData, prior: list[tuple[str, dict[str, Any]]], seeds: int) -> list[dict[str, Any]]:
     plans = []
     for name, size in study.sizes.items():
         metric = MAIN_METRICS.get(name, "p@1")
@@ -155,21 +158,25 @@ def _task_plans(study: StudyData, prior: dict[str, Any], seeds: int) -> list[dic
     return plans
 
 
-def _prior_sd_difference(prior: dict[str, Any], task: str) -> tuple[float | None, str]:
-    values = [cell["sd_difference"] for cells in prior.get("comparisons", {}).values()
-              for name, cell in cells.items() if name == task and cell.get("sd_difference") is not None]
-    if not values:
-        return None, ""
-    return statistics.median(values), f"median of {len(values)} comparisons in the earlier results.json"
+def _prior_sd_difference(prior: list[tuple[str, dict[str, Any]]], task: str) -> tuple[float | None, str]:
+    for study, summary in prior:
+        values = [cell["sd_difference"] for cells in summary.get("comparisons", {}).values()
+                  for name, cell in cells.items() if name == task and cell.get("sd_difference") is not None]
+        if values:
+            return statistics.median(values), f"median of {len(values)} comparisons of study {study}"
+    return None, ""
 
 
-def _prior_seed_sd(prior: dict[str, Any], task: str) -> float | None:
-    table = prior.get("table", {})
-    columns = [c["id"] for c in table.get("columns", []) if c["task"] == task and c["key"] == MAIN_METRICS.get(
-        task, "p@1")]
-    values = [row["sd"][c] for row in table.get("rows", []) for c in columns
-              if (row.get("sd") or {}).get(c) is not None]
-    return statistics.median(values) if values else None
+def _prior_seed_sd(prior: list[tuple[str, dict[str, Any]]], task: str) -> float | None:
+    metric = MAIN_METRICS.get(task, "p@1")
+    for _study, summary in prior:
+        table = summary.get("table", {})
+        columns = [c["id"] for c in table.get("columns", []) if c["task"] == task and c["key"] == metric]
+        values = [row["sd"][c] for row in table.get("rows", []) for c in columns
+                  if (row.get("sd") or {}).get(c) is not None]
+        if values:
+            return statistics.median(values)
+    return None
 
 
 def render_plan(plan: dict[str, Any]) -> str:
@@ -208,7 +215,7 @@ def _estimate_text(estimate: dict[str, Any], costs: dict[str, Any]) -> str:
     def fmt(seconds: float | None) -> str:
         return "unknown" if seconds is None else f"{seconds / 60:.0f} min"
 
-    measured = (f"measured on this machine from {costs['measured_runs']['train']} trained and "
+    measured = (f"measured from {costs['measured_runs']['train']} trained and "
                 f"{costs['measured_runs']['evaluate']} evaluated arms of {', '.join(costs['from_studies'])}"
                 if costs["from_studies"] else "no finished arms of this base model and length to measure from")
     text = (f"Estimated time: training {fmt(estimate['train'])}, evaluation {fmt(estimate['evaluate'])}, total "
