@@ -6,6 +6,7 @@ from enum import Enum
 
 MIXED_PLAN = "mixed"
 CROSS_MIXED_PLAN = "cross-mixed"
+MULTI_POSITIVE_PLAN = "multi-positive"
 
 
 class SamplerKind(str, Enum):
@@ -19,6 +20,9 @@ class SamplerKind(str, Enum):
       twice in a batch.
     - ``english``: en-en pairs only.
     - ``st_default``: sentence-transformers' default batch sampler on the same rows (may repeat an id in a batch).
+    - ``multi_positive``: each batch holds ``batch_size / positives_per_query`` questions, each in its own query
+      language with its answer in ``positives_per_query`` languages, no alignment id in two questions of a batch;
+      trained with :class:`~polyret.training.losses.MultiPositiveRankingLoss` (every translation is a positive).
 
     Where a kind is accepted, a :class:`~polyret.sampling.LanguageBatchSampler` subclass is accepted too.
     """
@@ -29,6 +33,7 @@ class SamplerKind(str, Enum):
     MIXED = "mixed"
     ENGLISH = "english"
     ST_DEFAULT = "st_default"
+    MULTI_POSITIVE = "multi_positive"
 
 
 class Weighting(str, Enum):

@@ -19,12 +19,14 @@ from polyret.errors import UsageError
 from polyret.sampling.kinds import (
     CROSS_MIXED_PLAN,
     MIXED_PLAN,
+    MULTI_POSITIVE_PLAN,
     SamplerKind,
     Weighting,
     pair_plan,
 )
 from polyret.sampling.pairs import PairRef, PairTable
 from polyret.sampling.pool import DistinctIdPool, distinct_batch_capacity
+from polyret.sampling.translations import draw_groups, group_counts, rows_by_question
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,8 @@ class EpochPlan:
 
     Attributes:
         batches: ``world_size * batch_size`` row indices per global batch.
-        plans: the plan label of each global batch (``"de-de"``, ``"de-en"``, ``"cross-mixed"``, ``"mixed"``).
+        plans: the plan label of each global batch (``"de-de"``, ``"de-en"``, ``"cross-mixed"``, ``"mixed"``,
+            ``"multi-positive"``).
         usable_pairs: rows the design could draw from (e.g. only X-X rows for ``monolingual``).
         unused_pairs: usable rows no batch took this epoch (slot remainders smaller than a batch, and for
             ``hybrid`` the cross-lingual rows beyond its ``1 - alpha`` share).
@@ -75,6 +78,8 @@ class LanguageBatchSampler:
         weighting: ``uniform`` draws the batch's language (pair) uniformly among those with a full batch left;
             ``proportional`` in proportion to the batches each has left, so all run out together.
         per_example_pairs: for the cross-lingual batches: draw the pair X != Y per example instead of per batch.
+        positives_per_query: ``multi_positive`` only: answer languages per question (M); a batch holds
+            ``batch_size / M`` questions, each as M consecutive rows, so ``batch_size`` must be a multiple of M.
         seed: base seed; epoch ``e`` uses ``(seed, e)``.
         world_size: number of data-parallel ranks W.
         rank: yield only this rank's batches (for a hand-built DataLoader); ``None`` yields all W per step.
@@ -89,6 +94,7 @@ class LanguageBatchSampler:
         alpha: float = 0.5,
         weighting: Weighting | str = Weighting.UNIFORM,
         per_example_pairs: bool = False,
+        positives_per_query: int = 4,
         seed: int = 0,
         world_size: int = 1,
         rank: int | None = None,
@@ -101,10 +107,14 @@ class LanguageBatchSampler:
             raise UsageError(f"alpha must lie in [0, 1] (got {alpha})")
         if rank is not None and not 0 <= rank < world_size:
             raise UsageError(f"rank must lie in [0, {world_size}) (got {rank})")
+        if self.kind is SamplerKind.MULTI_POSITIVE and (positives_per_query < 1 or batch_size % positives_per_query):
+            raise UsageError(f"multi_positive sampling: batch_size ({batch_size}) must be a multiple of "
+                             f"positives_per_query ({positives_per_query} >= 1)")
         self.table = table
         self.batch_size = batch_size
         self.alpha = alpha
         self.per_example_pairs = per_example_pairs
+        self.positives_per_query = positives_per_query
         self.seed = seed
         self.world_size = world_size
         self.rank = rank
@@ -114,11 +124,14 @@ class LanguageBatchSampler:
         self._position = 0
         self._cached: dict[int, EpochPlan] = {}  # the latest two epochs drawn (a log interval may span both)
         self._mono, self._cross = self._build_slots()
+        self._questions = rows_by_question(table) if self.kind is SamplerKind.MULTI_POSITIVE else []
         self._num_batches = self._epoch_length()
         if self._num_batches == 0:
             raise UsageError(
                 f"{self.kind.value} sampling: not one full batch of {self.global_batch_size} pairs "
                 f"(batch size {batch_size} x {world_size} ranks) fits the {len(table)} usable pairs"
+                + (f" (a question counts where its answer exists in {positives_per_query} languages)"
+                   if self.kind is SamplerKind.MULTI_POSITIVE else "")
             )
 
     # -- public API -----------------------------------------------------------------------------------------------
@@ -170,8 +183,11 @@ class LanguageBatchSampler:
     def fingerprint(self) -> str:
         """A hash of everything that fixes the batch sequence (rows, design, sizes, seed)."""
         digest = hashlib.sha256()
-        digest.update(repr((self.kind.value, self.weighting.value, self.alpha, self.per_example_pairs, self.seed,
-                            self.batch_size, self.world_size)).encode())
+        design = (self.kind.value, self.weighting.value, self.alpha, self.per_example_pairs, self.seed,
+                  self.batch_size, self.world_size)
+        if self.kind is SamplerKind.MULTI_POSITIVE:  # other designs keep the fingerprints of their checkpoints
+            design += (self.positives_per_query,)
+        digest.update(repr(design).encode())
         for ref in self.table.rows:
             digest.update(f"{self.table.alignment_ids[ref.example_index]}\t{ref.query_lang}\t{ref.passage_lang}\n"
                           .encode())
@@ -199,6 +215,8 @@ class LanguageBatchSampler:
     def _build_slots(self) -> tuple[Slots, Slots]:
         """Monolingual and cross-lingual slots of the design: plan label -> rows grouped by example."""
         rows = self.table.rows
+        if self.kind is SamplerKind.MULTI_POSITIVE:  # its groups are drawn per epoch (polyret.sampling.translations)
+            return {}, {}
         if self.kind in (SamplerKind.MIXED, SamplerKind.ST_DEFAULT):
             return {}, {MIXED_PLAN: _group_by_example(range(len(rows)), rows)}
         mono: Slots = defaultdict(list)
@@ -228,6 +246,9 @@ class LanguageBatchSampler:
     def _epoch_length(self) -> int:
         if self.kind is SamplerKind.ST_DEFAULT:
             return len(self.table) // self.global_batch_size
+        if self.kind is SamplerKind.MULTI_POSITIVE:
+            return distinct_batch_capacity(group_counts(self._questions, self.positives_per_query),
+                                           self.global_batch_size // self.positives_per_query)
         mono, cross = sum(self._capacities(self._mono).values()), sum(self._capacities(self._cross).values())
         if self.kind is not SamplerKind.HYBRID:
             return mono + cross
@@ -237,6 +258,8 @@ class LanguageBatchSampler:
     def _draw_epoch(self, epoch: int) -> EpochPlan:
         if self.kind is SamplerKind.ST_DEFAULT:
             return self._draw_st_default(epoch)
+        if self.kind is SamplerKind.MULTI_POSITIVE:
+            return self._draw_multi_positive(epoch)
         rng = np.random.default_rng([self.seed, epoch])
         pools = {
             plan: DistinctIdPool(groups, self.global_batch_size, rng)
@@ -259,6 +282,20 @@ class LanguageBatchSampler:
             return plans[int(rng.integers(len(plans)))]
         left = np.array([pools[p].capacity for p in plans], dtype=float)
         return plans[int(rng.choice(len(plans), p=left / left.sum()))]
+
+    def _draw_multi_positive(self, epoch: int) -> EpochPlan:
+        """Translation groups of distinct examples; a global batch is ``global_batch_size / M`` whole groups."""
+        rng = np.random.default_rng([self.seed, epoch])
+        groups = draw_groups(self._questions, self.positives_per_query, rng)
+        flat = [group for example_groups in groups for group in example_groups]
+        ids, start = [], 0
+        for example_groups in groups:  # the pool keeps two groups of one example out of a batch
+            ids.append(range(start, start + len(example_groups)))
+            start += len(example_groups)
+        pool = DistinctIdPool(ids, self.global_batch_size // self.positives_per_query, rng)
+        batches = [[row for group in pool.take() for row in flat[group]] for _ in range(self._num_batches)]
+        used = len(batches) * self.global_batch_size
+        return EpochPlan(batches, [MULTI_POSITIVE_PLAN] * len(batches), len(self.table), len(self.table) - used)
 
     def _draw_st_default(self, epoch: int) -> EpochPlan:
         """sentence-transformers' default sampler (random order, full batches), reseeded per epoch."""
