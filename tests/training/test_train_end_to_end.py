@@ -86,3 +86,33 @@ def test_non_finite_loss_names_the_step_and_language_plan(tmp_path, records):
     plan = sampler.epoch_plan(0).plans[1]
     with pytest.raises(TrainingError, match=f"step 2 \\(language plan {plan}\\)"):
         callback.on_log(args, TrainerState(global_step=2, epoch=0.1), TrainerControl(), logs={"loss": float("nan")})
+
+
+def _weights(model_dir) -> dict[str, np.ndarray]:
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    return {name: tensor.detach().numpy().copy() for name, tensor in model.state_dict().items()}
+
+
+def test_multi_positive_trains_with_translation_groups_and_resumes_to_the_same_weights(tiny_model_dir, records,
+                                                                                      tmp_path):
+    config = _config(tiny_model_dir, max_steps=4, save_steps=2, batch_size=6, sampler="multi_positive",
+                     positives_per_query=3, save_total_limit=None)
+    full = train(config, records, output_dir=tmp_path / "full")
+    log = _log(full.run_dir)
+    assert [row["plan"] for row in log] == ["multi-positive"] * 4 and all(math.isfinite(row["loss"]) for row in log)
+    for row in log:  # two questions per batch, each as three consecutive rows (its answer in en, de, es)
+        ids = row["examples"]
+        assert ids[0] == ids[1] == ids[2] != ids[3] == ids[4] == ids[5]
+    partial_dir = tmp_path / "partial"
+    shutil.copytree(full.run_dir, partial_dir)
+    shutil.rmtree(partial_dir / "checkpoints" / "checkpoint-4")
+    shutil.rmtree(partial_dir / "final")
+    resumed = train(config.replace(resume=True), records, output_dir=partial_dir)
+    assert resumed.summary["resumed_from"].endswith("checkpoint-2")
+    assert [row["examples"] for row in _log(partial_dir)] == [row["examples"] for row in log]
+    expected, got = _weights(full.model_dir), _weights(resumed.model_dir)
+    assert expected.keys() == got.keys()
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name], value, atol=1e-5, err_msg=name)
+    with pytest.raises(TrainingError, match="other data"):
+        train(config.replace(resume=True, positives_per_query=1), records, output_dir=partial_dir)

@@ -41,6 +41,8 @@ class TrainConfig:
         alpha: hybrid: probability that a batch is monolingual.
         weighting: ``uniform`` or ``proportional`` draw of each batch's language (pair).
         per_example_pairs: cross-lingual batches draw the pair X != Y per example, not per batch.
+        positives_per_query: ``multi_positive``: answer languages per question in a batch (M); a batch holds
+            ``batch_size / M`` questions, so the same number of pairs as the other designs.
         batch_size: pairs per batch on one device (global batch = batch_size x devices).
         lr / weight_decay / warmup_ratio: AdamW and the linear warm-up share of the steps.
         epochs / max_steps: training length; ``max_steps`` wins when set.
@@ -68,6 +70,7 @@ class TrainConfig:
     alpha: float = 0.5
     weighting: str = "uniform"
     per_example_pairs: bool = False
+    positives_per_query: int = 4
     batch_size: int = 100
     lr: float = 3e-5
     weight_decay: float = 0.01
@@ -155,12 +158,18 @@ class TrainConfig:
         """Check value ranges and choices that types alone do not fix."""
         from polyret.sampling import SamplerKind, Weighting
 
+        multi_positive = self.sampler == SamplerKind.MULTI_POSITIVE.value
         checks = [
             (self.sampler in {k.value for k in SamplerKind}, "sampler", f"one of {[k.value for k in SamplerKind]}"),
             (self.weighting in {w.value for w in Weighting}, "weighting", f"one of {[w.value for w in Weighting]}"),
             (self.precision in {"auto", "fp32", "fp16", "bf16"}, "precision", "auto, fp32, fp16 or bf16"),
             (0.0 <= self.alpha <= 1.0, "alpha", "in [0, 1]"),
             (self.batch_size >= 1, "batch_size", ">= 1"),
+            (self.positives_per_query >= 1, "positives_per_query", ">= 1"),
+            (not multi_positive or self.batch_size % self.positives_per_query == 0, "batch_size",
+             f"a multiple of positives_per_query ({self.positives_per_query}) with the multi_positive sampler"),
+            (not multi_positive or not (self.symmetric or self.cached), "sampler",
+             "another design with symmetric or cached (the multi-positive loss has neither)"),
             (self.mini_batch_size >= 1, "mini_batch_size", ">= 1"),
             (self.lr > 0, "lr", "> 0"),
             (0.0 <= self.warmup_ratio < 1.0, "warmup_ratio", "in [0, 1)"),

@@ -49,6 +49,7 @@ from polyret.training.checkpoints import (
 from polyret.training.config import TrainConfig
 from polyret.training.dataset import build_pair_dataset
 from polyret.training.interrupts import StopOnSignal
+from polyret.training.losses import MultiPositiveRankingLoss
 from polyret.training.progress import RichProgressCallback
 from polyret.training.run_log import RunLogCallback, check_resumable
 
@@ -113,7 +114,8 @@ def train(
     is_main = args.process_index == 0  # under DDP only rank 0 writes the run directory
     sampler = sampler_class(
         table, config.batch_size, kind=config.sampler, alpha=config.alpha, weighting=config.weighting,
-        per_example_pairs=config.per_example_pairs, seed=config.seed, world_size=args.world_size,
+        per_example_pairs=config.per_example_pairs, positives_per_query=config.positives_per_query,
+        seed=config.seed, world_size=args.world_size,
     )
     if resume_from is not None:
         check_resumable(resume_from, sampler)
@@ -135,10 +137,12 @@ def train(
             "world_size": args.world_size, "sampler_fingerprint": sampler.fingerprint, "train_pairs": len(table),
         })
         write_json(run_dir / "provenance.json", _provenance(config, train_data, eval_data))
+    labels = config.sampler == SamplerKind.MULTI_POSITIVE  # the loss finds a row's translations by its label
     trainer = LanguageAwareTrainer(
         model=model, args=args, loss=_loss(model, config, gather=args.world_size > 1),
-        train_dataset=build_pair_dataset(table, with_context=config.with_context),
-        eval_dataset=build_pair_dataset(eval_table, with_context=config.with_context) if eval_table else None,
+        train_dataset=build_pair_dataset(table, with_context=config.with_context, group_labels=labels),
+        eval_dataset=build_pair_dataset(eval_table, with_context=config.with_context, group_labels=labels)
+        if eval_table else None,
         callbacks=callbacks, train_sampler=sampler, eval_sampler=eval_sampler,
     )
     trainer.remove_callback(PrinterCallback)  # train_log.jsonl and the progress bar report the steps
@@ -296,8 +300,11 @@ def _ddp_on_cpu() -> bool:
 
 
 def _loss(model: SentenceTransformer, config: TrainConfig, *, gather: bool) -> torch.nn.Module:
-    """In-batch-negative InfoNCE over cosine scores, optionally symmetric and/or gradient-cached."""
+    """In-batch-negative InfoNCE over cosine scores, optionally symmetric and/or gradient-cached; with the
+    ``multi_positive`` design every translation of a query's answer in the batch is a positive."""
     kwargs: dict[str, Any] = {"scale": config.scale, "gather_across_devices": gather}
+    if config.sampler == SamplerKind.MULTI_POSITIVE:
+        return MultiPositiveRankingLoss(model, **kwargs)
     if config.symmetric:
         kwargs.update(SYMMETRIC_DIRECTIONS)
     if config.cached:
