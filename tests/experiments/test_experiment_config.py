@@ -35,6 +35,7 @@ def test_file_keys_override_the_preset_and_nested_sections_merge(tmp_path: Path)
         ("evaluation: {domain_shift: [miracl]}\n", "miracl"),
         ("training: {max_steps: null}\n", "training.max_steps"),
         ("hybrid_alpha: 1.5\n", "hybrid_alpha"),
+        ("arms: [multi_positive]\ntraining: {max_steps: 5, batch_size: 6}\n", "positives_per_query"),
         ("- a list\n", "mapping"),
         ("evaluation: {task_files: [{path: a.jsonl}]}\n", "evaluation.task_files[0].kind"),
         ("evaluation: {task_files: [{path: a.jsonl, kind: sideways}]}\n", "not one of in-domain"),
@@ -82,3 +83,12 @@ def test_hash_changes_exactly_with_what_the_arm_depends_on() -> None:
     assert hashes(base) == before  # stable
     other_test = {**INPUTS, "eval_inputs": {"xquad-r": {"digest": "other"}}}
     assert set(hashes(base, other_test).values()).isdisjoint(before.values())
+
+
+def test_the_paper_preset_adds_the_multi_positive_arm_and_the_quick_preset_does_not() -> None:
+    paper, quick = load_config(preset="paper"), load_config(preset="quick")
+    assert "multi_positive" in paper.arms and "multi_positive" not in quick.arms
+    arm = next(arm for arm in expand_arms(paper) if arm.sampler == "multi_positive")
+    training = resolved_arm_config(paper, arm, **INPUTS)["training"]
+    assert (training["sampler"], training["batch_size"], training["max_steps"]) == ("multi_positive", 100, 2000)
+    assert [a.seed for a in expand_arms(paper) if a.label == "multi_positive"] == paper.seeds

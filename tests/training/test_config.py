@@ -23,7 +23,9 @@ def test_toml_config_is_read(tmp_path):
 @pytest.mark.parametrize(
     ("text", "key"),
     [("modle: m\n", "modle"), ("batch_size: '8'\n", "batch_size"), ("alpha: true\n", "alpha"),
-     ("languages: en\n", "languages"), ("sampler: bilingual\n", "sampler"), ("alpha: 2\n", "alpha")],
+     ("languages: en\n", "languages"), ("sampler: bilingual\n", "sampler"), ("alpha: 2\n", "alpha"),
+     ("sampler: multi_positive\nbatch_size: 10\n", "batch_size"), ("positives_per_query: 0\n", "positives_per_query"),
+     ("sampler: multi_positive\nsymmetric: true\n", "sampler")],
 )
 def test_unknown_keys_wrong_types_and_bad_values_name_the_key(tmp_path, text, key):
     (tmp_path / "c.yaml").write_text(text, encoding="utf-8")

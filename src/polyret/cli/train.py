@@ -1,4 +1,5 @@
-"""CLI: ``polyret train`` — fine-tune an encoder with monolingual, cross-lingual, hybrid or mixed batches."""
+"""CLI: ``polyret train`` — fine-tune an encoder with monolingual, cross-lingual, hybrid, mixed or multi-positive
+batches."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def train_command(
     model: Annotated[str | None, typer.Option(help="Model directory, polyret alias or Hub name.")] = None,
     data: Annotated[str | None, typer.Option(help="xquad-r, mlqa-r, or a QA JSONL file.")] = None,
     sampler: Annotated[
-        str | None, typer.Option(help="monolingual, cross_lingual, hybrid, mixed, english or st_default.")
+        str | None,
+        typer.Option(help="monolingual, cross_lingual, hybrid, mixed, english, st_default or multi_positive."),
     ] = None,
     alpha: Annotated[float | None, typer.Option(help="Hybrid: probability of a monolingual batch.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Pairs per batch and device.")] = None,

@@ -1,9 +1,9 @@
 """The flagship study's configuration: one base model, one data set, one training recipe, several batching arms.
 
 Fairness is structural: every trained arm gets the same base model, training data, step budget, optimiser settings
-and seeds; arms differ only in their batch sampler (and, for hybrid, its alpha). Presets give the two standard
-sizes (``quick``: a smoke run on a laptop CPU; ``standard``: about 3 hours on a 2-core CPU, sized to tell arms
-apart; ``paper`` for a GPU); a YAML/TOML file overrides any key.
+and seeds; arms differ only in their batch sampler (and, for hybrid, its alpha; ``multi_positive`` also in its loss).
+Presets give the standard sizes (``quick``: a smoke run on a laptop CPU; ``standard``: about 3 hours on a 2-core
+CPU, sized to tell arms apart; ``paper`` for a GPU); a YAML/TOML file overrides any key.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ ZERO_SHOT = "zero-shot"
 HYBRID = "hybrid"
 BASELINE_ARMS = ("mixed", "st_default", "monolingual", "cross_lingual")
 DEFAULT_ARMS = (ZERO_SHOT, *BASELINE_ARMS, HYBRID)
+MULTI_POSITIVE = "multi_positive"
+OPTIONAL_ARMS = (MULTI_POSITIVE,)
+"""Arms a config may add to the default ones (the ``paper`` preset does)."""
+KNOWN_ARMS = (*DEFAULT_ARMS, *OPTIONAL_ARMS)
 TRAIN_LANGUAGES = ("ar", "de", "en", "es", "hi", "ru", "th", "tr", "zh")
 SWEEP_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 """The alpha sweep of the paper preset and of ``polyret experiment --alpha-sweep``."""
@@ -102,7 +106,8 @@ class ExperimentConfig:
         name: run name (default output folder ``runs/<name>``).
         base_model: model path, hub name or alias every arm starts from.
         arms: arm names (``zero-shot``, ``mixed``, ``st_default``, ``monolingual``, ``cross_lingual``, ``hybrid``,
-            or ``hybrid@<alpha>``).
+            ``hybrid@<alpha>``, or ``multi_positive``: questions with their answer in ``training.positives_per_query``
+            languages per batch, every translation a positive).
         hybrid_alpha: probability of a monolingual batch in the ``hybrid`` arm.
         alpha_sweep: extra ``hybrid@alpha`` arms (empty: no sweep).
         seeds: one trained run per arm and seed.
@@ -178,6 +183,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "name": "paper",
         "base_model": "FacebookAI/xlm-roberta-base",
         "seeds": [13, 42, 87],
+        "arms": list(KNOWN_ARMS),
         "alpha_sweep": list(SWEEP_ALPHAS),
         "training": {"max_steps": 2000, "batch_size": 100, "lr": 3e-5, "max_seq_length": 256},
         "data": {"folds": 4, "test_fold": 0},
@@ -242,6 +248,8 @@ def validate(config: ExperimentConfig) -> None:
     if not config.seeds:
         raise UsageError("config key 'seeds': give at least one seed")
     train_config(config, "hybrid", alpha=config.hybrid_alpha, seed=config.seeds[0])
+    if MULTI_POSITIVE in config.arms:  # its batch size must hold whole questions
+        train_config(config, MULTI_POSITIVE, alpha=None, seed=config.seeds[0])
     _check_positive(
         config.evaluation, "evaluation", ("batch_size", "qa_max_articles", "max_items", "max_seq_length")
     )
@@ -281,13 +289,13 @@ def parse_arm(name: str) -> tuple[str, float | None]:
     Raises:
         UsageError: an unknown arm name.
     """
-    if name in DEFAULT_ARMS:
+    if name in KNOWN_ARMS:
         return name, None
     match = _ALPHA_ARM.match(name)
     if match and 0.0 <= float(match["alpha"]) <= 1.0:
         return HYBRID, float(match["alpha"])
     raise UsageError(
-        f"config key 'arms': unknown arm {name!r} (expected {', '.join(DEFAULT_ARMS)} or hybrid@<alpha in [0, 1]>)"
+        f"config key 'arms': unknown arm {name!r} (expected {', '.join(KNOWN_ARMS)} or hybrid@<alpha in [0, 1]>)"
     )
 
 
