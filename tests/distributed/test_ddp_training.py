@@ -3,8 +3,9 @@
 The worker (``ddp_worker.py``) records what each rank's collator actually received and the loss each rank computed.
 The checks: at every step both ranks follow the same language plan (the one logged), hold disjoint examples, the
 gathered loss of step 1 equals the single-process loss over the concatenated global batch, rank 0 alone writes the
-run directory, a resumed run hands every rank the batches it had in the uninterrupted run, and a SIGTERM that
-reaches one rank stops both at the same step with one complete checkpoint.
+run directory, a resumed run hands every rank the batches it had in the uninterrupted run, a SIGTERM that
+reaches one rank stops both at the same step with one complete checkpoint, and multi-positive batches put whole
+translation groups on each rank, with the gathered multi-positive loss equal to the single-process one.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
 from polyret.training.checkpoints import latest_complete_checkpoint
+from polyret.training.losses import MultiPositiveRankingLoss
 from polyret.training.run_log import SAMPLER_STATE_NAME
 
-from .ddp_worker import BATCH_SIZE, SIGNAL_STEP
+from .ddp_worker import BATCH_SIZE, POSITIVES, SIGNAL_STEP
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 LANGS = ("de", "en", "es")
@@ -75,7 +77,7 @@ def ddp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
     runs = {run: [json.loads((root / f"{run}-rank{rank}.json").read_text()) for rank in range(WORLD_SIZE)]
-            for run in ("full", "resumed", "terminated")}
+            for run in ("full", "resumed", "terminated", "multi")}
     return {"model": model, "records": records, "run_dir": root / "full", **runs}
 
 
@@ -155,3 +157,31 @@ def test_sigterm_on_one_rank_stops_every_rank_at_the_same_step(ddp):
     assert sorted(p.name for p in checkpoint.glob("rng_state*.pth")) == ["rng_state_0.pth", "rng_state_1.pth"]
     assert [row["step"] for row in _log(run_dir) if "loss" in row] == list(range(1, SIGNAL_STEP + 1))
     assert not (run_dir / "final").exists()
+
+
+def test_multi_positive_ranks_hold_whole_translation_groups_of_distinct_examples(ddp):
+    pairs = _pairs(ddp["records"])
+    for step in range(STEPS):
+        groups = []
+        for rank in ddp["multi"]:
+            batch = [pairs[tuple(pair)] for pair in _trained(rank)[step]]
+            groups += [batch[start : start + POSITIVES] for start in range(0, BATCH_SIZE, POSITIVES)]
+        for group in groups:  # one question in one language, its answer in POSITIVES languages
+            assert len({(alignment_id, x) for alignment_id, x, _ in group}) == 1
+            assert len({y for _, _, y in group}) == POSITIVES
+        ids = [group[0][0] for group in groups]
+        assert len(set(ids)) == len(ids) == WORLD_SIZE * BATCH_SIZE // POSITIVES, f"step {step + 1}"
+
+
+def test_gathered_multi_positive_loss_equals_single_process_loss_over_the_global_batch(ddp):
+    model = SentenceTransformer(str(ddp["model"]), device="cpu")
+    pairs = _pairs(ddp["records"])
+    global_batch = [pair for rank in ddp["multi"] for pair in rank["batches"][0]]
+    ids = [pairs[tuple(pair)][0] for pair in global_batch]
+    labels = torch.tensor([sorted(set(ids)).index(alignment_id) for alignment_id in ids])
+    with torch.no_grad():
+        queries = model.encode([q for q, _ in global_batch], prompt_name="query", convert_to_tensor=True)
+        passages = model.encode([p for _, p in global_batch], prompt_name="passage", convert_to_tensor=True)
+        expected = float(MultiPositiveRankingLoss(model).compute_loss_from_embeddings([queries, passages], labels))
+    rank_losses = [rank["losses"][0] for rank in ddp["multi"]]
+    assert sum(rank_losses) / WORLD_SIZE == pytest.approx(expected, rel=1e-5, abs=1e-6)
