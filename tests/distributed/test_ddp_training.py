@@ -112,13 +112,19 @@ def test_both_ranks_follow_the_logged_language_plan_with_disjoint_examples(ddp):
         assert len(set(ids)) == len(ids) == WORLD_SIZE * BATCH_SIZE, f"step {step + 1}: an id on two ranks"
 
 
-def test_gathered_loss_equals_single_process_loss_over_the_global_batch(ddp):
-    model = SentenceTransformer(str(ddp["model"]), device="cpu")
-    global_batch = [pair for rank in ddp["full"] for pair in rank["batches"][0]]
+def _single_process_loss(model_dir: Path, global_batch: list[list[str]], loss_class: type,
+                         labels: torch.Tensor | None = None) -> float:
+    """The loss of one process over the whole (query, passage) batch."""
+    model = SentenceTransformer(str(model_dir), device="cpu")
     with torch.no_grad():
         queries = model.encode([q for q, _ in global_batch], prompt_name="query", convert_to_tensor=True)
         passages = model.encode([p for _, p in global_batch], prompt_name="passage", convert_to_tensor=True)
-        expected = float(MultipleNegativesRankingLoss(model).compute_loss_from_embeddings([queries, passages], None))
+        return float(loss_class(model).compute_loss_from_embeddings([queries, passages], labels))
+
+
+def test_gathered_loss_equals_single_process_loss_over_the_global_batch(ddp):
+    global_batch = [pair for rank in ddp["full"] for pair in rank["batches"][0]]
+    expected = _single_process_loss(ddp["model"], global_batch, MultipleNegativesRankingLoss)
     rank_losses = [rank["losses"][0] for rank in ddp["full"]]
     assert sum(rank_losses) / WORLD_SIZE == pytest.approx(expected, rel=1e-5, abs=1e-6)
     assert _log(ddp["run_dir"])[0]["loss"] == pytest.approx(expected, rel=1e-5, abs=1e-6)
@@ -174,14 +180,10 @@ def test_multi_positive_ranks_hold_whole_translation_groups_of_distinct_examples
 
 
 def test_gathered_multi_positive_loss_equals_single_process_loss_over_the_global_batch(ddp):
-    model = SentenceTransformer(str(ddp["model"]), device="cpu")
     pairs = _pairs(ddp["records"])
     global_batch = [pair for rank in ddp["multi"] for pair in rank["batches"][0]]
     ids = [pairs[tuple(pair)][0] for pair in global_batch]
     labels = torch.tensor([sorted(set(ids)).index(alignment_id) for alignment_id in ids])
-    with torch.no_grad():
-        queries = model.encode([q for q, _ in global_batch], prompt_name="query", convert_to_tensor=True)
-        passages = model.encode([p for _, p in global_batch], prompt_name="passage", convert_to_tensor=True)
-        expected = float(MultiPositiveRankingLoss(model).compute_loss_from_embeddings([queries, passages], labels))
+    expected = _single_process_loss(ddp["model"], global_batch, MultiPositiveRankingLoss, labels)
     rank_losses = [rank["losses"][0] for rank in ddp["multi"]]
     assert sum(rank_losses) / WORLD_SIZE == pytest.approx(expected, rel=1e-5, abs=1e-6)

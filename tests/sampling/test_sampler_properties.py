@@ -19,8 +19,8 @@ LANGUAGE_KINDS = [SamplerKind.MONOLINGUAL, SamplerKind.CROSS_LINGUAL, SamplerKin
 
 
 def _sampler(records, kind, batch_size=2, **kwargs) -> LanguageBatchSampler | None:
-    try:
-        return LanguageBatchSampler(PairTable(records), batch_size, kind=kind, **kwargs)
+    try:  # multi_positive: one question per batch of 2, with its answer in 2 languages
+        return LanguageBatchSampler(PairTable(records), batch_size, kind=kind, positives_per_query=2, **kwargs)
     except UsageError:  # not one full batch fits this draw
         return None
 
