@@ -22,3 +22,15 @@ def test_only_rank_zero_prints_the_summary(rank, printed, tmp_path, monkeypatch,
         monkeypatch.setenv("RANK", rank)
     main(["train", "--model", "m", "--data", "xquad-r", "--languages", "en,de", "--output-dir", str(tmp_path)])
     assert ("trained 2 steps" in capsys.readouterr().out) is printed
+
+
+def test_the_multi_positive_sampler_is_chosen_from_the_command_line(tmp_path, monkeypatch, capsys) -> None:
+    received = []
+    outcome = SimpleNamespace(steps=2, summary=SUMMARY, model_dir=tmp_path / "final")
+    monkeypatch.setattr(trainer, "train", lambda config, *args, **kwargs: received.append(config) or outcome)
+    arguments = ["train", "--model", "m", "--data", "xquad-r", "--languages", "en,de", "--sampler", "multi_positive"]
+    main([*arguments, "--batch-size", "8", "--output-dir", str(tmp_path / "run")])
+    assert (received[0].sampler, received[0].batch_size, received[0].positives_per_query) == ("multi_positive", 8, 4)
+    with pytest.raises(SystemExit) as exit_info:  # 10 pairs cannot hold whole questions of 4 translations
+        main([*arguments, "--batch-size", "10", "--output-dir", str(tmp_path / "other")])
+    assert exit_info.value.code == 2 and "positives_per_query" in capsys.readouterr().err
