@@ -1,0 +1,19 @@
+"""Post-hoc language debiasing of embeddings: per-language centering, LIR and LSAR (numpy only).
+
+Each method fits on reference embeddings with their languages and transforms embeddings (re-normalised rows);
+LSAR needs no languages at transform time and can be exported into a sentence-transformers model
+(:mod:`polyret.debias.export`). This layer works on arrays alone: it imports nothing from evaluation, experiments
+or the CLI.
+"""
+
+from polyret.debias.base import Debiaser, LanguagesRequiredError, UnseenLanguageError
+from polyret.debias.centering import LanguageCentering
+from polyret.debias.lir import LanguageInformationRemoval
+from polyret.debias.lsar import LowRankSubspaceRemoval
+from polyret.debias.spec import METHODS, DebiasSpec, parse_spec, parse_specs
+from polyret.debias.storage import load_debiaser, save_debiaser
+
+__all__ = [
+    "METHODS", "DebiasSpec", "Debiaser", "LanguageCentering", "LanguageInformationRemoval", "LanguagesRequiredError",
+    "LowRankSubspaceRemoval", "UnseenLanguageError", "load_debiaser", "parse_spec", "parse_specs", "save_debiaser",
+]
