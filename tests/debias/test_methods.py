@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from polyret.debias import (
-    LanguageCentering, LanguageInformationRemoval, LanguagesRequiredError, LowRankSubspaceRemoval,
-    UnseenLanguageError, load_debiaser, parse_spec, parse_specs, save_debiaser,
+    LanguageCentering,
+    LanguageInformationRemoval,
+    LanguagesRequiredError,
+    LowRankSubspaceRemoval,
+    UnseenLanguageError,
+    load_debiaser,
+    parse_spec,
+    parse_specs,
+    save_debiaser,
 )
 from polyret.errors import DataError, UsageError
 
@@ -26,7 +33,7 @@ def synthetic(seed: int = 0, items: int = ITEMS) -> tuple[np.ndarray, np.ndarray
     meanings[:, :MEANING_DIMS] = rng.normal(size=(items, MEANING_DIMS))
     offsets = np.zeros((len(LANGS), DIM))
     offsets[:, MEANING_DIMS:] = 4 * rng.normal(size=(len(LANGS), DIM - MEANING_DIMS))
-    rows = [(meanings[i] + offsets[l], meanings[i], lang, i) for l, lang in enumerate(LANGS) for i in range(items)]
+    rows = [(meanings[i] + offsets[k], meanings[i], lang, i) for k, lang in enumerate(LANGS) for i in range(items)]
     vectors, meaning, languages, item = zip(*rows, strict=True)
     return np.array(vectors), np.array(meaning), list(languages), np.array(item)
 

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from polyret.cli import data, evaluate, experiment, models, train
+from polyret.cli import data, debias, evaluate, experiment, models, train
 from polyret.errors import PolyretError, UsageError
 
 app = typer.Typer(
@@ -33,7 +33,7 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show full stack tra
     """polyret: multilingual dense retrieval, from data to report."""
 
 
-for _module in (data, models, train, evaluate, experiment):
+for _module in (data, models, train, evaluate, experiment, debias):
     _module.register(app)
 
 

@@ -13,16 +13,20 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from polyret.cli.debias import debias_reference, debiased_results
 from polyret.cli.options import DataDirOption, comma_list
 from polyret.cli.task_options import skip_lines, task_file_specs, task_tables
+from polyret.debias import parse_specs
 from polyret.errors import UsageError
+from polyret.evaluation.debiased import run_debiased
 from polyret.evaluation.report import read_evaluation_results, slug, write_evaluation_report
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.significance import compare_results
-from polyret.evaluation.suite import SUITES, TASKS, BeirSpec, SuiteConfig, get_suite, run_suite
+from polyret.evaluation.suite import SUITES, TASKS, BeirSpec, SuiteConfig, get_suite, run_tasks, suite_context
 from polyret.io import write_json
 from polyret.models.encoders import get_encoder
 from polyret.models.protocol import Encoder, Role
@@ -118,6 +122,20 @@ def evaluate_command(
     beir_name: Annotated[str, typer.Option(help="Task name of the BEIR task.")] = "beir",
     beir_lang: Annotated[str, typer.Option(help="Language of the BEIR task.")] = "en",
     beir_index: Annotated[str, typer.Option(help="BEIR search: exact or faiss (cached HNSW index).")] = "exact",
+    debias: Annotated[
+        list[str] | None,
+        typer.Option(help="Also score every task after a post-hoc debiasing method: center, lir[:rank] or "
+                     "lsar[:rank] (repeatable; nothing is encoded again)."),
+    ] = None,
+    debias_fit_on: Annotated[
+        Path | None,
+        typer.Option(help="QA JSONL file of reference texts to fit --debias on (default: the XQuAD-R articles no "
+                     "evaluated task uses)."),
+    ] = None,
+    debias_transductive: Annotated[
+        bool, typer.Option("--debias-transductive", help="Fit --debias on each task's own test pool (labelled "
+                           "transductive).")
+    ] = False,
 ) -> None:
     """Evaluate MODEL on a suite; writes results.json, report.md and PNG figures to the output folder."""
     if ctx.invoked_subcommand is not None:
@@ -134,6 +152,8 @@ def evaluate_command(
     own = [*file_tasks, *([beir] if beir is not None else [])]
     config = _suite_config(suite, tasks, batch_size, not no_context, own_tasks=bool(own)).with_tasks(*own)
     out = output_dir or Path("polyret-eval") / f"{slug(Path(model).name or model)}-{config.name}"
+    specs = parse_specs(debias or [])
+    reference = debias_reference(config, specs, debias_fit_on, debias_transductive, data_dir_opt)
     cache_root = None if no_cache else cache_dir() / "embeddings"
     encoder = get_encoder(model, device=device)
     started = time.perf_counter()
@@ -148,7 +168,9 @@ def evaluate_command(
         def on_task(name: str, done: int, total: int) -> None:
             progress.update(task_bar, completed=done, description=f"task {name}" if name else "tasks")
 
-        results = run_suite(counting, config, data_dir=data_dir_opt, cache_root=cache_root, progress=on_task)
+        run_ctx = suite_context(counting, config, data_dir=data_dir_opt, cache_root=cache_root)
+        results = run_tasks(run_ctx, config, on_task)
+        debiased = run_debiased(run_ctx, config, specs, reference) if specs else []
     meta = {
         "suite": config.name,
         "tasks": ", ".join(config.task_names),
@@ -161,10 +183,16 @@ def evaluate_command(
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "polyret_version": version("polyret"),
     }
+    if debiased:
+        results |= debiased_results(debiased)
+        meta["debias"] = {run.label: {"fit": run.fit, "skipped": run.skipped} for run in debiased}
     files = write_evaluation_report(results, out, model_name=model, meta=meta | {"suite_config": config.describe()})
     console.print(_summary_table(results))
     for line in skip_lines(results):
         console.print(line, highlight=False)
+    for run in debiased:
+        for task, reason in run.skipped.items():
+            console.print(f"[yellow]{escape(run.label)} skipped {escape(task)}:[/] {escape(reason)}")
     console.print(f"report: {files.markdown}\nresults: {files.results} ({len(files.figures)} figures)")
 
 

@@ -8,7 +8,12 @@ from typing import ClassVar
 import numpy as np
 
 from polyret.debias.base import (
-    check_embeddings, check_languages, language_index, language_rows, require_fitted, unit_rows,
+    check_embeddings,
+    check_languages,
+    language_index,
+    language_rows,
+    require_fitted,
+    unit_rows,
 )
 
 

@@ -8,7 +8,12 @@ from typing import ClassVar
 import numpy as np
 
 from polyret.debias.base import (
-    check_embeddings, check_languages, language_index, language_rows, require_fitted, unit_rows,
+    check_embeddings,
+    check_languages,
+    language_index,
+    language_rows,
+    require_fitted,
+    unit_rows,
 )
 from polyret.errors import UsageError
 
@@ -56,7 +61,9 @@ class LanguageInformationRemoval:
             raise UsageError(f"lir: rank {self.rank} needs at least {self.rank} texts per language; "
                              f"{', '.join(short)} has fewer")
         self.languages = np.array(list(rows), dtype=str)
-        self.components = np.stack([np.linalg.svd(block, full_matrices=False)[2][: self.rank] for block in rows.values()])
+        self.components = np.stack(
+            [np.linalg.svd(block, full_matrices=False)[2][: self.rank] for block in rows.values()]
+        )
         return self
 
     def transform(self, embeddings: np.ndarray, languages: Sequence[str] | None = None) -> np.ndarray:

@@ -56,10 +56,11 @@ def evaluate_beir(
     if not judged:
         raise UsageError(f"{task.name}: no query has a relevant passage in the qrels")
     embed = {"batch_size": batch_size, "show_progress": show_progress}
-    q_vecs = store.embed([q.text for q in judged], "query", **embed)
+    q_vecs = store.embed([q.text for q in judged], "query", languages=[q.lang for q in judged], **embed)
     texts = [p.input_text(with_context=True) for p in task.passages]
     if index == "exact":
-        _, indices = top_k(q_vecs, store.embed(texts, "passage", **embed), k)
+        p_vecs = store.embed(texts, "passage", languages=[p.lang for p in task.passages], **embed)
+        _, indices = top_k(q_vecs, p_vecs, k)
     elif index == "faiss":
         faiss_index = cached_faiss_index(store, task, texts, faiss_kind, cache_root, embed)
         _, indices = faiss_index.search(q_vecs, min(k, len(texts)))
@@ -111,7 +112,7 @@ def cached_faiss_index(
                 return FaissIndex.load(path, kind)
             except RuntimeError as exc:
                 log.warning("rebuilding unreadable FAISS index %s (%s)", path, exc)
-    built = FaissIndex(store.embed(texts, "passage", **embed_options), kind)
+    built = FaissIndex(store.embed(texts, "passage", languages=[p.lang for p in task.passages], **embed_options), kind)
     if path is not None:
         built.save(path)
     return built

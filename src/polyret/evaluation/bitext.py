@@ -80,8 +80,8 @@ def evaluate_bitext(
         raise UsageError(f"bitext evaluation of {corpus.name!r} needs rows in at least two languages")
     pairs = list(pairs) if pairs is not None else language_pairs(corpus.languages, pivot)
     vectors = {
-        lang: store.embed([corpus.texts[lang][i] for i in rows], ROLE, batch_size=batch_size,
-                          show_progress=show_progress)
+        lang: store.embed([corpus.texts[lang][i] for i in rows], ROLE, languages=[lang] * len(rows),
+                          batch_size=batch_size, show_progress=show_progress)
         for lang, rows in present.items()
     }
     details = {"rows": len(corpus), "languages": corpus.languages,

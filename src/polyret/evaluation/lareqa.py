@@ -66,10 +66,12 @@ def evaluate_lareqa(
     relevant = _relevant_indices(task)
     judged = [i for i, rel in enumerate(relevant) if len(rel)]
     queries = [task.queries[i] for i in judged]
-    q_vecs = store.embed([q.text for q in queries], "query", batch_size=batch_size, show_progress=show_progress)
+    q_vecs = store.embed([q.text for q in queries], "query", languages=[q.lang for q in queries],
+                         batch_size=batch_size, show_progress=show_progress)
     p_vecs = store.embed(
         [p.input_text(with_context) for p in task.passages],
         "passage",
+        languages=[p.lang for p in task.passages],
         batch_size=batch_size,
         show_progress=show_progress,
     )

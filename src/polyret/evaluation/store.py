@@ -69,9 +69,18 @@ class EmbeddingStore:
         return self.encoder.fingerprint()
 
     def embed(
-        self, texts: Sequence[str], role: Role, *, batch_size: int = 32, show_progress: bool = False
+        self,
+        texts: Sequence[str],
+        role: Role,
+        *,
+        languages: Sequence[str] | None = None,
+        batch_size: int = 32,
+        show_progress: bool = False,
     ) -> np.ndarray:
         """Return the embeddings of ``texts`` as a float32 array with one row per text (duplicates included).
+
+        ``languages`` (one per text, when the caller knows them) is not needed here; stores that transform vectors
+        per language (:class:`~polyret.evaluation.debiased.DebiasedStore`) use it.
 
         Raises:
             UsageError: ``role`` is not ``"query"`` or ``"passage"``.

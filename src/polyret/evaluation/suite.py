@@ -330,11 +330,26 @@ def run_suite(
     Returns:
         Task name -> result, in suite order.
     """
+    return run_tasks(suite_context(encoder, suite, data_dir=data_dir, cache_root=cache_root), suite, progress)
+
+
+def suite_context(
+    encoder: Encoder, suite: SuiteConfig, *, data_dir: str | Path | None = None, cache_root: str | Path | None = None
+) -> RunContext:
+    """The context every task of ``suite`` shares: one embedding store of ``encoder`` and the run options.
+
+    Raises:
+        UsageError: the suite names a task twice.
+    """
     names = suite.task_names
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise UsageError(f"suite {suite.name!r} names task(s) {', '.join(duplicates)} twice")
-    ctx = RunContext(EmbeddingStore(encoder, cache_root), data_dir, cache_root, suite.with_context, suite.batch_size)
+    return RunContext(EmbeddingStore(encoder, cache_root), data_dir, cache_root, suite.with_context, suite.batch_size)
+
+
+def run_tasks(ctx: RunContext, suite: SuiteConfig, progress: ProgressCallback | None = None) -> dict[str, TaskResult]:
+    """Run every task of ``suite`` in ``ctx`` (see :func:`run_suite`)."""
     results: dict[str, TaskResult] = {}
     for done, task in enumerate(suite.tasks):
         if progress is not None:

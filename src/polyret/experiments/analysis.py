@@ -35,7 +35,9 @@ def group_by_label(results: Sequence[ArmResult]) -> dict[str, list[ArmResult]]:
 
 
 def mean_scores(runs: Sequence[ArmResult], task: str) -> dict[str, float]:
-    """Scores of ``task`` averaged over ``runs`` (keys every run has)."""
+    """Scores of ``task`` averaged over ``runs`` (keys every run has; empty when a run lacks the task)."""
+    if not all(task in run.tasks for run in runs):
+        return {}
     keys = set.intersection(*(set(run.tasks[task].scores) for run in runs))
     return {key: statistics.fmean(run.tasks[task].scores[key] for run in runs) for key in sorted(keys)}
 
@@ -79,9 +81,13 @@ def robustness(
     zero = groups.get(ZERO_SHOT)
     figures: dict[str, dict[str, dict[str, float | None]]] = {}
     for label, runs in groups.items():
+        if not all(in_domain_task in run.tasks for run in runs):
+            continue  # a post-hoc row skips the tasks in languages its method was not fitted on
         in_domain = _main(runs, in_domain_task)
         figures[label] = {}
         for task in domain_shift:
+            if not all(task in run.tasks for run in runs):
+                continue
             score, spread = _mean_sd(runs, task)
             figures[label][task] = {
                 "score": score,

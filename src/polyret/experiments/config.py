@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from polyret.debias import parse_specs
 from polyret.errors import UsageError
 from polyret.evaluation.suite import TASKS
 from polyret.experiments.settings_file import build_dataclass
@@ -119,6 +120,9 @@ class ExperimentConfig:
         smoke_scale: the study is sized to check the pipeline, not to answer the question; its answer says so.
         reference_models: frozen encoders evaluated beside the arms as they come, never trained (e.g.
             ``use-multilingual``): reference points in the tables, not part of the answer.
+        debias: post-hoc debiasing methods (``center``, ``lir[:rank]``, ``lsar[:rank]``, see :mod:`polyret.debias`)
+            applied to every arm's stored embeddings, each adding a row ``"<arm> + <method>"``; fitted on the
+            training articles (or ``data.train_qa``), never on test data.
         keep_checkpoints: keep each trained arm's checkpoints (optimizer state included) after its training
             finished; by default only the final model is kept, since checkpoints serve only to resume.
         training: options of :class:`~polyret.training.config.TrainConfig` shared by every trained arm (``max_steps``
@@ -139,6 +143,7 @@ class ExperimentConfig:
     smoke_scale: bool = False
     reference_models: list[str] = field(default_factory=list)
     keep_checkpoints: bool = False
+    debias: list[str] = field(default_factory=list)
     training: dict[str, Any] = field(default_factory=lambda: {"max_steps": 1000})
     data: DataSettings = field(default_factory=DataSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
@@ -231,6 +236,10 @@ def validate(config: ExperimentConfig) -> None:
         )
     for arm in config.arms:
         parse_arm(arm)
+    try:
+        parse_specs(config.debias)
+    except UsageError as exc:
+        raise UsageError(f"config key 'debias': {exc}") from None
     for i, alpha in enumerate([config.hybrid_alpha, *config.alpha_sweep]):
         if not 0.0 <= alpha <= 1.0:
             key = "hybrid_alpha" if i == 0 else f"alpha_sweep[{i - 1}]"

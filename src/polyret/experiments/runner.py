@@ -27,6 +27,7 @@ from polyret.experiments.analysis import TASK_TITLES
 from polyret.experiments.arm_result import RESULTS_FILE, TIME_KEYS, ArmResult, load_arm_result, save_arm_result
 from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import ExperimentConfig, train_config
+from polyret.experiments.debias_rows import debias_rows, study_reference
 from polyret.experiments.provenance import data_checksums
 from polyret.experiments.study_data import StudyData, prepare_study_data
 from polyret.io import read_json, write_json
@@ -85,6 +86,7 @@ def run_experiment(
     if study.leakage["short_overlaps_ignored"] or study.leakage["leaked_questions"] + study.leakage["leaked_answers"]:
         say(leakage_line(study.leakage))
     arms = expand_arms(config)
+    reference = study_reference(config, data_dir=data_dir) if config.debias else None
     results = []
     for number, arm in enumerate(arms, 1):
         say(f"[bold]arm {number}/{len(arms)}: {arm.run_name}[/]")
@@ -92,6 +94,13 @@ def run_experiment(
                          console=console)
         results.append(result)
         say(summary_line(result))
+        if reference is not None:
+            model, max_seq_length = arm_model(config, arm, output_dir / ARMS_DIR / result.info["run_dir"])
+            rows = debias_rows(config, result, model, max_seq_length, study, reference, root=output_dir / ARMS_DIR,
+                               data_dir=data_dir)
+            results.extend(rows)
+            for row in rows:
+                say(summary_line(row))
     facts = {
         **provenance.environment(command),
         "data_checksums": data_checksums(
@@ -135,14 +144,11 @@ def run_arm(
             return result
     write_json(run_dir / ARM_CONFIG_FILE, resolved)
     info: dict = {"run_dir": _relative(run_dir, root)}
-    model = arm.model or config.base_model
     if arm.trained:
-        model = str(_train_arm(config, arm, study, run_dir / TRAIN_DIR, info, console is not None))
+        _train_arm(config, arm, study, run_dir / TRAIN_DIR, info, console is not None)
     info["status"] = info.get("training", "evaluated")
     started = time.perf_counter()
-    # every arm reads inputs of one length; a reference encoder runs as it comes
-    max_seq_length = None if arm.model else config.evaluation.max_seq_length or config.training.get("max_seq_length")
-    tasks = _evaluate(model, max_seq_length, study, data_dir, console)
+    tasks = _evaluate(*arm_model(config, arm, run_dir), study, data_dir, console)
     info["eval_wall_s"] = round(time.perf_counter() - started, 1)
     info["eval_texts"] = study.eval_texts
     result = ArmResult(arm.run_name, arm.label, digest, resolved, tasks, info)
@@ -163,6 +169,15 @@ def leakage_line(leakage: dict) -> str:
     return "leakage check: " + "; ".join(parts)
 
 
+def arm_model(config: ExperimentConfig, arm: ArmSpec, run_dir: Path) -> tuple[str, int | None]:
+    """The model an arm is evaluated with (its trained model, the base model, or the reference encoder) and the
+    token limit to evaluate it at: every arm reads inputs of one length; a reference encoder runs as it comes."""
+    if arm.model:
+        return arm.model, None
+    model = str(run_dir / TRAIN_DIR / FINAL_MODEL_DIR) if arm.trained else config.base_model
+    return model, config.evaluation.max_seq_length or config.training.get("max_seq_length")
+
+
 def summary_line(result: ArmResult) -> str:
     """One line per finished arm: status, times and every task's main score."""
     scores = " · ".join(
@@ -177,8 +192,8 @@ def summary_line(result: ArmResult) -> str:
 
 def _train_arm(
     config: ExperimentConfig, arm: ArmSpec, study: StudyData, train_dir: Path, info: dict, progress: bool
-) -> Path:
-    """Train (or resume, or reuse a finished training run) and return the model folder; fills ``info``."""
+) -> None:
+    """Train (or resume, or reuse a finished training run) into ``train_dir/final``; fills ``info``."""
     assert arm.sampler is not None and arm.seed is not None  # trained arms have both (expand_arms)
     summary_file = train_dir / TRAIN_SUMMARY_FILE
     if summary_file.is_file() and (train_dir / FINAL_MODEL_DIR).is_dir():
@@ -196,7 +211,6 @@ def _train_arm(
     info["train_steps"] = summary["steps"]
     info["train_wall_s"] = summary["wall_time_s"]
     info["train_loss"] = summary["train_loss"]
-    return train_dir / FINAL_MODEL_DIR
 
 
 def _evaluate(

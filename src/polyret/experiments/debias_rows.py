@@ -1,0 +1,114 @@
+"""Post-hoc debiasing rows of the study: "<arm> + <method>" for every arm, from the arm's stored embeddings.
+
+Each method is fitted on the study's reference texts, which are never test data: the questions and answer sentences
+of the training articles, in every language the data set has (a method that works per language can only transform
+the languages it was fitted on, and the held-out ``el`` and ``vi`` would otherwise be skipped), or the user's
+training QA file. A row re-encodes nothing: the arm's model is loaded to find its embedding cache, and every test
+vector comes from that cache. Rows are stored and reused like arms (``arms/<run>+<method>-<hash>/results.json``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from polyret import settings
+from polyret.data.lareqa import load_parallel_qa
+from polyret.data.splits import fold_groups, group_folds
+from polyret.data.user_qa import load_qa_jsonl
+from polyret.debias import DebiasSpec, parse_specs
+from polyret.errors import DataError
+from polyret.evaluation.debiased import DebiasedRun, Reference, run_debiased
+from polyret.evaluation.suite import suite_context
+from polyret.experiments.arm_result import RESULTS_FILE, ArmResult, load_arm_result, save_arm_result
+from polyret.experiments.arms import config_hash
+from polyret.experiments.config import ExperimentConfig
+from polyret.experiments.study_data import StudyData, describe_training
+from polyret.models.encoders import get_encoder
+
+SKIPPED_KEY = "skipped_tasks"
+
+
+def study_reference(config: ExperimentConfig, *, data_dir: str | Path | None = None) -> Reference:
+    """The texts the study's methods are fitted on: the training articles in every language, or ``data.train_qa``.
+
+    Raises:
+        DataError / UsageError: from the loaders.
+    """
+    data = config.data
+    if data.train_qa:
+        items = load_qa_jsonl(data.train_qa)
+        source = {"source": str(data.train_qa)}
+    else:
+        all_items = load_parallel_qa(data.dataset, data_dir=data_dir)
+        folds = group_folds([qa.group for qa in all_items], data.folds, data.fold_seed)
+        train_groups, _ = fold_groups(folds, data.test_fold)
+        items = [qa for qa in all_items if qa.group in train_groups]
+        source = {"source": f"{data.dataset} training folds", "folds": data.folds, "test_fold": data.test_fold,
+                  "fold_seed": data.fold_seed}
+    return Reference.from_qa(items, source | {"digest": describe_training(items)["digest"]},
+                             with_context=config.evaluation.with_context)
+
+
+def debias_rows(
+    config: ExperimentConfig,
+    arm: ArmResult,
+    model: str,
+    max_seq_length: int | None,
+    study: StudyData,
+    reference: Reference,
+    *,
+    root: Path,
+    data_dir: str | Path | None = None,
+) -> list[ArmResult]:
+    """The rows "<arm> + <method>" for every method of ``config.debias``, reused when stored and still valid."""
+    specs = parse_specs(config.debias)
+    rows: dict[str, ArmResult] = {}
+    missing: list[tuple[DebiasSpec, dict[str, Any], str, Path]] = []
+    for spec in specs:
+        resolved = arm.config | {"debias": {"method": spec.method, "rank": spec.rank,
+                                            "reference": reference.description}}
+        digest = config_hash(resolved)
+        run_dir = root / f"{arm.run_name}+{_folder(spec.label)}-{digest}"
+        stored = _stored(run_dir, digest, study.suite.task_names)
+        if stored is not None:
+            rows[spec.label] = stored
+        else:
+            missing.append((spec, resolved, digest, run_dir))
+    if missing:
+        started = time.perf_counter()
+        ctx = suite_context(get_encoder(model, max_seq_length=max_seq_length), study.suite, data_dir=data_dir,
+                            cache_root=settings.cache_dir() / "embeddings")
+        runs = run_debiased(ctx, study.suite, [spec for spec, *_ in missing], reference)
+        seconds = round((time.perf_counter() - started) / len(missing), 1)
+        for (spec, resolved, digest, run_dir), run in zip(missing, runs, strict=True):
+            rows[spec.label] = _row(arm, run, resolved, digest, run_dir, seconds)
+            save_arm_result(run_dir, rows[spec.label])
+    return [rows[spec.label] for spec in specs]
+
+
+def _row(arm: ArmResult, run: DebiasedRun, resolved: dict, digest: str, run_dir: Path, seconds: float) -> ArmResult:
+    info = {"run_dir": str(run_dir), "status": "debiased", "base_run": arm.run_name, "debias": run.fit,
+            SKIPPED_KEY: run.skipped, "eval_wall_s": seconds}
+    return ArmResult(f"{arm.run_name}+{run.label}", f"{arm.label} + {run.label}", digest, resolved, run.results, info)
+
+
+def _stored(run_dir: Path, digest: str, tasks: list[str]) -> ArmResult | None:
+    """The stored row, when its file is valid and covers every task (scored or skipped with a reason)."""
+    if not (run_dir / RESULTS_FILE).exists():
+        return None
+    try:
+        result = load_arm_result(run_dir, config_hash=digest, tasks=[])
+    except DataError:
+        return None
+    covered = set(result.tasks) | set(result.info.get(SKIPPED_KEY, {}))
+    if not set(tasks) <= covered:
+        return None
+    result.info["status"] = "reused"
+    return result
+
+
+def _folder(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", label)
