@@ -203,7 +203,7 @@ def bias_sd(groups: dict[str, list[ArmResult]], tasks: Sequence[str]) -> dict[st
 
 def mean_matrix(runs: Sequence[ArmResult], task: str, metric: str) -> dict[str, dict[str, float]]:
     """The ``metric`` language x language matrix of ``task`` averaged over runs (empty when absent)."""
-    matrices = [run.tasks[task].matrices.get(metric) for run in runs]
+    matrices = [run.tasks[task].matrices.get(metric) if task in run.tasks else None for run in runs]
     if not all(matrices):
         return {}
     return {
