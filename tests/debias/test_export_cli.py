@@ -25,10 +25,10 @@ def qa_file(tmp_path):
 def test_exported_model_matches_the_transform(tiny_model_dir, qa_file, tmp_path):
     from sentence_transformers import SentenceTransformer
 
-    from polyret.evaluation.debiased import Reference, fit_method
-    from polyret.evaluation.store import EmbeddingStore
     from polyret.data.user_qa import load_qa_jsonl
     from polyret.debias import parse_spec
+    from polyret.evaluation.debiased import Reference, fit_method
+    from polyret.evaluation.store import EmbeddingStore
     from polyret.models.encoders import get_encoder
 
     out = tmp_path / "debiased"

@@ -101,6 +101,21 @@ def language_index(languages: np.ndarray, known: np.ndarray, method: str) -> np.
     return np.searchsorted(known, languages)
 
 
+def fit_rows(embeddings: np.ndarray, languages: Sequence[str], method: str) -> dict[str, np.ndarray]:
+    """The checked fit input of ``method``: its rows per language (languages sorted)."""
+    matrix = check_embeddings(embeddings)
+    return language_rows(matrix, check_languages(languages, len(matrix), method))
+
+
+def labelled_rows(
+    embeddings: np.ndarray, languages: Sequence[str] | None, fitted: np.ndarray, dim: int, method: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The checked transform input of a per-language ``method``: the matrix and, per row, the position of its
+    language among the ``fitted`` ones."""
+    matrix = check_embeddings(embeddings, dim)
+    return matrix, language_index(check_languages(languages, len(matrix), method), fitted, method)
+
+
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
     """``matrix`` as float32 with every non-zero row scaled to unit length (zero rows stay zero)."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)

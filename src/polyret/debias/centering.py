@@ -7,14 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from polyret.debias.base import (
-    check_embeddings,
-    check_languages,
-    language_index,
-    language_rows,
-    require_fitted,
-    unit_rows,
-)
+from polyret.debias.base import fit_rows, labelled_rows, require_fitted, unit_rows
 
 
 class LanguageCentering:
@@ -42,8 +35,7 @@ class LanguageCentering:
 
     def fit(self, embeddings: np.ndarray, languages: Sequence[str]) -> LanguageCentering:
         """Learn the mean embedding of every language in ``languages`` (one label per row)."""
-        matrix = check_embeddings(embeddings)
-        rows = language_rows(matrix, check_languages(languages, len(matrix), self.method))
+        rows = fit_rows(embeddings, languages, self.method)
         self.languages = np.array(list(rows), dtype=str)
         self.means = np.stack([block.mean(axis=0) for block in rows.values()])
         return self
@@ -55,8 +47,7 @@ class LanguageCentering:
             LanguagesRequiredError / UnseenLanguageError: no languages given, or one the method was not fitted on.
         """
         require_fitted(self.means, self.method)
-        matrix = check_embeddings(embeddings, self.means.shape[1])
-        index = language_index(check_languages(languages, len(matrix), self.method), self.languages, self.method)
+        matrix, index = labelled_rows(embeddings, languages, self.languages, self.means.shape[1], self.method)
         return unit_rows(matrix - self.means[index])
 
     def state(self) -> dict[str, np.ndarray]:

@@ -7,14 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from polyret.debias.base import (
-    check_embeddings,
-    check_languages,
-    language_index,
-    language_rows,
-    require_fitted,
-    unit_rows,
-)
+from polyret.debias.base import fit_rows, labelled_rows, require_fitted, unit_rows
 from polyret.errors import UsageError
 
 
@@ -54,8 +47,7 @@ class LanguageInformationRemoval:
         Raises:
             UsageError: a language has fewer texts than ``rank``.
         """
-        matrix = check_embeddings(embeddings)
-        rows = language_rows(matrix, check_languages(languages, len(matrix), self.method))
+        rows = fit_rows(embeddings, languages, self.method)
         short = [lang for lang, block in rows.items() if len(block) < self.rank]
         if short:
             raise UsageError(f"lir: rank {self.rank} needs at least {self.rank} texts per language; "
@@ -73,8 +65,7 @@ class LanguageInformationRemoval:
             LanguagesRequiredError / UnseenLanguageError: no languages given, or one the method was not fitted on.
         """
         require_fitted(self.components, self.method)
-        matrix = check_embeddings(embeddings, self.components.shape[2])
-        index = language_index(check_languages(languages, len(matrix), self.method), self.languages, self.method)
+        matrix, index = labelled_rows(embeddings, languages, self.languages, self.components.shape[2], self.method)
         directions = self.components[index]  # (rows, rank, dim)
         coefficients = np.einsum("nrd,nd->nr", directions, matrix)
         return unit_rows(matrix - np.einsum("nr,nrd->nd", coefficients, directions))

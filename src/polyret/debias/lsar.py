@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from polyret.debias.base import check_embeddings, check_languages, language_rows, require_fitted, unit_rows
+from polyret.debias.base import check_embeddings, fit_rows, require_fitted, unit_rows
 from polyret.errors import UsageError
 
 
@@ -53,9 +53,8 @@ class LowRankSubspaceRemoval:
         Raises:
             UsageError: fewer than two languages, or ``rank`` above (languages - 1) or the dimension.
         """
-        matrix = check_embeddings(embeddings)
-        rows = language_rows(matrix, check_languages(languages, len(matrix), self.method))
-        count, dim = len(rows), matrix.shape[1]
+        rows = fit_rows(embeddings, languages, self.method)
+        count, dim = len(rows), next(iter(rows.values())).shape[1]
         rank = self.rank if self.rank is not None else max(count - 1, 1)
         if rank > min(count - 1, dim - 1):
             raise UsageError(
