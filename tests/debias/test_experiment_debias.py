@@ -44,7 +44,11 @@ def test_debias_rows_join_the_study_tables(tiny_model_dir, tmp_path, data_dir):
     skipped = summary["arms"]["zero-shot+center"]["info"]["skipped_tasks"]
     assert set(skipped) == {"xquad-r", "ntrex128"} and rows["zero-shot + center"]["xquad-r:multi.map"] is None
     assert "zero-shot + lsar:2" in summary["bias"]["xquad-r"]
-    assert "| zero-shot + lsar:2 |" in (out / "report.md").read_text(encoding="utf-8")
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "| zero-shot + lsar:2 |" in report and "Post-hoc debiasing vs the same arm" in report
+    lsar_vs_arm = summary["debias_comparisons"]["zero-shot + lsar:2"]
+    assert set(lsar_vs_arm) == {"xquad-r", "ntrex128"} and lsar_vs_arm["xquad-r"]["n_queries"] > 0
+    assert summary["debias_comparisons"]["zero-shot + center"] == {}  # skipped everywhere: nothing to compare
 
     assert _run("experiment", "--config", str(path), "--output-dir", str(out)) == 0
     again = json.loads((out / "results.json").read_text(encoding="utf-8"))

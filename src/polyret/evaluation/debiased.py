@@ -168,13 +168,13 @@ def run_debiased(
         specs: the methods.
         reference: the texts to fit on; ``None`` fits each method on each task's own test pool (transductive).
     """
-    runs = [DebiasedRun(spec) for spec in specs]
+    runs = [DebiasedRun(spec, fit={TRANSDUCTIVE: reference is None}) for spec in specs]
     if reference is not None:
         vectors, languages = reference.embed(ctx.store, ctx.batch_size)
         fitted = []
         for run in runs:
             method, facts = fit_method(run.spec, vectors, languages)
-            run.fit = {"reference": reference.description, TRANSDUCTIVE: False, **facts}
+            run.fit |= {"reference": reference.description, **facts}
             fitted.append(method)
         for task in suite.tasks:
             for run, method in zip(runs, fitted, strict=True):
@@ -184,7 +184,6 @@ def run_debiased(
         recorder = RecordingStore(ctx.store)
         task.run(replace(ctx, store=recorder))
         for run in runs:
-            run.fit[TRANSDUCTIVE] = True
             if recorder.languages is None:
                 run.skipped[task.name] = f"{task.name} does not give the language of its texts"
                 continue

@@ -36,7 +36,7 @@ def group_by_label(results: Sequence[ArmResult]) -> dict[str, list[ArmResult]]:
 
 def mean_scores(runs: Sequence[ArmResult], task: str) -> dict[str, float]:
     """Scores of ``task`` averaged over ``runs`` (keys every run has; empty when a run lacks the task)."""
-    if not all(task in run.tasks for run in runs):
+    if not _has_task(runs, task):
         return {}
     keys = set.intersection(*(set(run.tasks[task].scores) for run in runs))
     return {key: statistics.fmean(run.tasks[task].scores[key] for run in runs) for key in sorted(keys)}
@@ -81,12 +81,12 @@ def robustness(
     zero = groups.get(ZERO_SHOT)
     figures: dict[str, dict[str, dict[str, float | None]]] = {}
     for label, runs in groups.items():
-        if not all(in_domain_task in run.tasks for run in runs):
+        if not _has_task(runs, in_domain_task):
             continue  # a post-hoc row skips the tasks in languages its method was not fitted on
         in_domain = _main(runs, in_domain_task)
         figures[label] = {}
         for task in domain_shift:
-            if not all(task in run.tasks for run in runs):
+            if not _has_task(runs, task):
                 continue
             score, spread = _mean_sd(runs, task)
             figures[label][task] = {
@@ -132,7 +132,7 @@ def comparisons(
         out[baseline] = {
             task: _compare(groups[arm], runs, task, settings)
             | {"family": VERDICT_FAMILY if baseline in BASELINE_ARMS and task in verdict_tasks else OTHER_FAMILY}
-            for task in tasks
+            for task in tasks if _has_task([*groups[arm], *runs], task)
         }
     for family in (VERDICT_FAMILY, OTHER_FAMILY):
         cells = [c for cells in out.values() for c in cells.values() if c["family"] == family and c["p"] is not None]
@@ -171,6 +171,32 @@ def _outcome(cell: dict[str, Any], level: float) -> str:
     return "equivalent" if cell["equivalent"] else "inconclusive"
 
 
+def debias_comparisons(
+    groups: dict[str, list[ArmResult]], tasks: Sequence[str], *, settings: ComparisonSettings
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every post-hoc row "<arm> + <method>" against its own arm on each task both have, tested like
+    :func:`comparisons` (Holm over these cells as one family): ``{row label: {task: comparison}}``."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for label, runs in groups.items():
+        base = runs[0].info.get("base_label")
+        if base is None or base not in groups:
+            continue
+        shared = [t for t in tasks if _has_task([*runs, *groups[base]], t)]
+        out[label] = {task: _compare(runs, groups[base], task, settings) | {"family": "debias"} for task in shared}
+    cells = [c for row in out.values() for c in row.values()]
+    tested = [c for c in cells if c["p"] is not None]
+    for cell, adjusted in zip(tested, holm([c["p"] for c in tested]), strict=True):
+        cell["p_holm"] = adjusted
+    for cell in cells:
+        cell["outcome"] = _outcome(cell, settings.level)
+    return out
+
+
+def _has_task(runs: Sequence[ArmResult], task: str) -> bool:
+    """Whether every run scored ``task`` (a post-hoc row skips tasks in languages its method was not fitted on)."""
+    return all(task in run.tasks for run in runs)
+
+
 def alpha_curve(groups: dict[str, list[ArmResult]], tasks: Sequence[str]) -> dict[str, dict[str, float]]:
     """Main score per task as a function of hybrid's alpha (``{task: {alpha: score}}``); empty without a sweep."""
     points = {
@@ -196,7 +222,8 @@ def bias_sd(groups: dict[str, list[ArmResult]], tasks: Sequence[str]) -> dict[st
     """The seed standard deviation of each value of :func:`bias` (``None`` for an arm with one run)."""
     return {
         task: {label: mean_and_sd([run.tasks[task].scores[BIAS_KEY] for run in runs])[1]
-               for label, runs in groups.items() if all(BIAS_KEY in run.tasks[task].scores for run in runs)}
+               for label, runs in groups.items()
+               if _has_task(runs, task) and all(BIAS_KEY in run.tasks[task].scores for run in runs)}
         for task in tasks
     }
 

@@ -29,6 +29,8 @@ from polyret.experiments.study_data import StudyData, describe_training
 from polyret.models.encoders import get_encoder
 
 SKIPPED_KEY = "skipped_tasks"
+BASE_LABEL = "base_label"
+"""The key of a row's ``info`` that names the arm it was computed from (see ``analysis.debias_comparisons``)."""
 
 
 def study_reference(config: ExperimentConfig, *, data_dir: str | Path | None = None) -> Reference:
@@ -62,8 +64,10 @@ def debias_rows(
     *,
     root: Path,
     data_dir: str | Path | None = None,
+    force: bool = False,
 ) -> list[ArmResult]:
-    """The rows "<arm> + <method>" for every method of ``config.debias``, reused when stored and still valid."""
+    """The rows "<arm> + <method>" for every method of ``config.debias``, reused when stored and still valid
+    (unless ``force``)."""
     specs = parse_specs(config.debias)
     rows: dict[str, ArmResult] = {}
     missing: list[tuple[DebiasSpec, dict[str, Any], str, Path]] = []
@@ -72,7 +76,7 @@ def debias_rows(
                                             "reference": reference.description}}
         digest = config_hash(resolved)
         run_dir = root / f"{arm.run_name}+{_folder(spec.label)}-{digest}"
-        stored = _stored(run_dir, digest, study.suite.task_names)
+        stored = None if force else _stored(run_dir, digest, study.suite.task_names)
         if stored is not None:
             rows[spec.label] = stored
         else:
@@ -90,7 +94,8 @@ def debias_rows(
 
 
 def _row(arm: ArmResult, run: DebiasedRun, resolved: dict, digest: str, run_dir: Path, seconds: float) -> ArmResult:
-    info = {"run_dir": str(run_dir), "status": "debiased", "base_run": arm.run_name, "debias": run.fit,
+    info = {"run_dir": str(run_dir), "status": "debiased", "base_run": arm.run_name, BASE_LABEL: arm.label,
+            "debias": run.fit,
             SKIPPED_KEY: run.skipped, "eval_wall_s": seconds}
     return ArmResult(f"{arm.run_name}+{run.label}", f"{arm.label} + {run.label}", digest, resolved, run.results, info)
 

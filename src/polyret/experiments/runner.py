@@ -97,7 +97,7 @@ def run_experiment(
         if reference is not None:
             model, max_seq_length = arm_model(config, arm, output_dir / ARMS_DIR / result.info["run_dir"])
             rows = debias_rows(config, result, model, max_seq_length, study, reference, root=output_dir / ARMS_DIR,
-                               data_dir=data_dir)
+                               data_dir=data_dir, force=force)
             results.extend(rows)
             for row in rows:
                 say(summary_line(row))
