@@ -6,37 +6,23 @@ import json
 
 import pytest
 
-from polyret.cli import main
 from polyret.errors import UsageError
 from polyret.evaluation.debiased import unused_articles_reference
 from polyret.evaluation.suite import LareqaSpec, SuiteConfig
 
-
-def _exit_code(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+from .helpers import exit_code, mlqa_qa_file
 
 
 @pytest.fixture
 def mlqa_reference(tmp_path, data_dir):
-    """A QA JSONL file of three MLQA-R questions (not in the XQuAD-R test pool)."""
-    from polyret.data.lareqa import load_parallel_qa
-
-    items = [qa for qa in load_parallel_qa("mlqa-r", data_dir=data_dir) if len(qa.languages) >= 3][:30]
-    path = tmp_path / "ref.jsonl"
-    rows = [{"id": qa.id, "questions": dict(qa.questions), "answers": dict(qa.answers)} for qa in items]
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
-    return path
+    return mlqa_qa_file(tmp_path / "ref.jsonl", data_dir)
 
 
 def test_debias_adds_one_result_per_task_and_method(tiny_model_dir, tmp_path, mlqa_reference, capsys):
     out = tmp_path / "run"
     argv = ["evaluate", "--model", str(tiny_model_dir), "--tasks", "xquad-r", "--no-context", "-o", str(out),
             "--debias", "lsar:2", "--debias", "center", "--debias-fit-on", str(mlqa_reference)]
-    assert _exit_code(argv) == 0
+    assert exit_code(*argv) == 0
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert list(results["results"]) == ["xquad-r", "xquad-r + lsar:2"]
     debias = results["meta"]["debias"]
@@ -50,7 +36,7 @@ def test_transductive_results_are_labelled(tiny_model_dir, tmp_path):
     out = tmp_path / "run"
     argv = ["evaluate", "--model", str(tiny_model_dir), "--tasks", "xquad-r", "--no-context", "-o", str(out),
             "--debias", "center", "--debias-transductive"]
-    assert _exit_code(argv) == 0
+    assert exit_code(*argv) == 0
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert list(results["results"]) == ["xquad-r", "xquad-r + center (transductive)"]
     assert "xquad-r + center (transductive)" in (out / "report.md").read_text(encoding="utf-8")
@@ -60,7 +46,7 @@ def test_transductive_results_are_labelled(tiny_model_dir, tmp_path):
                                                                "--debias-fit-on", "x.jsonl"]])
 def test_conflicting_debias_options_are_usage_errors(extra, tiny_model_dir, tmp_path, capsys):
     argv = ["evaluate", "--model", str(tiny_model_dir), "--tasks", "xquad-r", "-o", str(tmp_path / "r"), *extra]
-    assert _exit_code(argv) == 2 and "--debias" in capsys.readouterr().err
+    assert exit_code(*argv) == 2 and "--debias" in capsys.readouterr().err
 
 
 def test_default_reference_is_the_unevaluated_xquad_articles(data_dir):

@@ -6,25 +6,11 @@ import json
 
 import yaml
 
-from polyret.cli import main
-
-
-def _run(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+from .helpers import exit_code, mlqa_qa_file
 
 
 def test_debias_rows_join_the_study_tables(tiny_model_dir, tmp_path, data_dir):
-    from polyret.data.lareqa import load_parallel_qa
-
-    items = [qa for qa in load_parallel_qa("mlqa-r", data_dir=data_dir) if len(qa.languages) >= 3][:30]
-    train = tmp_path / "train.jsonl"
-    train.write_text("\n".join(json.dumps({"id": qa.id, "questions": dict(qa.questions),
-                                           "answers": dict(qa.answers)}, ensure_ascii=False) for qa in items) + "\n",
-                     encoding="utf-8")
+    train = mlqa_qa_file(tmp_path / "train.jsonl", data_dir)
     config = {
         "name": "debias", "base_model": str(tiny_model_dir), "arms": ["zero-shot"], "debias": ["lsar:2", "center"],
         "significance_resamples": 200, "training": {"max_steps": 1},
@@ -35,7 +21,7 @@ def test_debias_rows_join_the_study_tables(tiny_model_dir, tmp_path, data_dir):
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     out = tmp_path / "study"
-    assert _run("experiment", "--config", str(path), "--output-dir", str(out)) == 0
+    assert exit_code("experiment", "--config", str(path), "--output-dir", str(out)) == 0
     summary = json.loads((out / "results.json").read_text(encoding="utf-8"))
     rows = {row["arm"]: row for row in summary["table"]["rows"]}
     assert list(rows) == ["zero-shot", "zero-shot + lsar:2", "zero-shot + center"]
@@ -50,7 +36,7 @@ def test_debias_rows_join_the_study_tables(tiny_model_dir, tmp_path, data_dir):
     assert set(lsar_vs_arm) == {"xquad-r", "ntrex128"} and lsar_vs_arm["xquad-r"]["n_queries"] > 0
     assert summary["debias_comparisons"]["zero-shot + center"] == {}  # skipped everywhere: nothing to compare
 
-    assert _run("experiment", "--config", str(path), "--output-dir", str(out)) == 0
+    assert exit_code("experiment", "--config", str(path), "--output-dir", str(out)) == 0
     again = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert again["arms"]["zero-shot+lsar:2"]["info"]["status"] == "reused"
     assert again["table"] == summary["table"]
