@@ -64,7 +64,8 @@ def table(groups: dict[str, list[ArmResult]], in_domain: Sequence[str], domain_s
     for label, runs in groups.items():
         row: dict[str, Any] = {"arm": label, "seeds": len(runs), "sd": {}}
         for column in columns:
-            values = [run.tasks[column["task"]].scores.get(column["key"]) for run in runs]
+            values = [run.tasks[column["task"]].scores.get(column["key"]) for run in runs
+                      if column["task"] in run.tasks]  # a post-hoc row may skip a task
             known = [v for v in values if v is not None]
             row[column["id"]], row["sd"][column["id"]] = mean_and_sd(known) if known else (None, None)
         rows.append(row)

@@ -94,7 +94,7 @@ def debias_rows(
 
 
 def _row(arm: ArmResult, run: DebiasedRun, resolved: dict, digest: str, run_dir: Path, seconds: float) -> ArmResult:
-    info = {"run_dir": str(run_dir), "status": "debiased", "base_run": arm.run_name, BASE_LABEL: arm.label,
+    info = {"run_dir": run_dir.name, "status": "debiased", "base_run": arm.run_name, BASE_LABEL: arm.label,
             "debias": run.fit,
             SKIPPED_KEY: run.skipped, "eval_wall_s": seconds}
     return ArmResult(f"{arm.run_name}+{run.label}", f"{arm.label} + {run.label}", digest, resolved, run.results, info)

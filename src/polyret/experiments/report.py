@@ -206,9 +206,7 @@ def _comparison_table(
         for task, c in tasks.items()
     ]
     headers = [*first, "difference", "95% CI", "p", "p (Holm)", "margin", "MDE", "items", "seeds", "outcome"]
-    return COMPARISON_NOTE + "
-
-" + markdown_table(headers, rows)
+    return COMPARISON_NOTE + "\n\n" + markdown_table(headers, rows)
 
 
 def _interval(bounds: list[float] | None) -> str | None:
