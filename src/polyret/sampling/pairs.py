@@ -29,6 +29,10 @@ class PairTable:
     Row ``i`` of the table is row ``i`` of the materialised training dataset (see
     :func:`polyret.training.dataset.build_pair_dataset`), so samplers can hand out row indices.
 
+    Two examples whose answers are one text in some language (XQuAD-R: several questions of a paragraph share
+    their gold sentence) get one :attr:`answer_keys` entry; samplers keep a key out of a batch twice, since the
+    second example's passage would be a false negative of the first.
+
     Args:
         examples: the training records; their ``id`` is the alignment id and must be unique.
         languages: keep only these languages (``None``: every language in the data).
@@ -51,6 +55,7 @@ class PairTable:
         self.examples = examples
         self.alignment_ids = [ex.id for ex in examples]
         _check_unique_ids(self.alignment_ids, source)
+        self.answer_keys = shared_answer_keys(examples)
         allowed = set(languages) if languages is not None else None
         excluded = set(exclude_languages)
         self.rows: list[PairRef] = []
@@ -66,6 +71,33 @@ class PairTable:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+def shared_answer_keys(examples: Sequence[ParallelQA]) -> list[int]:
+    """Per example, the smallest index of the examples it shares an answer with, directly or through others.
+
+    Examples share an answer when their answers in one language are the same text.
+
+    Example:
+        >>> a = ParallelQA("1", {"en": "q1"}, {"en": "s", "de": "s-de"})
+        >>> b = ParallelQA("2", {"en": "q2"}, {"de": "s-de"})
+        >>> shared_answer_keys([a, b, ParallelQA("3", {"en": "q3"}, {"en": "t"})])
+        [0, 0, 2]
+    """
+    parent = list(range(len(examples)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    first_with: dict[tuple[str, str], int] = {}
+    for index, example in enumerate(examples):
+        for lang_text in example.answers.items():
+            low, high = sorted((root(index), root(first_with.setdefault(lang_text, index))))
+            parent[high] = low
+    return [root(index) for index in range(len(examples))]
 
 
 def _usable(texts: object, allowed: set[str] | None, excluded: set[str]) -> list[str]:

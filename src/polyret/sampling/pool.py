@@ -1,4 +1,4 @@
-"""A pool of rows that hands out batches with no alignment id twice, each row at most once per epoch."""
+"""A pool of rows that hands out batches with no id (answer key) twice, each row at most once per epoch."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Language-aware batch sampler: every (global) batch follows one language plan, no alignment id twice in it."""
+"""Language-aware batch sampler: every (global) batch follows one language plan, no answer twice in it."""
 
 from __future__ import annotations
 
@@ -61,7 +61,9 @@ class LanguageBatchSampler:
     """Yields batches of :class:`PairRef` in which every pair follows the batch's language plan.
 
     Each epoch is drawn in advance from ``seed`` and the epoch number, so it is reproducible, resumable
-    (:meth:`state_dict`) and of a fixed length (``len``) that trainers can schedule. Within an epoch every usable
+    (:meth:`state_dict`) and of a fixed length (``len``) that trainers can schedule. No batch holds two rows of one
+    answer key (:attr:`PairTable.answer_keys`: one alignment id, or questions sharing their gold sentence), so no
+    in-batch negative is a false one. Within an epoch every usable
     row is used at most once per plan slot (language, language pair, or the pooled slot); rows a full batch cannot
     take are counted in :attr:`EpochPlan.unused_pairs` and logged, never wrapped around.
 
@@ -187,6 +189,8 @@ class LanguageBatchSampler:
                   self.batch_size, self.world_size)
         if self.kind is SamplerKind.MULTI_POSITIVE:  # other designs keep the fingerprints of their checkpoints
             design += (self.positives_per_query,)
+        if self.table.answer_keys != list(range(len(self.table.examples))):  # shared answers change the batches
+            design += ("answer-keys", tuple(self.table.answer_keys))
         digest.update(repr(design).encode())
         for ref in self.table.rows:
             digest.update(f"{self.table.alignment_ids[ref.example_index]}\t{ref.query_lang}\t{ref.passage_lang}\n"
@@ -205,7 +209,8 @@ class LanguageBatchSampler:
         """
         if state.get("fingerprint") != self.fingerprint:
             raise UsageError(
-                "sampler state does not match this sampler (different data, design, batch size or seed); "
+                "sampler state does not match this sampler (different data, design, batch size or seed, or a "
+                "checkpoint of an older polyret that let questions sharing an answer into one batch); "
                 "resuming would not reproduce the remaining batches"
             )
         self.epoch = int(state["epoch"])
@@ -213,22 +218,19 @@ class LanguageBatchSampler:
 
     # -- epoch construction ---------------------------------------------------------------------------------------
     def _build_slots(self) -> tuple[Slots, Slots]:
-        """Monolingual and cross-lingual slots of the design: plan label -> rows grouped by example."""
-        rows = self.table.rows
+        """Monolingual and cross-lingual slots of the design: plan label -> rows grouped by answer key."""
+        rows, keys = self.table.rows, self.table.answer_keys
         if self.kind is SamplerKind.MULTI_POSITIVE:  # its groups are drawn per epoch (polyret.sampling.translations)
             return {}, {}
         if self.kind in (SamplerKind.MIXED, SamplerKind.ST_DEFAULT):
-            return {}, {MIXED_PLAN: _group_by_example(range(len(rows)), rows)}
-        mono: Slots = defaultdict(list)
-        cross: Slots = defaultdict(list)
+            return {}, {MIXED_PLAN: _group_by_answer(range(len(rows)), rows, keys)}
+        by_plan: dict[str, list[int]] = defaultdict(list)
         for row, ref in enumerate(rows):
-            if ref.is_monolingual:
-                mono[pair_plan(ref.query_lang, ref.passage_lang)].append([row])
-            elif not self.per_example_pairs:
-                cross[pair_plan(ref.query_lang, ref.passage_lang)].append([row])
-        if self.per_example_pairs:
-            cross_rows = [row for row, ref in enumerate(rows) if not ref.is_monolingual]
-            cross = {CROSS_MIXED_PLAN: _group_by_example(cross_rows, rows)} if cross_rows else {}
+            plan = CROSS_MIXED_PLAN if self.per_example_pairs and not ref.is_monolingual else None
+            by_plan[plan or pair_plan(ref.query_lang, ref.passage_lang)].append(row)
+        mono: Slots = {plan: _group_by_answer(slot, rows, keys) for plan, slot in by_plan.items()
+                       if rows[slot[0]].is_monolingual}
+        cross: Slots = {plan: _group_by_answer(slot, rows, keys) for plan, slot in by_plan.items() if plan not in mono}
         if self.kind is SamplerKind.ENGLISH:
             mono = {"en-en": mono["en-en"]} if "en-en" in mono else {}
         if self.kind in (SamplerKind.MONOLINGUAL, SamplerKind.ENGLISH):
@@ -236,6 +238,9 @@ class LanguageBatchSampler:
         elif self.kind is SamplerKind.CROSS_LINGUAL:
             mono = {}
         return dict(mono), dict(cross)
+
+    def _answer_key(self, row: int) -> int:
+        return self.table.answer_keys[self.table.rows[row].example_index]
 
     def _capacities(self, slots: Slots) -> dict[str, int]:
         return {
@@ -247,7 +252,11 @@ class LanguageBatchSampler:
         if self.kind is SamplerKind.ST_DEFAULT:
             return len(self.table) // self.global_batch_size
         if self.kind is SamplerKind.MULTI_POSITIVE:
-            return distinct_batch_capacity(group_counts(self._questions, self.positives_per_query),
+            groups_per_answer: Counter[int] = Counter()
+            counts = group_counts(self._questions, self.positives_per_query)
+            for example, count in zip(self._questions, counts, strict=True):
+                groups_per_answer[self._answer_key(example[0][0])] += count
+            return distinct_batch_capacity(list(groups_per_answer.values()),
                                            self.global_batch_size // self.positives_per_query)
         mono, cross = sum(self._capacities(self._mono).values()), sum(self._capacities(self._cross).values())
         if self.kind is not SamplerKind.HYBRID:
@@ -284,15 +293,14 @@ class LanguageBatchSampler:
         return plans[int(rng.choice(len(plans), p=left / left.sum()))]
 
     def _draw_multi_positive(self, epoch: int) -> EpochPlan:
-        """Translation groups of distinct examples; a global batch is ``global_batch_size / M`` whole groups."""
+        """Translation groups of distinct answers; a global batch is ``global_batch_size / M`` whole groups."""
         rng = np.random.default_rng([self.seed, epoch])
         groups = draw_groups(self._questions, self.positives_per_query, rng)
         flat = [group for example_groups in groups for group in example_groups]
-        ids, start = [], 0
-        for example_groups in groups:  # the pool keeps two groups of one example out of a batch
-            ids.append(range(start, start + len(example_groups)))
-            start += len(example_groups)
-        pool = DistinctIdPool(ids, self.global_batch_size // self.positives_per_query, rng)
+        ids: dict[int, list[int]] = defaultdict(list)  # the pool keeps two groups of one answer out of a batch
+        for group, rows in enumerate(flat):
+            ids[self._answer_key(rows[0])].append(group)
+        pool = DistinctIdPool(list(ids.values()), self.global_batch_size // self.positives_per_query, rng)
         batches = [[row for group in pool.take() for row in flat[group]] for _ in range(self._num_batches)]
         used = len(batches) * self.global_batch_size
         return EpochPlan(batches, [MULTI_POSITIVE_PLAN] * len(batches), len(self.table), len(self.table) - used)
@@ -314,10 +322,10 @@ def _mono_share(num_batches: int, alpha: float) -> int:
     return int(alpha * num_batches + 0.5)
 
 
-def _group_by_example(row_ids: Any, rows: list[PairRef]) -> list[list[int]]:
+def _group_by_answer(row_ids: Any, rows: list[PairRef], answer_keys: list[int]) -> list[list[int]]:
     groups: dict[int, list[int]] = defaultdict(list)
     for row in row_ids:
-        groups[rows[row].example_index].append(row)
+        groups[answer_keys[rows[row].example_index]].append(row)
     return list(groups.values())
 
 
