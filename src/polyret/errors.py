@@ -9,9 +9,15 @@ from pathlib import Path
 
 
 class PolyretError(Exception):
-    """Base class of every error polyret reports to its user."""
+    """Base class of every error polyret reports to its user.
+
+    Attributes:
+        hint: what to do next, in the words of the interface that caught the error (the CLI sets it to a
+            command line); library code leaves it ``None`` and puts what a hint needs in structured fields.
+    """
 
     exit_code = 1
+    hint: str | None = None
 
 
 class UsageError(PolyretError):
@@ -58,7 +64,7 @@ class TrainingError(PolyretError):
 
 
 class TrainingInterrupted(TrainingError):
-    """Training stopped on SIGINT/SIGTERM after saving a checkpoint; ``polyret train --resume`` continues it.
+    """Training stopped on SIGINT/SIGTERM after saving a checkpoint; resuming the run in ``run_dir`` continues it.
 
     The exit code is the shell's convention for the signal: 130 for SIGINT, 143 for SIGTERM.
 
@@ -66,13 +72,15 @@ class TrainingInterrupted(TrainingError):
         message: what happened and how to resume.
         signal_number: the signal received.
         checkpoint: the checkpoint saved at the step boundary.
+        run_dir: the training run to resume.
     """
 
     exit_code = 130
 
-    def __init__(self, message: str, *, signal_number: int, checkpoint: Path):
+    def __init__(self, message: str, *, signal_number: int, checkpoint: Path, run_dir: Path | None = None):
         self.exit_code = 128 + signal_number
         self.checkpoint = checkpoint
+        self.run_dir = run_dir
         super().__init__(message)
 
 

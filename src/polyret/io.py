@@ -95,12 +95,20 @@ def read_json(path: str | Path) -> Any:
 def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
     """Write ``path`` through a temporary file in the same folder, renamed into place only on success.
 
-    A crash or exception leaves the previous file (or no file), never a half-written one.
+    A crash or exception leaves the previous file (or no file), never a half-written one. The file gets the
+    permissions the user's umask gives a new file (not the private mode of a temporary file).
+
+    Raises:
+        UsageError: ``path`` is a folder, or its folder cannot be created or written (naming the path).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder (expected the path of a file to write)")
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as handle:
             yield handle
             handle.flush()
@@ -115,11 +123,19 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
 @contextlib.contextmanager
 def atomic_directory(target: str | Path) -> Iterator[Path]:
     """Yield a temporary folder beside ``target`` to fill; on success it replaces ``target``, on failure it is
-    removed, so ``target`` is never half-written. Leftovers of a killed process match ``.<name>.*.tmp``."""
+    removed, so ``target`` is never half-written. Leftovers of a killed process match ``.<name>.*.tmp``.
+    The folder gets the permissions the user's umask gives a new folder.
+
+    Raises:
+        UsageError: ``target`` is a file, or its folder cannot be created or written (naming the path).
+    """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    check_output_dir(target)
+    with _writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
+        staging.chmod(0o777 & ~_umask())
         yield staging
         if target.exists():
             shutil.rmtree(target)
@@ -127,6 +143,39 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def check_output_dir(path: str | Path) -> Path:
+    """Make sure ``path`` can become (or already is) a folder polyret writes into, before any work is done.
+
+    Raises:
+        UsageError: ``path`` is a file, lies under a file, or its nearest existing folder is not writable.
+    """
+    path = Path(path)
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path.cwd())
+    if existing == path and not path.is_dir():
+        raise UsageError(f"{path}: is a file (expected a folder to write the output into)")
+    if not existing.is_dir():
+        raise UsageError(f"{path}: lies under the file {existing} (expected a folder to write the output into)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{path}: the folder {existing} is not writable (choose another output folder)")
+    return path
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Report a file-system failure while preparing to write ``path`` as a usage error naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+
+
+def _umask() -> int:
+    """The process's file-mode creation mask (read by setting it and restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | Path, obj: Any) -> None:

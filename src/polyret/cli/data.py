@@ -6,18 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress
 from rich.table import Table
 
 from polyret import settings
+from polyret.cli.console import console, styled, text_column
 from polyret.cli.options import DataDirOption
 from polyret.data import registry
 from polyret.data.check import FORMATS, check_file
-from polyret.errors import DataError
-
-console = Console()
+from polyret.errors import DataError, UsageError
 
 
 def register(app: typer.Typer) -> None:
@@ -57,6 +54,9 @@ def verify(
     dataset: Annotated[list[str] | None, typer.Option(help="Only these data sets (repeatable).")] = None,
 ) -> None:
     """Check every local data file against its registered sha256; exit 3 on a missing, changed or corrupt file."""
+    root = settings.data_dir(data_dir)
+    if not root.is_dir():
+        raise UsageError(f"{root}: data directory not found" + (" (it is a file)" if root.exists() else ""))
     names = dataset or list(registry.DATASETS)
     total = sum(len(registry.get_dataset(n).files) for n in names)
     with _progress() as progress:
@@ -66,8 +66,8 @@ def verify(
         )
     bad = [r for r in results if r.status != "ok"]
     for result in bad:
-        console.print(f"[red]{result.status}[/]: {escape(f'{result.dataset}/{result.relpath} {result.detail}')}",
-                      highlight=False, soft_wrap=True)
+        console.print(styled(f"{result.status}:", "red"), f"{result.dataset}/{result.relpath} {result.detail}",
+                      soft_wrap=True)
     checked = sorted({r.dataset for r in results})
     console.print(f"{len(results) - len(bad)} of {len(results)} file(s) ok in {', '.join(checked) or 'no data set'}")
     if bad:
@@ -79,7 +79,7 @@ def check(
     format: Annotated[
         str | None, typer.Option(help=f"One of {', '.join(FORMATS)} (default: from the file name).")
     ] = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many problems.")] = 20,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many problems.")] = 20,
     data_dir: DataDirOption = None,
 ) -> None:
     """Validate a data file: count its records and languages and list every problem; exit 3 on problems.
@@ -89,7 +89,7 @@ def check(
     if not path.exists() and not path.is_absolute():
         path = settings.data_dir(data_dir) / path
     report = check_file(path, format, limit=limit)
-    console.print(f"{report.path}: {report.format}, {report.records} record(s)", highlight=False)
+    console.print(f"{report.path}: {report.format}, {report.records} record(s)")
     if report.languages:
         console.print(f"languages: {', '.join(report.languages)}")
     for lang, share in report.coverage.items():
@@ -97,18 +97,18 @@ def check(
     for reason, count in report.skipped.items():
         console.print(f"skipped (left out of evaluation): {count} {reason}")
     for problem in report.problems:
-        console.print(f"[red]problem[/]: {escape(str(problem))}", highlight=False, soft_wrap=True)
+        console.print(styled("problem:", "red"), str(problem), soft_wrap=True)
     if not report.ok:
         raise DataError(path, f"{report.problem_count} problem(s) found (showing {len(report.problems)})")
-    console.print("[green]no problems found[/]")
+    console.print(styled("no problems found", "green"))
 
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"),
+        text_column("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[file]}"),
+        text_column("{task.fields[file]}"),
         console=console,
         transient=True,
     )

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from polyret.cli.console import console
 from polyret.cli.options import DataDirOption
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.debias import DebiasSpec, parse_spec
@@ -24,7 +23,6 @@ from polyret.evaluation.debiased import (
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.suite import LareqaSpec, SuiteConfig
 
-console = Console()
 DEFAULT_FIT = "default"
 
 
@@ -69,9 +67,9 @@ def debias_command(
     card = model_card(model, spec, facts, reference.description)
     export_model(encoder.model, fitted.projection(), output_dir, card=card)
     console.print(
-        f"wrote {escape(str(output_dir))}: {escape(model)} + LSAR rank {facts['rank']} fitted on {facts['texts']} "
+        f"wrote {output_dir}: {model} + LSAR rank {facts['rank']} fitted on {facts['texts']} "
         f"texts in {len(facts['languages'])} languages ({facts['fit_seconds']:.3f} s); load it with "
-        f"SentenceTransformer({escape(repr(str(output_dir)))})"
+        f"SentenceTransformer({str(output_dir)!r})"
     )
 
 

@@ -12,11 +12,10 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 from rich.table import Table
 
+from polyret.cli.console import console, styled, text_column
 from polyret.cli.debias import debias_reference, debiased_results
 from polyret.cli.options import DataDirOption, comma_list
 from polyret.cli.task_options import skip_lines, task_file_specs, task_tables
@@ -27,12 +26,11 @@ from polyret.evaluation.report import read_evaluation_results, slug, write_evalu
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.significance import compare_results
 from polyret.evaluation.suite import SUITES, TASKS, BeirSpec, SuiteConfig, get_suite, run_tasks, suite_context
-from polyret.io import write_json
+from polyret.io import check_output_dir, write_json
 from polyret.models.encoders import get_encoder
 from polyret.models.protocol import Encoder, Role
 from polyret.settings import cache_dir, data_dir
 
-console = Console()
 evaluate_app = typer.Typer(help="Evaluate a model on a suite of tasks, or compare two evaluation runs.")
 
 ENCODE_CHUNKS = 8
@@ -151,14 +149,14 @@ def evaluate_command(
                                  task_columns)
     own = [*file_tasks, *([beir] if beir is not None else [])]
     config = _suite_config(suite, tasks, batch_size, not no_context, own_tasks=bool(own)).with_tasks(*own)
-    out = output_dir or Path("polyret-eval") / f"{slug(Path(model).name or model)}-{config.name}"
+    out = check_output_dir(output_dir or Path("polyret-eval") / f"{slug(Path(model).name or model)}-{config.name}")
     specs = parse_specs(debias or [])
     reference = debias_reference(config, specs, debias_fit_on, debias_transductive, data_dir_opt)
     cache_root = None if no_cache else cache_dir() / "embeddings"
     encoder = get_encoder(model, device=device)
     started = time.perf_counter()
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+        text_column("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
         transient=True,
     ) as progress:
         task_bar = progress.add_task("tasks", total=len(config.tasks))
@@ -189,10 +187,10 @@ def evaluate_command(
     files = write_evaluation_report(results, out, model_name=model, meta=meta | {"suite_config": config.describe()})
     console.print(_summary_table(results))
     for line in skip_lines(results):
-        console.print(line, highlight=False)
+        console.print(line)
     for run in debiased:
         for task, reason in run.skipped.items():
-            console.print(f"[yellow]{escape(run.label)} skipped {escape(task)}:[/] {escape(reason)}")
+            console.print(styled(f"{run.label} skipped {task}:", "yellow"), reason)
     console.print(f"report: {files.markdown}\nresults: {files.results} ({len(files.figures)} figures)")
 
 

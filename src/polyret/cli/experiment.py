@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from polyret.cli.console import console
 from polyret.cli.options import DataDirOption
+from polyret.errors import TrainingInterrupted
+from polyret.io import check_output_dir
 from polyret.experiments.config import PRESETS, SWEEP_ALPHAS, load_config, validate
 
-console = Console()
 
 
 def register(app: typer.Typer) -> None:
@@ -69,18 +70,23 @@ def experiment_command(
         from polyret.experiments.plan import plan_study, render_plan
 
         plan = plan_study(study, output_dir=output_dir, data_dir=data_dir)
-        console.print(render_plan(plan), markup=False, highlight=False, soft_wrap=True)
+        console.print(render_plan(plan), soft_wrap=True)
         return
     from polyret.experiments.runner import run_experiment  # torch and friends load here, not at CLI start-up
 
-    run_experiment(
-        study,
-        output_dir=output_dir,
-        data_dir=data_dir,
-        force=not resume,
-        command=invocation(ctx),
-        console=console,
-    )
+    command = invocation(ctx)
+    try:
+        run_experiment(
+            study,
+            output_dir=check_output_dir(output_dir),
+            data_dir=data_dir,
+            force=not resume,
+            command=command,
+            console=console,
+        )
+    except TrainingInterrupted as exc:
+        exc.hint = f"Rerun the same command to resume: {command}"
+        raise
 
 
 def invocation(ctx: typer.Context) -> str:

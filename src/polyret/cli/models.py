@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from polyret.cli.console import console, err_console, styled
 
 from polyret.models.loading import is_prepared, models_cache_dir, prepare_model
 from polyret.models.registry import MODELS
@@ -25,16 +28,19 @@ def list_models() -> None:
             spec.alias, str(spec.dim), spec.languages, _yes_no(spec.trainable), spec.licence, spec.size, prepared,
             spec.source,
         )
-    Console().print(table)
+    console.print(table)
 
 
 @models_app.command("prepare")
 def prepare(name: str = typer.Argument(..., help="A model alias (see `polyret models list`).")) -> None:
     """Convert a model alias into a ready sentence-transformers directory (once) and print its path last."""
-    progress = Console(stderr=True)
-    with progress.status(f"Preparing {name}") as status:
-        model_dir = prepare_model(name, report=lambda stage: status.update(f"Preparing {name}: {stage}"))
-    progress.print(f"[green]ready:[/] {name}")
+    started = time.perf_counter()
+
+    def report(stage: str) -> None:  # one line per stage: visible in a terminal, a log file and CI alike
+        err_console.print(f"preparing {name} ({time.perf_counter() - started:.0f} s): {stage}")
+
+    model_dir = prepare_model(name, report=report)
+    err_console.print(styled("ready:", "green"), name)
     typer.echo(str(model_dir))
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.markup import escape
 from rich.table import Table
 
 from polyret.data.user_tasks import TASK_FORMATS
@@ -68,9 +67,9 @@ def task_tables(data_dir: str | Path | None) -> list[Table]:
 
 
 def skip_lines(results: dict[str, TaskResult]) -> list[str]:
-    """One line per task that skipped rows on purpose (reason and count), escaped for rich."""
+    """One line per task that skipped rows on purpose (reason and count); the console prints it as typed."""
     return [
-        escape(f"{name}: skipped {count} {reason}")
+        f"{name}: skipped {count} {reason}"
         for name, result in results.items()
         for reason, count in (result.details.get("skipped") or {}).items()
     ]

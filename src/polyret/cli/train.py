@@ -4,20 +4,20 @@ batches."""
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from polyret.cli.console import console
 from polyret.cli.options import DataDirOption, comma_list
 from polyret.data.lareqa import LAREQA_LANGUAGES, load_parallel_qa
 from polyret.data.records import ParallelQA
 from polyret.data.user_qa import load_qa_jsonl
-from polyret.errors import DataError, UsageError
+from polyret.errors import DataError, TrainingInterrupted, UsageError
+from polyret.io import check_output_dir
 from polyret.training import TrainConfig
-
-console = Console()
 
 
 def register(app: typer.Typer) -> None:
@@ -43,6 +43,8 @@ def train_command(
         str | None, typer.Option(help="Comma-separated held-out languages (paper: el,vi).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    max_seq_length: Annotated[int | None, typer.Option(help="Truncate inputs to this many tokens.")] = None,
+    save_steps: Annotated[int | None, typer.Option(help="Save a checkpoint every N steps.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML or TOML file of TrainConfig options.")] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from the newest checkpoint (with the run's config.json).")
@@ -57,14 +59,19 @@ def train_command(
     resolved = base.replace(
         model=model, data=data, sampler=sampler, alpha=alpha, batch_size=batch_size, lr=lr, max_steps=max_steps,
         epochs=epochs, languages=comma_list(languages), exclude_languages=comma_list(exclude_languages), seed=seed,
-        resume=resume or None,
+        max_seq_length=max_seq_length, save_steps=save_steps, resume=resume or None,
     )
     if not resolved.model or not resolved.data:
         raise UsageError("give --model and --data (or set model and data in --config)")
+    check_output_dir(output_dir)
     records = _load_data(resolved.data, resolved.languages, data_dir)
     from polyret.training.trainer import train  # torch and friends load here, not at CLI start-up
 
-    outcome = train(resolved, records, output_dir=output_dir, progress=True)
+    try:
+        outcome = train(resolved, records, output_dir=output_dir, progress=True)
+    except TrainingInterrupted as exc:
+        exc.hint = f"Resume with: polyret train --output-dir {shlex.quote(str(exc.run_dir or output_dir))} --resume"
+        raise
     summary = outcome.summary
     if int(os.environ.get("RANK", "0")) != 0:  # torchrun / accelerate: rank 0 speaks for the run
         return

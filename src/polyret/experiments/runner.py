@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from polyret import provenance, settings
@@ -77,10 +78,10 @@ def run_experiment(
     """
     started = time.perf_counter()
     output_dir = Path(output_dir)
-    say = console.print if console is not None else _silent
+    say = _printer(console)
     study = prepare_study_data(config, data_dir=data_dir)
     say(
-        f"[bold]{config.name}[/]: {len(study.train)} training questions; test articles "
+        f"{config.name}: {len(study.train)} training questions; test articles "
         f"{', '.join(study.test_groups)}; tasks {', '.join(study.suite.task_names)}"
     )
     if study.leakage["short_overlaps_ignored"] or study.leakage["leaked_questions"] + study.leakage["leaked_answers"]:
@@ -89,7 +90,7 @@ def run_experiment(
     reference = study_reference(config, data_dir=data_dir) if config.debias else None
     results = []
     for number, arm in enumerate(arms, 1):
-        say(f"[bold]arm {number}/{len(arms)}: {arm.run_name}[/]")
+        say(f"arm {number}/{len(arms)}: {arm.run_name}")
         result = run_arm(config, arm, study, root=output_dir / ARMS_DIR, data_dir=data_dir, force=force,
                          console=console)
         results.append(result)
@@ -130,7 +131,7 @@ def run_arm(
     resolved = resolved_arm_config(config, arm, eval_inputs=study.eval_inputs, train_inputs=study.train_inputs)
     digest = config_hash(resolved)
     run_dir = root / f"{arm.run_name}-{digest}"
-    say = console.print if console is not None else _silent
+    say = _printer(console)
     if force and run_dir.exists():
         shutil.rmtree(run_dir)
     elif (run_dir / RESULTS_FILE).exists():
@@ -138,7 +139,7 @@ def run_arm(
             result = load_arm_result(run_dir, config_hash=digest, tasks=study.suite.task_names)
         except DataError as exc:
             os.replace(run_dir / RESULTS_FILE, run_dir / INVALID_RESULTS_FILE)
-            say(f"[yellow]stored result not trusted, recomputing[/] ({exc}); kept as {INVALID_RESULTS_FILE}")
+            say(f"stored result not trusted, recomputing ({exc}); kept as {INVALID_RESULTS_FILE}")
         else:
             result.info |= {"status": "reused", "run_dir": _relative(run_dir, root)}  # older ones: absolute
             return result
@@ -160,12 +161,12 @@ def leakage_line(leakage: dict) -> str:
     """One console line on the leakage check: allowed leaks, and short overlaps that were not counted."""
     parts = []
     if leakage["leaked_questions"] + leakage["leaked_answers"]:
-        parts.append(f"[yellow]allowed leakage[/]: {leakage['leaked_questions']} questions and "
+        parts.append(f"allowed leakage: {leakage['leaked_questions']} questions and "
                      f"{leakage['leaked_answers']} answers occur in the test data")
     if leakage["short_overlaps_ignored"]:
         examples = ", ".join(repr(e) for e in leakage["short_overlap_examples"][:3])
         parts.append(f"{leakage['short_overlaps_ignored']} training texts under {leakage['min_word_chars']} word "
-                     f"characters occur in the test data and were ignored (e.g. {escape(examples)})")
+                     f"characters occur in the test data and were ignored (e.g. {examples})")
     return "leakage check: " + "; ".join(parts)
 
 
@@ -187,7 +188,7 @@ def summary_line(result: ArmResult) -> str:
         f"{key.removesuffix('_wall_s')} {result.info[key]:.0f}s" for key in TIME_KEYS
         if key in result.info
     ]
-    return f"[green]✓[/] {result.run_name} ({', '.join(facts)}): {scores}"
+    return f"✓ {result.run_name} ({', '.join(facts)}): {scores}"
 
 
 def _train_arm(
@@ -220,7 +221,7 @@ def _evaluate(
     cache_root = settings.cache_dir() / "embeddings"
     if console is None:
         return run_suite(encoder, study.suite, data_dir=data_dir, cache_root=cache_root)
-    columns = (TextColumn("evaluating {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("evaluating {task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task_id = bar.add_task("", total=len(study.suite.tasks))
 
@@ -235,6 +236,9 @@ def _relative(run_dir: Path, root: Path) -> str:
     return run_dir.relative_to(root.parent).as_posix()
 
 
-def _silent(*_args: object, **_kwargs: object) -> None:
-    """A print that prints nothing."""
+def _printer(console: Console | None) -> Callable[[str], None]:
+    """Print a line on ``console`` as plain text (names from the config are never read as rich markup)."""
+    if console is None:
+        return lambda line: None
+    return lambda line: console.print(Text(line))
 

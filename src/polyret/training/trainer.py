@@ -203,7 +203,7 @@ def _resume_checkpoint(run_dir: Path, checkpoints_dir: Path, resume: bool) -> Pa
         return complete
     last = get_last_checkpoint(str(checkpoints_dir)) if checkpoints_dir.is_dir() else None
     if last is not None or (run_dir / "final").exists():
-        raise UsageError(f"{run_dir} already holds a training run; resume it (--resume) or choose another directory")
+        raise UsageError(f"{run_dir} already holds a training run; resume it or choose another directory")
     return None
 
 
@@ -222,8 +222,7 @@ def _interrupted(stop: StopOnSignal, run_dir: Path, checkpoints_dir: Path) -> Tr
     checkpoint = checkpoints_dir / f"checkpoint-{stop.stopped_at_step}"
     return TrainingInterrupted(
         f"training stopped by {stop.stopped_by.name} after step {stop.stopped_at_step}; checkpoint saved in "
-        f"{checkpoint}. Resume with: polyret train --output-dir {run_dir} --resume",
-        signal_number=int(stop.stopped_by), checkpoint=checkpoint,
+        f"{checkpoint}", signal_number=int(stop.stopped_by), checkpoint=checkpoint, run_dir=run_dir,
     )
 
 

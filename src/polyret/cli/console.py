@@ -1,0 +1,34 @@
+"""The consoles every ``polyret`` command prints through. They never parse rich markup, so a name, path or record
+that came from the user is always shown literally (``mk[/]run`` stays ``mk[/]run``); style goes through
+:func:`styled`, never through markup in a formatted string.
+
+Example:
+    >>> from polyret.cli.console import console, styled
+    >>> console.print(styled("ready:", "green"), "[bold]my-model[/]")  # the second part prints as typed
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import TextColumn
+from rich.text import Text
+
+console = Console(markup=False, highlight=False)
+"""Standard output: results and summaries."""
+err_console = Console(stderr=True, markup=False, highlight=False)
+"""Standard error: errors, warnings and progress of long steps."""
+
+
+def styled(text: object, style: str) -> Text:
+    """``text`` (any value, shown literally) in a rich ``style`` such as ``"bold red"``."""
+    return Text(str(text), style=style)
+
+
+def text_column(template: str) -> TextColumn:
+    """A progress-bar column showing ``template`` (``"{task.description}"``) without reading markup in it."""
+    return TextColumn(template, markup=False)
+
+
+def warn(message: str) -> None:
+    """Print ``warning: message`` to standard error (the message shown literally)."""
+    err_console.print(styled("warning:", "bold yellow"), message, soft_wrap=True)
