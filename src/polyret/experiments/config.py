@@ -12,14 +12,14 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from polyret.debias import parse_specs
 from polyret.errors import UsageError
 from polyret.evaluation.suite import TASKS
-from polyret.experiments.settings_file import build_dataclass
 from polyret.experiments.task_files import study_task_files
 from polyret.io import read_mapping
+from polyret.schema import Check, at_least, between, build_dataclass, check_ranges, distinct, greater_than
 from polyret.training.config import TrainConfig
 
 ZERO_SHOT = "zero-shot"
@@ -64,6 +64,11 @@ class DataSettings:
     max_train_questions: int | None = None
     allow_leakage: bool = False
 
+    RANGES: ClassVar[dict[str, Check]] = {
+        "train_languages": distinct(), "folds": at_least(2), "test_fold": at_least(0),
+        "max_train_questions": at_least(1),
+    }
+
 
 @dataclass
 class EvaluationSettings:
@@ -97,6 +102,12 @@ class EvaluationSettings:
     max_seq_length: int | None = None
     with_context: bool = True
     task_files: list[dict] = field(default_factory=list)
+
+    RANGES: ClassVar[dict[str, Check]] = {
+        "in_domain": distinct(non_empty=False), "domain_shift": distinct(non_empty=False),
+        "qa_max_articles": at_least(1), "max_items": at_least(1), "shift_languages": distinct(),
+        "batch_size": at_least(1), "max_seq_length": at_least(1),
+    }
 
 
 @dataclass
@@ -147,6 +158,13 @@ class ExperimentConfig:
     training: dict[str, Any] = field(default_factory=lambda: {"max_steps": 1000})
     data: DataSettings = field(default_factory=DataSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+
+    RANGES: ClassVar[dict[str, Check]] = {
+        "arms": distinct(), "hybrid_alpha": between(0.0, 1.0), "alpha_sweep": distinct(non_empty=False),
+        "seeds": distinct(), "significance_level": between(0.0, 1.0), "significance_resamples": at_least(100),
+        "reference_models": distinct(non_empty=False), "equivalence_margin_map": greater_than(0),
+        "equivalence_margin_accuracy": greater_than(0),
+    }
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -234,6 +252,9 @@ def validate(config: ExperimentConfig) -> None:
             f"config key 'name': {config.name!r} is not a plain folder name (the study writes runs/<name>; use "
             "letters, digits, '.', '_' and '-', starting with a letter or digit)"
         )
+    check_ranges(config)
+    check_ranges(config.data, "data")
+    check_ranges(config.evaluation, "evaluation")
     for arm in config.arms:
         parse_arm(arm)
     try:
@@ -244,26 +265,13 @@ def validate(config: ExperimentConfig) -> None:
         if not 0.0 <= alpha <= 1.0:
             key = "hybrid_alpha" if i == 0 else f"alpha_sweep[{i - 1}]"
             raise UsageError(f"config key {key!r}: alpha must lie in [0, 1], got {alpha}")
-    if not 0.0 < config.significance_level < 1.0 or config.significance_resamples < 100:
-        raise UsageError(
-            "config keys 'significance_level'/'significance_resamples': need a level in (0, 1) and at least 100 "
-            f"resamples, got {config.significance_level} and {config.significance_resamples}"
-        )
-    if min(config.equivalence_margin_map, config.equivalence_margin_accuracy) <= 0:
-        raise UsageError(
-            "config keys 'equivalence_margin_map'/'equivalence_margin_accuracy': must be positive, got "
-            f"{config.equivalence_margin_map} and {config.equivalence_margin_accuracy}"
-        )
-    if not config.seeds:
-        raise UsageError("config key 'seeds': give at least one seed")
+    if config.significance_level in (0.0, 1.0):
+        raise UsageError(f"config key 'significance_level': must lie in (0, 1), got {config.significance_level}")
     train_config(config, "hybrid", alpha=config.hybrid_alpha, seed=config.seeds[0])
     if MULTI_POSITIVE in config.arms:  # its batch size must hold whole questions
         train_config(config, MULTI_POSITIVE, alpha=None, seed=config.seeds[0])
-    _check_positive(
-        config.evaluation, "evaluation", ("batch_size", "qa_max_articles", "max_items", "max_seq_length")
-    )
     data = config.data
-    if data.folds < 2 or not 0 <= data.test_fold < data.folds:
+    if not data.test_fold < data.folds:
         raise UsageError(
             f"config keys 'data.folds'/'data.test_fold': need folds >= 2 and 0 <= test_fold < folds, "
             f"got folds={data.folds}, test_fold={data.test_fold}"
@@ -289,7 +297,7 @@ def train_config(config: ExperimentConfig, sampler: str, *, alpha: float | None,
     arm_options = {"model": config.base_model, "sampler": sampler, "seed": seed}
     if alpha is not None:
         arm_options["alpha"] = alpha
-    return TrainConfig.from_dict({**config.training, **arm_options}, source="config key 'training'")
+    return TrainConfig.from_dict({**config.training, **arm_options}, where="training")
 
 
 def parse_arm(name: str) -> tuple[str, float | None]:
@@ -306,13 +314,6 @@ def parse_arm(name: str) -> tuple[str, float | None]:
     raise UsageError(
         f"config key 'arms': unknown arm {name!r} (expected {', '.join(KNOWN_ARMS)} or hybrid@<alpha in [0, 1]>)"
     )
-
-
-def _check_positive(section: Any, where: str, keys: tuple[str, ...]) -> None:
-    for key in keys:
-        value = getattr(section, key)
-        if value is not None and value <= 0:
-            raise UsageError(f"config key '{where}.{key}': must be positive, got {value}")
 
 
 def _check_names(names: list[str], known: tuple[str, ...], key: str) -> None:

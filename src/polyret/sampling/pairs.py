@@ -41,7 +41,8 @@ class PairTable:
 
     Raises:
         DataError: two records share an alignment id (they would become false in-batch negatives).
-        UsageError: no usable pair is left after the language filters.
+        UsageError: a language of ``languages`` occurs in no record, or no usable pair is left after the language
+            filters.
     """
 
     def __init__(
@@ -58,6 +59,7 @@ class PairTable:
         self.answer_keys = shared_answer_keys(examples)
         allowed = set(languages) if languages is not None else None
         excluded = set(exclude_languages)
+        _check_present(allowed, examples, source)
         self.rows: list[PairRef] = []
         for index, example in enumerate(examples):
             query_langs = _usable(example.questions, allowed, excluded)
@@ -102,6 +104,16 @@ def shared_answer_keys(examples: Sequence[ParallelQA]) -> list[int]:
 
 def _usable(texts: object, allowed: set[str] | None, excluded: set[str]) -> list[str]:
     return sorted(lang for lang in texts if (allowed is None or lang in allowed) and lang not in excluded)
+
+
+def _check_present(languages: set[str] | None, examples: Sequence[ParallelQA], source: str) -> None:
+    """A language asked for that no record has is a typo, not a wish to train without it."""
+    present = {lang for example in examples for lang in (*example.questions, *example.answers)}
+    absent = sorted((languages or set()) - present)
+    if absent:
+        raise UsageError(
+            f"{source}: no record has language(s) {', '.join(absent)} (the data has {', '.join(sorted(present))})"
+        )
 
 
 def _check_unique_ids(ids: Sequence[str], source: str) -> None:

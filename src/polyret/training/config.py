@@ -16,16 +16,15 @@ Choices the paper leaves open, made here and documented in ``docs/training.md``:
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from polyret.errors import UsageError
 from polyret.io import atomic_write, read_json, read_mapping
+from polyret.schema import Check, at_least, between, build_dataclass, check_ranges, distinct, greater_than, one_of
 
 PAPER_HELD_OUT_LANGUAGES = ("el", "vi")
 
@@ -97,30 +96,53 @@ class TrainConfig:
     seed: int = 42
     resume: bool = False
 
+    RANGES: ClassVar[dict[str, Check]] = {
+        "sampler": one_of(lambda: _choices("SamplerKind")),
+        "weighting": one_of(lambda: _choices("Weighting")),
+        "precision": one_of(lambda: ("auto", "fp32", "fp16", "bf16")),
+        "alpha": between(0.0, 1.0),
+        "batch_size": at_least(1),
+        "mini_batch_size": at_least(1),
+        "positives_per_query": at_least(1),
+        "lr": greater_than(0),
+        "weight_decay": at_least(0),
+        "warmup_ratio": between(0.0, 1.0, high_open=True),
+        "epochs": greater_than(0),
+        "max_steps": at_least(1),
+        "scale": greater_than(0),
+        "max_seq_length": at_least(1),
+        "languages": distinct(),
+        "exclude_languages": distinct(non_empty=False),
+        "eval_steps": at_least(1),
+        "early_stopping_patience": at_least(0),
+        "save_steps": at_least(1),
+        "save_total_limit": at_least(0),
+        "logging_steps": at_least(1),
+    }
+
     @classmethod
     def paper(cls, model: str, **overrides: Any) -> TrainConfig:
         """The paper's preset: the defaults above, training without Greek and Vietnamese (zero-shot languages)."""
         return cls.from_dict({"model": model, "exclude_languages": list(PAPER_HELD_OUT_LANGUAGES), **overrides})
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any], *, source: str = "config") -> TrainConfig:
-        """Build a config, checking every key and value type.
+    def from_dict(cls, values: dict[str, Any], *, source: str | None = None, where: str = "") -> TrainConfig:
+        """Build a config through the one config schema (:mod:`polyret.schema`): keys, types and ranges.
+
+        Args:
+            values: option names to values.
+            source: the file the values came from, named first in errors.
+            where: the dotted key holding the options in a larger config (e.g. ``training``).
 
         Raises:
-            UsageError: an unknown key or a value of the wrong type, naming the key.
+            UsageError: an unknown key, a value of the wrong type or out of range, naming the key.
         """
-        if not isinstance(values, dict):
-            raise UsageError(f"{source}: expected a mapping of option names to values, got {type(values).__name__}")
-        hints = typing.get_type_hints(cls)
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key, value in values.items():
-            if key not in known:
-                raise UsageError(f"{source}: unknown option {key!r} (known: {', '.join(sorted(known))})")
-            if not _matches(value, hints[key]):
-                raise UsageError(f"{source}: option {key!r} must be {_type_name(hints[key])}, got {value!r}")
-        config = cls(**values)
-        config.validate(source)
-        return config
+        try:
+            config = build_dataclass(cls, values, where=where)
+            config.check_combinations(where)
+            return config
+        except UsageError as exc:
+            raise UsageError(f"{source}: {exc}" if source else str(exc)) from None
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -154,53 +176,35 @@ class TrainConfig:
         given = {key: value for key, value in changes.items() if value is not None}
         return TrainConfig.from_dict({**self.to_dict(), **given})
 
-    def validate(self, source: str = "config") -> None:
-        """Check value ranges and choices that types alone do not fix."""
-        from polyret.sampling import SamplerKind, Weighting
+    def validate(self, source: str | None = None) -> None:
+        """Check value ranges and choices that types alone do not fix (see ``RANGES``)."""
+        try:
+            check_ranges(self)
+            self.check_combinations()
+        except UsageError as exc:
+            raise UsageError(f"{source}: {exc}" if source else str(exc)) from None
 
-        multi_positive = self.sampler == SamplerKind.MULTI_POSITIVE.value
-        checks = [
-            (self.sampler in {k.value for k in SamplerKind}, "sampler", f"one of {[k.value for k in SamplerKind]}"),
-            (self.weighting in {w.value for w in Weighting}, "weighting", f"one of {[w.value for w in Weighting]}"),
-            (self.precision in {"auto", "fp32", "fp16", "bf16"}, "precision", "auto, fp32, fp16 or bf16"),
-            (0.0 <= self.alpha <= 1.0, "alpha", "in [0, 1]"),
-            (self.batch_size >= 1, "batch_size", ">= 1"),
-            (self.positives_per_query >= 1, "positives_per_query", ">= 1"),
-            (not multi_positive or self.batch_size % self.positives_per_query == 0, "batch_size",
-             f"a multiple of positives_per_query ({self.positives_per_query}) with the multi_positive sampler"),
-            (not multi_positive or not (self.symmetric or self.cached), "sampler",
-             "another design with symmetric or cached (the multi-positive loss has neither)"),
-            (self.mini_batch_size >= 1, "mini_batch_size", ">= 1"),
-            (self.lr > 0, "lr", "> 0"),
-            (0.0 <= self.warmup_ratio < 1.0, "warmup_ratio", "in [0, 1)"),
-            (self.epochs > 0, "epochs", "> 0"),
-            (self.max_steps is None or self.max_steps >= 1, "max_steps", ">= 1"),
-            (self.scale > 0, "scale", "> 0"),
-            (self.eval_steps >= 1, "eval_steps", ">= 1"),
-            (self.save_steps >= 1, "save_steps", ">= 1"),
-            (self.logging_steps >= 1, "logging_steps", ">= 1"),
-        ]
-        for ok, key, expected in checks:
-            if not ok:
-                raise UsageError(f"{source}: option {key!r} must be {expected} (got {getattr(self, key)!r})")
+    def check_combinations(self, where: str = "") -> None:
+        """Checks of options that only make sense together (the multi-positive sampler's batch layout).
+
+        Raises:
+            UsageError: naming the key (dotted below ``where``).
+        """
+        if self.sampler != "multi_positive":
+            return
+        prefix = f"{where}." if where else ""
+        if self.batch_size % self.positives_per_query:
+            raise UsageError(
+                f"config key '{prefix}batch_size': must be a multiple of positives_per_query "
+                f"({self.positives_per_query}) with the multi_positive sampler, got {self.batch_size}"
+            )
+        if self.symmetric or self.cached:
+            raise UsageError(f"config key '{prefix}sampler': multi_positive has no symmetric or cached loss "
+                             "(use another design with symmetric or cached)")
 
 
-def _matches(value: Any, hint: Any) -> bool:
-    """Whether ``value`` fits the annotation ``hint`` (str, int, float, bool, list[str], optional)."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in typing.get_args(hint))
-    if hint is type(None):
-        return value is None
-    if origin is list:
-        (item,) = typing.get_args(hint)
-        return isinstance(value, list) and all(_matches(v, item) for v in value)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint)
+def _choices(enum_name: str) -> tuple[str, ...]:
+    """The values of a sampling enum (imported late: :mod:`polyret.sampling` loads torch)."""
+    import polyret.sampling
 
-
-def _type_name(hint: Any) -> str:
-    return str(hint).replace("typing.", "") if typing.get_origin(hint) else hint.__name__
+    return tuple(member.value for member in getattr(polyret.sampling, enum_name))
