@@ -81,7 +81,11 @@ def main(argv: list[str] | None = None) -> None:
         ctx = getattr(exc, "ctx", None)
         command = ctx.command_path if ctx is not None else "polyret"
         _fail(f"{message} (see {command} --help)", UsageError.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt) as exc:
+        if isinstance(exc.__cause__, EOFError):  # click reports any EOFError as an abort: it is a bug here
+            if debug:
+                raise exc.__cause__ from None
+            _fail(f"EOFError: {exc.__cause__}\nRerun with --debug for details.", 70, label="internal error")
         err_console.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence for the user

@@ -11,16 +11,22 @@ from __future__ import annotations
 import math
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
+import torch
 from sentence_transformers import SentenceTransformer
 
-from polyret.errors import TrainingError
+from polyret.errors import DataError, ModelError, TrainingError
+from polyret.io import read_json
 from polyret.training.config import TrainConfig
 
 CHECKPOINTS_DIR = "checkpoints"  # inside a training run directory
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 COMPLETION_FILES = ("trainer_state.json", "sampler_state.json")
+RNG_KEYS = ("python", "numpy", "cpu")
+"""What the Hugging Face trainer restores from ``rng_state.pth``."""
+TENSOR_STATE_FILES = ("optimizer.pt", "scheduler.pt")
 ADAM_MOMENTS = 2
 SAFETY_MARGIN = 1.2
 """Headroom over the estimate for tokenizer files, configs, trainer state and file-system slack."""
@@ -44,6 +50,46 @@ def latest_complete_checkpoint(checkpoints_dir: Path) -> Path | None:
     complete = [(step, path) for path in checkpoints_dir.iterdir()
                 if (step := checkpoint_step(path)) is not None and is_complete(path)]
     return max(complete)[1] if complete else None
+
+
+def check_loadable(checkpoint: Path) -> None:
+    """Read every state file of ``checkpoint`` once (tensors only, memory-mapped) before training resumes from it,
+    so a damaged file is reported by name instead of failing somewhere inside the trainer.
+
+    Raises:
+        TrainingError: ``trainer_state.json``, ``rng_state.pth``, the optimizer or scheduler state is unreadable or
+            does not hold what the trainer expects.
+        ModelError: the checkpoint's weights are unreadable or hold more than tensors (a pickle).
+    """
+    try:
+        state = read_json(checkpoint / "trainer_state.json")
+    except DataError as exc:
+        raise TrainingError(f"damaged checkpoint: {exc}") from None
+    if not isinstance(state, dict) or not isinstance(state.get("global_step"), int):
+        raise TrainingError(f"{checkpoint / 'trainer_state.json'}: damaged checkpoint (no global_step)")
+    rng = _load_tensors(checkpoint / "rng_state.pth", TrainingError, optional=True)
+    if rng is not None and (not isinstance(rng, dict) or not set(RNG_KEYS) <= rng.keys()):
+        raise TrainingError(f"{checkpoint / 'rng_state.pth'}: damaged checkpoint (expected the keys "
+                            f"{', '.join(RNG_KEYS)} of a random-generator state)")
+    for name in TENSOR_STATE_FILES:
+        _load_tensors(checkpoint / name, TrainingError, optional=True)
+    _load_tensors(checkpoint / "pytorch_model.bin", ModelError, optional=True)
+
+
+def _load_tensors(path: Path, error: type[TrainingError] | type[ModelError], *, optional: bool) -> object:
+    """``torch.load`` with tensors (and numpy arrays) only; a missing optional file gives ``None``."""
+    if optional and not path.exists():
+        return None
+    from transformers.trainer_pt_utils import safe_globals  # numpy arrays of the random-generator state
+
+    try:
+        with safe_globals():
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a damaged file; all mean "unusable"
+        if "weights_only" in str(exc):
+            raise error(f"{path}: refused, holds more than tensors (a pickle); expected tensors only") from None
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise error(f"{path}: damaged checkpoint, cannot be read ({first_line[:120]})") from None
 
 
 def discard_after(checkpoints_dir: Path, step: int) -> list[Path]:

@@ -42,6 +42,7 @@ from polyret.training.checkpoints import (
     CHECKPOINTS_DIR,
     check_free_space,
     checkpoint_step,
+    check_loadable,
     checkpoints_kept,
     discard_after,
     latest_complete_checkpoint,
@@ -118,6 +119,7 @@ def train(
         seed=config.seed, world_size=args.world_size,
     )
     if resume_from is not None:
+        check_loadable(resume_from)
         check_resumable(resume_from, sampler)
         if is_main:
             discard_after(checkpoints_dir, checkpoint_step(resume_from))
