@@ -109,9 +109,15 @@ def cached_faiss_index(
         path = Path(cache_root) / "faiss" / f"{store.fingerprint}-{corpus_hash(task, texts)}-{kind}.index"
         if path.exists():
             try:
-                return FaissIndex.load(path, kind)
+                cached = FaissIndex.load(path, kind)
             except RuntimeError as exc:
                 log.warning("rebuilding unreadable FAISS index %s (%s)", path, exc)
+            else:
+                dim = getattr(store, "dim", None)  # known once the queries are embedded (a plain store)
+                if cached.index.ntotal == len(texts) and dim in (None, cached.index.d):
+                    return cached
+                log.warning("rebuilding FAISS index %s: it holds %d vectors of dimension %d, expected %d of %s",
+                            path, cached.index.ntotal, cached.index.d, len(texts), dim or "the encoder's")
     built = FaissIndex(store.embed(texts, "passage", languages=[p.lang for p in task.passages], **embed_options), kind)
     if path is not None:
         built.save(path)

@@ -6,11 +6,12 @@ in memory nor on disk are encoded, and new vectors are written to disk as shard 
 
 - ``keys``: ``(n, 32)`` uint8, the sha256 of ``role + "\\0" + text`` per row,
 - ``vectors``: ``(n, dim)`` float32,
-- ``fingerprint``: the encoder fingerprint it was computed with.
+- ``fingerprint``: the encoder fingerprint it was computed with,
+- ``checksum``: the sha256 of the fingerprint, keys and vectors, so a shard whose content changed is never trusted.
 
 Shards are written atomically (temporary file + rename) and read with ``allow_pickle=False``. Before trusting a
 cache, the store encodes one probe text to learn the encoder's real dimension. A shard that cannot be read, or whose
-fingerprint, dimension or values do not match, is deleted and its texts are encoded again.
+fingerprint, checksum, dimension or values do not match, is deleted and its texts are encoded again.
 """
 
 from __future__ import annotations
@@ -124,7 +125,8 @@ class EmbeddingStore:
         key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), _KEY_BYTES)
         name = hashlib.sha256(key_array.tobytes()).hexdigest()[:24]
         with atomic_write(self.cache_dir / f"shard-{name}.npz", "wb") as handle:
-            np.savez(handle, keys=key_array, vectors=vectors, fingerprint=np.array(self.fingerprint))
+            np.savez(handle, keys=key_array, vectors=vectors, fingerprint=np.array(self.fingerprint),
+                     checksum=np.array(shard_checksum(self.fingerprint, key_array, vectors)))
 
     def _load_disk(self) -> None:
         if self._disk_loaded or self.cache_dir is None:
@@ -153,6 +155,7 @@ class EmbeddingStore:
         try:
             with np.load(path, allow_pickle=False) as data:
                 keys, vectors, fingerprint = data["keys"], data["vectors"], str(data["fingerprint"])
+                checksum = str(data["checksum"])
         except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
             return None
         valid = (
@@ -165,8 +168,17 @@ class EmbeddingStore:
             and vectors.shape[0] == keys.shape[0]
             and vectors.shape[1] == self.dim
             and bool(np.isfinite(vectors).all())
+            and checksum == shard_checksum(fingerprint, keys, vectors)
         )
         return ([row.tobytes() for row in keys], vectors) if valid else None
+
+
+def shard_checksum(fingerprint: str, keys: np.ndarray, vectors: np.ndarray) -> str:
+    """The sha256 of a shard's fingerprint, key bytes and vector bytes (little-endian float32)."""
+    digest = hashlib.sha256(fingerprint.encode() + b"\0")
+    digest.update(np.ascontiguousarray(keys, dtype=np.uint8).tobytes())
+    digest.update(np.ascontiguousarray(vectors, dtype="<f4").tobytes())
+    return digest.hexdigest()
 
 
 def text_key(role: str, text: str) -> bytes:

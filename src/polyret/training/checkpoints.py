@@ -87,7 +87,7 @@ def _load_tensors(path: Path, error: type[TrainingError] | type[ModelError], *, 
             return torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a damaged file; all mean "unusable"
         if "weights_only" in str(exc):
-            raise error(f"{path}: refused, holds more than tensors (a pickle); expected tensors only") from None
+            raise error(f"{path}: refusing to load checkpoint state that holds more than tensors (a pickle)") from None
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise error(f"{path}: damaged checkpoint, cannot be read ({first_line[:120]})") from None
 

@@ -80,21 +80,23 @@ def test_truncated_shard_is_discarded_and_recomputed(tmp_path, caplog):
     assert again.counts.encoded == 0  # the recomputed shard was saved and is readable
 
 
-@pytest.mark.parametrize("damage", ["dimension", "fingerprint", "nan"])
+@pytest.mark.parametrize("damage", ["dimension", "fingerprint", "nan", "content"])
 def test_foreign_or_invalid_shard_is_never_used(tmp_path, damage):
     encoder = HashEncoder()
     expected = EmbeddingStore(encoder, tmp_path).embed(TEXTS, "query")
     shard = _shard(tmp_path, encoder)
     with np.load(shard, allow_pickle=False) as data:
-        keys, vectors, fingerprint = data["keys"], data["vectors"], data["fingerprint"]
+        keys, vectors, fingerprint, checksum = data["keys"], data["vectors"], data["fingerprint"], data["checksum"]
     if damage == "dimension":
         vectors = np.zeros((len(keys), 8), dtype=np.float32)
     elif damage == "fingerprint":
         vectors, fingerprint = vectors + 1, np.array("another-model")
+    elif damage == "content":  # finite, right shape and fingerprint, but not what was stored
+        vectors = vectors[::-1].copy()
     else:
         vectors = np.full_like(vectors, np.nan)
     with open(shard, "wb") as handle:
-        np.savez(handle, keys=keys, vectors=vectors, fingerprint=fingerprint)
+        np.savez(handle, keys=keys, vectors=vectors, fingerprint=fingerprint, checksum=checksum)
     store = EmbeddingStore(HashEncoder(), tmp_path)
     np.testing.assert_array_equal(store.embed(TEXTS, "query"), expected)
     assert store.counts.encoded == 4
