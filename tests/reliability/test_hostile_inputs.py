@@ -98,7 +98,7 @@ def test_a_directory_or_a_missing_file_is_a_data_error(cli, tmp_path):
 CONFIGS = {
     "unknown-key": ("batchsize: 8\n", "unknown config key 'batchsize'"),
     "wrong-type": ("batch_size: '8'\n", "config key 'batch_size': must be int, got '8'"),
-    "out-of-range": ("batch_size: 0\n", "config key 'batch_size': must be >= 1"),
+    "out-of-range": ("batch_size: 0\n", "config key 'batch_size': must be >= 2"),
     "not-a-mapping": ("- model\n- data\n", "expected a mapping"),
     "broken-yaml": ("lr: [1, 2\n", "not a valid config file"),
 }

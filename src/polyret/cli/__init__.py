@@ -18,7 +18,7 @@ import typer
 from rich.text import Text
 
 from polyret.cli import data, debias, evaluate, experiment, models, train
-from polyret.cli.console import err_console, styled
+from polyret.cli.console import err_console, show_warnings, styled
 from polyret.cli.quiet import quiet_libraries
 from polyret.errors import PolyretError, UsageError
 
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     args = given + [arg for arg in args if arg not in GLOBAL_FLAGS]  # root flags also after the sub-command
     debug = "--debug" in given
     quiet_libraries(verbose=bool(given))
+    show_warnings()
     try:
         app(args=args, prog_name="polyret", standalone_mode=False)
     except PolyretError as exc:

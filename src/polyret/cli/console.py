@@ -9,6 +9,8 @@ Example:
 
 from __future__ import annotations
 
+import logging
+
 from rich.console import Console
 from rich.progress import TextColumn
 from rich.text import Text
@@ -32,3 +34,17 @@ def text_column(template: str) -> TextColumn:
 def warn(message: str) -> None:
     """Print ``warning: message`` to standard error (the message shown literally)."""
     err_console.print(styled("warning:", "bold yellow"), message, soft_wrap=True)
+
+
+class _WarningHandler(logging.Handler):
+    """Shows polyret's own log warnings (a cache rebuilt, a shard re-encoded) as ``warning:`` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        warn(record.getMessage())
+
+
+def show_warnings() -> None:
+    """Route warnings of the ``polyret`` loggers to standard error (once per process)."""
+    root = logging.getLogger("polyret")
+    if not any(isinstance(handler, _WarningHandler) for handler in root.handlers):
+        root.addHandler(_WarningHandler(logging.WARNING))

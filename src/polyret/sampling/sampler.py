@@ -127,6 +127,12 @@ class LanguageBatchSampler:
         self._cached: dict[int, EpochPlan] = {}  # the latest two epochs drawn (a log interval may span both)
         self._mono, self._cross = self._build_slots()
         self._questions = rows_by_question(table) if self.kind is SamplerKind.MULTI_POSITIVE else []
+        if self.kind is SamplerKind.HYBRID and alpha < 1.0 and not self._cross:
+            raise UsageError(
+                f"hybrid sampling needs question/answer pairs in two languages for its cross-lingual batches; the "
+                f"{len(table)} usable pairs are all monolingual ({', '.join(sorted(self._mono))}), so "
+                f"{1 - alpha:.0%} of the batches could not be drawn (use the monolingual design, or alpha 1)"
+            )
         self._num_batches = self._epoch_length()
         if self._num_batches == 0:
             raise UsageError(

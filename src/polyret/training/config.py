@@ -101,7 +101,7 @@ class TrainConfig:
         "weighting": one_of(lambda: _choices("Weighting")),
         "precision": one_of(lambda: ("auto", "fp32", "fp16", "bf16")),
         "alpha": between(0.0, 1.0),
-        "batch_size": at_least(1),
+        "batch_size": Check(lambda size: size >= 2, ">= 2 (a batch of one pair has no in-batch negatives)"),
         "mini_batch_size": at_least(1),
         "positives_per_query": at_least(1),
         "lr": greater_than(0),
