@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
+import os
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,7 +142,59 @@ def load_sentence_transformer(
         return _load_local(prepare_model(name), device, trust_remote_code)
     if isinstance(name_or_path, Path) or _looks_like_path(name):
         raise ModelError(f"{name}: model directory not found")
+    reason = _why_not_from_hub(name)
+    if reason:
+        raise ModelError(
+            f"{name}: not a local model directory (no such folder), and not a Hub model to load either: {reason}. "
+            f"Check the path; {_offline_advice(name)}"
+        )
     return _load_from_hub(name, device, trust_remote_code)
+
+
+HUB_HOST = ("huggingface.co", 443)
+HUB_CHECK_TIMEOUT_S = 3.0
+
+
+def _hub_offline_flag() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@functools.cache
+def _hub_answers() -> bool:
+    try:
+        socket.create_connection(HUB_HOST, timeout=HUB_CHECK_TIMEOUT_S).close()
+    except OSError:
+        return False
+    return True
+
+
+def _why_not_from_hub(name: str) -> str | None:
+    """Why the name should not go to the Hub (``None``: try the Hub)."""
+    if _in_hub_cache(name):
+        return None
+    if _means_local_folder(name):
+        return f"it starts with the local folder {name.split('/', 1)[0]!r}, so it is a path"
+    if _hub_offline_flag():
+        return "it is not in the local Hub cache and HF_HUB_OFFLINE is set"
+    if not _hub_answers():
+        return f"it is not in the local Hub cache and {HUB_HOST[0]} cannot be reached"
+    return None
+
+
+def _in_hub_cache(name: str) -> bool:
+    """Whether the Hub model ``name`` has been downloaded into the local Hub cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return any(isinstance(try_to_load_from_cache(name, file), str) for file in ("modules.json", "config.json"))
+    except ValueError:  # not a valid repository id
+        return False
+
+
+def _means_local_folder(name: str) -> bool:
+    """``run_ok/finl`` when ``run_ok`` is a local folder: a mistyped path, not an organisation on the Hub."""
+    head = name.split("/", 1)[0]
+    return "/" in name and Path(head).expanduser().is_dir()
 
 
 def _looks_like_path(name: str) -> bool:
@@ -176,10 +231,15 @@ def _load_from_hub(name: str, device: str | None, trust_remote_code: bool) -> Se
     except (OSError, ValueError) as exc:
         raise ModelError(
             f"{name}: not a local directory, and it could not be loaded from the Hugging Face Hub "
-            f"({_describe(exc)}). Offline, save a copy where the Hub is reachable "
-            f"(SentenceTransformer({name!r}).save('DIR')) and pass DIR, or use an offline alias: "
-            f"{', '.join(MODELS)} (polyret models list)"
+            f"({_describe(exc)}). {_offline_advice(name)}"
         ) from None
+
+
+def _offline_advice(name: str) -> str:
+    return (
+        f"offline, save a copy where the Hub is reachable (SentenceTransformer({name!r}).save('DIR')) and pass DIR, "
+        f"or use an offline alias: {', '.join(MODELS)} (polyret models list)"
+    )
 
 
 def _describe(exc: BaseException) -> str:
