@@ -1,0 +1,271 @@
+"""The hostile corpus: one row per way a user can hand polyret something broken (rich markup in names, output
+folders that cannot be written, out-of-range config values, damaged checkpoints, degenerate training, a mistyped
+model path, a missing data folder). Every row must end in its exit code with one error line naming the thing, no
+stack trace, and no partial output. Internal errors (exit 70) are bugs and fail every row."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from polyret.evaluation.report import write_evaluation_report
+from polyret.evaluation.result import TaskResult
+from tests.reliability.conftest import write_train_config
+
+TRAIN_FAST = ["--batch-size", "4", "--max-steps", "2", "--save-steps", "2"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile input: ``build`` prepares files in the test folder and returns the command line.
+
+    Attributes:
+        build: ``(tmp, fixtures) -> argv`` (``fixtures``: tiny model, QA file, a finished run with a checkpoint).
+        code: the expected exit code.
+        says: text the single error line must hold (the path, key or name at fault).
+        absent: paths (relative to the test folder) that must not exist afterwards: no partial output.
+    """
+
+    build: Callable[[Path, dict[str, Path]], list]
+    code: int
+    says: str | Callable[[Path], str]
+    absent: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _file(tmp: Path, name: str = "a-file") -> Path:
+    path = tmp / name
+    path.write_text("not a folder")
+    return path
+
+
+def _train(fx: dict[str, Path], *extra: object) -> list:
+    return ["train", "--model", fx["model"], "--data", fx["qa"], *TRAIN_FAST, *extra]
+
+
+def _config(tmp: Path, fx: dict[str, Path], **changes: object) -> list:
+    path = write_train_config(tmp / "train.yaml", fx["model"], fx["qa"], **changes)
+    return ["train", "--config", path, "--output-dir", tmp / "run"]
+
+
+def _study(tmp: Path, **keys: object) -> list:
+    (tmp / "study.yaml").write_text(yaml.safe_dump(keys))
+    return ["experiment", "--config", tmp / "study.yaml", "--output-dir", tmp / "study"]
+
+
+def _qa_line(questions: dict[str, str], answers: dict[str, str], record_id: str = "q1") -> str:
+    return json.dumps({"id": record_id, "questions": questions, "answers": answers}) + "\n"
+
+
+def _results(tmp: Path) -> list[Path]:
+    folders = []
+    for name in ("a", "b"):
+        per_query = {"acc": {f"{i}|de-fr": float(i % 2) for i in range(4)}}
+        result = TaskResult("clsd-wmt19", "acc", {"acc": 0.5}, per_query=per_query)
+        write_evaluation_report({"clsd-wmt19": result}, tmp / name, model_name=name)
+        folders.append(tmp / name)
+    return folders
+
+
+def _damaged_checkpoint(tmp: Path, fx: dict[str, Path], damage: Callable[[Path], None]) -> list:
+    run = tmp / "run"
+    shutil.copytree(fx["run"], run)
+    shutil.rmtree(run / "final")
+    (run / "train_summary.json").unlink()
+    (checkpoint,) = (run / "checkpoints").iterdir()
+    damage(checkpoint)
+    return ["train", "--output-dir", run, "--resume", "--max-steps", "8"]
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, ("echo never-run",))
+
+
+def _pickled_weights(checkpoint: Path) -> None:
+    (checkpoint / "model.safetensors").unlink()
+    with open(checkpoint / "pytorch_model.bin", "wb") as handle:
+        pickle.dump(_Payload(), handle)
+
+
+def _markup_qa(tmp: Path) -> Path:
+    path = tmp / "[bold red]x.jsonl"
+    path.write_text(_qa_line({"en": "Who?", "[/]": "?"}, {"en": "Him."}))
+    return path
+
+
+CASES: dict[str, Case] = {
+    # names that are rich markup are printed, never parsed
+    "check: markup in file name and language key": Case(
+        lambda tmp, fx: ["data", "check", _markup_qa(tmp)], 3, lambda tmp: str(tmp / "[bold red]x.jsonl")),
+    # output folders that cannot be written: a usage error naming the path, before any work
+    "train: output folder is a file": Case(
+        lambda tmp, fx: _train(fx, "-o", _file(tmp)), 2, "a-file: is a file"),
+    "train: output folder under a file": Case(
+        lambda tmp, fx: _train(fx, "-o", _file(tmp) / "run"), 2, "lies under the file"),
+    "evaluate: output folder is a file": Case(
+        lambda tmp, fx: ["evaluate", "--model", fx["model"], "--tasks", "xquad-r", "-o", _file(tmp)], 2,
+        "a-file: is a file"),
+    "experiment: output folder under a file": Case(
+        lambda tmp, fx: ["experiment", "-o", _file(tmp) / "study"], 2, "lies under the file"),
+    "compare: --json names a folder": Case(
+        lambda tmp, fx: ["evaluate", "compare", *_results(tmp), "--resamples", "100", "--json", tmp], 2,
+        "is a folder"),
+    # config values out of range: the key is named and no run folder is started
+    "config: negative max_seq_length": Case(
+        lambda tmp, fx: _config(tmp, fx, max_seq_length=-5), 2, "config key 'max_seq_length': must be >= 1", ("run",)),
+    "config: infinite lr": Case(
+        lambda tmp, fx: _config(tmp, fx, lr=float("inf")), 2, "config key 'lr': must be a finite number", ("run",)),
+    "config: infinite scale": Case(
+        lambda tmp, fx: _config(tmp, fx, scale=float("inf")), 2, "config key 'scale'", ("run",)),
+    "config: negative save_total_limit": Case(
+        lambda tmp, fx: _config(tmp, fx, save_total_limit=-1), 2, "config key 'save_total_limit'", ("run",)),
+    "study: no arms": Case(lambda tmp, fx: _study(tmp, arms=[]), 2, "config key 'arms'", ("study",)),
+    "study: an arm twice": Case(
+        lambda tmp, fx: _study(tmp, arms=["hybrid", "hybrid"]), 2, "config key 'arms'", ("study",)),
+    "study: a seed twice": Case(lambda tmp, fx: _study(tmp, seeds=[13, 13]), 2, "config key 'seeds'", ("study",)),
+    "study: infinite alpha": Case(
+        lambda tmp, fx: _study(tmp, hybrid_alpha=float("nan")), 2, "config key 'hybrid_alpha'", ("study",)),
+    "check: negative --limit": Case(lambda tmp, fx: ["data", "check", fx["qa"], "--limit", "-1"], 2, "--limit"),
+    # damaged checkpoints: the file is named; a pickle in the weights is the model error
+    "checkpoint: empty rng_state.pth": Case(
+        lambda tmp, fx: _damaged_checkpoint(tmp, fx, lambda c: (c / "rng_state.pth").write_bytes(b"")), 5,
+        "rng_state.pth: damaged checkpoint", ("run/final",)),
+    "checkpoint: rng_state.pth with other keys": Case(
+        lambda tmp, fx: _damaged_checkpoint(tmp, fx, lambda c: torch.save({"x": torch.zeros(1)}, c / "rng_state.pth")),
+        5, "rng_state.pth: damaged checkpoint", ("run/final",)),
+    "checkpoint: broken trainer_state.json": Case(
+        lambda tmp, fx: _damaged_checkpoint(tmp, fx, lambda c: (c / "trainer_state.json").write_text("{")), 5,
+        "trainer_state.json", ("run/final",)),
+    "checkpoint: pickle in pytorch_model.bin": Case(
+        lambda tmp, fx: _damaged_checkpoint(tmp, fx, _pickled_weights), 4, "pytorch_model.bin: refusing",
+        ("run/final",)),
+    # degenerate training: an error with the numbers instead of a silent, useless run
+    "train: batch size 1": Case(
+        lambda tmp, fx: [*_train(fx, "-o", tmp / "run"), "--batch-size", "1"], 2, "config key 'batch_size'", ("run",)),
+    "train: hybrid on one language": Case(
+        lambda tmp, fx: _train(fx, "--languages", "en", "-o", tmp / "run"), 2, "all monolingual (en-en)", ("run",)),
+    "train: a language no record has": Case(
+        lambda tmp, fx: _train(fx, "--languages", "xx,en", "-o", tmp / "run"), 2, "language(s) xx", ("run",)),
+    # a mistyped local path is not sent to the Hub
+    "model: typo of a local folder": Case(
+        lambda tmp, fx: _train(fx, "--model", "run_ok/finl", "-o", tmp / "run"), 4, "local folder 'run_ok'",
+        ("run",)),
+    "model: Hub name while offline": Case(
+        lambda tmp, fx: _train(fx, "--model", "polyret-tests/absent", "-o", tmp / "run"), 4, "HF_HUB_OFFLINE",
+        ("run",)),
+    "verify: missing data folder": Case(
+        lambda tmp, fx: ["data", "verify", "--data-dir", tmp / "DOES_NOT_EXIST"], 2, "DOES_NOT_EXIST"),
+}
+
+
+@pytest.fixture
+def fixtures(tiny_model_dir: Path, qa_file: Path, runs: tuple[Path, Path]) -> dict[str, Path]:
+    return {"model": tiny_model_dir, "qa": qa_file, "run": runs[0]}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_hostile_input_gets_one_clear_error(case, cli, fixtures, tmp_path, monkeypatch):
+    spec = CASES[case]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (tmp_path / "run_ok").mkdir()
+    result = cli(*spec.build(tmp_path, fixtures))
+    assert result.code == spec.code, result.err
+    (error,) = result.error_lines
+    says = spec.says(tmp_path) if callable(spec.says) else spec.says
+    assert says in " ".join(result.err.split()) or says in error, result.err
+    assert "Traceback" not in result.err + result.out
+    for relative in spec.absent:
+        assert not (tmp_path / relative).exists(), relative
+
+
+def test_names_that_look_like_markup_are_shown_as_typed(cli, tiny_model_dir, qa_file, tmp_path):
+    run = tmp_path / "mk[/]run"
+    trained = cli("train", "--model", tiny_model_dir, "--data", qa_file, *TRAIN_FAST, "-o", run)
+    assert trained.code == 0, trained.err
+    assert str(run / "final") in " ".join(trained.out.split())
+    corpus, topics, qrels = tmp_path / "c.jsonl", tmp_path / "q.jsonl", tmp_path / "qrels.tsv"
+    corpus.write_text("".join(json.dumps({"_id": f"d{i}", "text": f"text {i}"}) + "\n" for i in range(12)))
+    topics.write_text(json.dumps({"_id": "q", "text": "text 1"}) + "\n")
+    qrels.write_text("query-id\tcorpus-id\tscore\nq\td1\t1\n")
+    out = tmp_path / "ev[/]out"
+    evaluated = cli("evaluate", "--model", tiny_model_dir, "--tasks", "xquad-r", "--beir-corpus", corpus,
+                    "--beir-topics", topics, "--beir-qrels", qrels, "--beir-name", "[/]", "-o", out)
+    assert evaluated.code == 0, evaluated.err
+    assert "│ [/]" in evaluated.out and str(out / "report.md") in " ".join(evaluated.out.split())
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_output_folder_is_a_usage_error(cli, tiny_model_dir, qa_file, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    result = cli("train", "--model", tiny_model_dir, "--data", qa_file, *TRAIN_FAST, "-o", locked / "run")
+    assert result.code == 2
+    (error,) = result.error_lines
+    assert f"{locked} is not writable" in error
+
+
+def test_results_keep_the_users_umask(tmp_path):
+    from polyret.io import atomic_directory, write_json
+
+    previous = os.umask(0o022)
+    try:
+        write_json(tmp_path / "results.json", {})
+        with atomic_directory(tmp_path / "final") as staging:
+            (staging / "x").write_text("x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "results.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "final").stat().st_mode & 0o777 == 0o755
+
+
+class _CountingEncoder:
+    """Eight-dimensional vectors made from each text's characters (no model needed)."""
+
+    name = "counting"
+
+    def fingerprint(self) -> str:
+        return "counting-v1"
+
+    def encode(self, texts, role, *, batch_size=32, show_progress=False) -> np.ndarray:
+        vectors = np.array([[float(ord(c)) for c in (text * 8)[:8]] for text in texts], dtype=np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_a_faiss_index_of_another_size_is_rebuilt(tmp_path, caplog):
+    from polyret.data.records import Passage, Query, RetrievalTask
+    from polyret.evaluation.beir import cached_faiss_index, corpus_hash
+    from polyret.evaluation.search import FaissIndex
+    from polyret.evaluation.store import EmbeddingStore
+
+    texts = [f"passage {i}" for i in range(10)]
+    task = RetrievalTask("t", [Query("q", "en", "passage 1", "q")], [Passage(f"p{i}", "en", t) for i, t in
+                                                                      enumerate(texts)], {"q": {"p1": 1}})
+    store = EmbeddingStore(_CountingEncoder(), tmp_path)
+    path = tmp_path / "faiss" / f"{store.fingerprint}-{corpus_hash(task, texts)}-flat.index"
+    FaissIndex(np.eye(4, dtype=np.float32)[:3], "flat").save(path)  # valid, but 3 vectors of another dimension
+    index = cached_faiss_index(store, task, texts, "flat", tmp_path, {})
+    assert index.index.ntotal == len(texts)
+    assert "rebuilding FAISS index" in caplog.text
+    assert FaissIndex.load(path, "flat").index.ntotal == len(texts)  # the rebuilt index replaced the stale one
+
+
+def test_bare_polyret_version_and_debug_after_the_command(cli):
+    bare = cli()
+    assert "Usage" in bare.out + bare.err and not bare.error_lines
+    version = cli("--version")
+    assert version.code == 0 and version.out.startswith("polyret ")
+    from polyret.errors import UsageError
+
+    with pytest.raises(UsageError, match="data directory not found"):
+        cli("data", "verify", "--data-dir", "/DOES_NOT_EXIST", "--debug")
