@@ -10,8 +10,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 _DEFAULT_DATA = REPO.parent / "shared" / "data"
-if not os.environ.get("POLYRET_DATA_DIR", "").strip() and _DEFAULT_DATA.is_dir():
-    os.environ["POLYRET_DATA_DIR"] = str(_DEFAULT_DATA)
+if not os.environ.get("POLYRET_DATA_DIR", "").strip():  # empty (the Makefile's export without ../shared/data): unset
+    os.environ.pop("POLYRET_DATA_DIR", None)
+    if _DEFAULT_DATA.is_dir():
+        os.environ["POLYRET_DATA_DIR"] = str(_DEFAULT_DATA)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -26,7 +28,9 @@ TINY_TEXTS = [
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The shared public data (skips nothing: a missing directory is a broken test set-up)."""
-    path = Path(os.environ["POLYRET_DATA_DIR"])
+    configured = os.environ.get("POLYRET_DATA_DIR")
+    assert configured, f"set POLYRET_DATA_DIR to the public data ({_DEFAULT_DATA} does not exist)"
+    path = Path(configured)
     assert path.is_dir(), f"POLYRET_DATA_DIR={path} does not exist"
     return path
 

@@ -31,7 +31,7 @@ def draw_bias(bias: dict[str, dict[str, float]], folder: Path) -> dict[str, str]
         if values:
             name = f"bias-{task}.png"
             bar_chart(values, folder / name, title=f"{TASK_TITLES.get(task, task)} language bias (lower is better)",
-                      ylabel="mean max - min rank of relevant items")
+                      ylabel="mean max - min rank of relevant items", xlabel="arm")
             files[task] = name
     return files
 

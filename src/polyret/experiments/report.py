@@ -95,8 +95,8 @@ def caveats(config: ExperimentConfig, train_inputs: dict[str, Any]) -> list[str]
         notes.append(_leakage_note(leakage))
     if evaluation.max_items is not None or evaluation.qa_max_articles is not None:
         notes.append(
-            f"Evaluation slices: domain-shift tasks capped at {evaluation.max_items} items, other QA sets at "
-            f"{evaluation.qa_max_articles} articles."
+            f"Evaluation slices: domain-shift tasks {_cap(evaluation.max_items, 'items')}, other QA sets "
+            f"{_cap(evaluation.qa_max_articles, 'articles')}."
         )
     notes.append("The domain-shift tasks are sentence matching and discrimination, not question answering.")
     if config.debias:
@@ -260,3 +260,8 @@ def _reproducibility(summary: dict[str, Any]) -> str:
         f"<details><summary>Data checksums (sha256, {len(prov['data_checksums'])} files)</summary>\n\n```\n"
         f"{checksums}\n```\n</details>",
     ])
+
+
+def _cap(limit: int | None, unit: str) -> str:
+    """``"capped at 60 items"``, or ``"in full (all items)"`` when no cap is set."""
+    return f"capped at {limit} {unit}" if limit is not None else f"in full (all {unit})"
