@@ -112,7 +112,8 @@ def _check_present(languages: set[str] | None, examples: Sequence[ParallelQA], s
     absent = sorted((languages or set()) - present)
     if absent:
         raise UsageError(
-            f"{source}: no record has language(s) {', '.join(absent)} (the data has {', '.join(sorted(present))})"
+            f"{source}: no usable pair in language(s) {', '.join(absent)}: no record has them "
+            f"(the data has {', '.join(sorted(present))})"
         )
 
 
