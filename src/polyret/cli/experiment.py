@@ -12,9 +12,8 @@ import typer
 from polyret.cli.console import console
 from polyret.cli.options import DataDirOption
 from polyret.errors import TrainingInterrupted
-from polyret.io import check_output_dir
 from polyret.experiments.config import PRESETS, SWEEP_ALPHAS, load_config, validate
-
+from polyret.io import check_output_dir
 
 
 def register(app: typer.Typer) -> None:

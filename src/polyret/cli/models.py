@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from polyret.cli.console import console, err_console, styled
-
 from polyret.models.loading import is_prepared, models_cache_dir, prepare_model
 from polyret.models.registry import MODELS
 

@@ -55,7 +55,7 @@ def train_command(
     if config:
         base = TrainConfig.load(config)
     else:
-        base = TrainConfig.from_run(output_dir) if resume else TrainConfig()
+        base = _run_config(output_dir) if resume else TrainConfig()
     resolved = base.replace(
         model=model, data=data, sampler=sampler, alpha=alpha, batch_size=batch_size, lr=lr, max_steps=max_steps,
         epochs=epochs, languages=comma_list(languages), exclude_languages=comma_list(exclude_languages), seed=seed,
@@ -79,6 +79,15 @@ def train_command(
         f"trained {outcome.steps} steps in {summary['wall_time_s']} s; plans {summary['plan_counts']}; "
         f"unused pairs per epoch {summary['unused_pairs_per_epoch']}\nmodel: {outcome.model_dir}"
     )
+
+
+def _run_config(output_dir: Path) -> TrainConfig:
+    """The config of the run to resume, with what to do when ``output_dir`` holds none."""
+    try:
+        return TrainConfig.from_run(output_dir)
+    except UsageError as exc:
+        exc.hint = "To start a new run there, give --config or --model and --data without --resume"
+        raise
 
 
 def _load_data(data: str, languages: list[str] | None, data_dir: Path | None) -> list[ParallelQA]:

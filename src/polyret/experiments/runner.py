@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from polyret import provenance, settings
 from polyret.errors import DataError
@@ -33,15 +33,14 @@ from polyret.experiments.provenance import data_checksums
 from polyret.experiments.study_data import StudyData, prepare_study_data
 from polyret.io import read_json, write_json
 from polyret.models.encoders import get_encoder
-from polyret.training.checkpoints import CHECKPOINTS_DIR, latest_complete_checkpoint
+from polyret.training.checkpoints import latest_complete_checkpoint
+from polyret.training.layout import RunFolder
 from polyret.training.trainer import train
 
 ARMS_DIR = "arms"
 ARM_CONFIG_FILE = "arm_config.json"
 INVALID_RESULTS_FILE = "results.invalid.json"
 TRAIN_DIR = "train"
-TRAIN_SUMMARY_FILE = "train_summary.json"
-FINAL_MODEL_DIR = "final"
 
 
 @dataclass(frozen=True)
@@ -175,7 +174,7 @@ def arm_model(config: ExperimentConfig, arm: ArmSpec, run_dir: Path) -> tuple[st
     token limit to evaluate it at: every arm reads inputs of one length; a reference encoder runs as it comes."""
     if arm.model:
         return arm.model, None
-    model = str(run_dir / TRAIN_DIR / FINAL_MODEL_DIR) if arm.trained else config.base_model
+    model = str(RunFolder(run_dir / TRAIN_DIR).final) if arm.trained else config.base_model
     return model, config.evaluation.max_seq_length or config.training.get("max_seq_length")
 
 
@@ -196,19 +195,19 @@ def _train_arm(
 ) -> None:
     """Train (or resume, or reuse a finished training run) into ``train_dir/final``; fills ``info``."""
     assert arm.sampler is not None and arm.seed is not None  # trained arms have both (expand_arms)
-    summary_file = train_dir / TRAIN_SUMMARY_FILE
-    if summary_file.is_file() and (train_dir / FINAL_MODEL_DIR).is_dir():
+    folder = RunFolder(train_dir)
+    if folder.finished:
         info["training"] = "training reused"
-        summary = read_json(summary_file)
+        summary = read_json(folder.summary)
     else:
-        resume = latest_complete_checkpoint(train_dir / CHECKPOINTS_DIR) is not None
+        resume = latest_complete_checkpoint(folder.checkpoints) is not None
         if not resume and train_dir.exists():
             shutil.rmtree(train_dir)  # an attempt that died before its first checkpoint: nothing to keep
         options = train_config(config, arm.sampler, alpha=arm.alpha, seed=arm.seed).replace(resume=resume)
         info["training"] = "resumed" if resume else "trained"
         summary = train(options, study.train, output_dir=train_dir, progress=progress).summary
         if not config.keep_checkpoints:  # final/ holds the model; checkpoints only serve to resume this training
-            shutil.rmtree(train_dir / CHECKPOINTS_DIR, ignore_errors=True)
+            shutil.rmtree(folder.checkpoints, ignore_errors=True)
     info["train_steps"] = summary["steps"]
     info["train_wall_s"] = summary["wall_time_s"]
     info["train_loss"] = summary["train_loss"]
@@ -221,7 +220,10 @@ def _evaluate(
     cache_root = settings.cache_dir() / "embeddings"
     if console is None:
         return run_suite(encoder, study.suite, data_dir=data_dir, cache_root=cache_root)
-    columns = (TextColumn("evaluating {task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("evaluating {task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as bar:
         task_id = bar.add_task("", total=len(study.suite.tasks))
 

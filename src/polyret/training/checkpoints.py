@@ -21,7 +21,6 @@ from polyret.errors import DataError, ModelError, TrainingError
 from polyret.io import read_json
 from polyret.training.config import TrainConfig
 
-CHECKPOINTS_DIR = "checkpoints"  # inside a training run directory
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 COMPLETION_FILES = ("trainer_state.json", "sampler_state.json")
 RNG_KEYS = ("python", "numpy", "cpu")
@@ -125,7 +124,7 @@ def check_free_space(run_dir: Path, model: SentenceTransformer, checkpoints_kept
     if free < needed:
         raise TrainingError(
             f"{run_dir}: not enough disk space for {checkpoints_kept} checkpoint(s) and the final model: "
-            f"needs about {_size(needed)}, {_size(free)} free (free some space, choose another --output-dir, "
+            f"needs about {_size(needed)}, {_size(free)} free (free some space, choose another output folder, "
             "or keep fewer checkpoints with save_total_limit)"
         )
 

@@ -25,6 +25,7 @@ import yaml
 from polyret.errors import UsageError
 from polyret.io import atomic_write, read_json, read_mapping
 from polyret.schema import Check, at_least, between, build_dataclass, check_ranges, distinct, greater_than, one_of
+from polyret.training.layout import RunFolder
 
 PAPER_HELD_OUT_LANGUAGES = ("el", "vi")
 
@@ -156,9 +157,9 @@ class TrainConfig:
         Raises:
             UsageError: ``run_dir`` holds no ``config.json``.
         """
-        path = Path(run_dir) / "config.json"
+        path = RunFolder(Path(run_dir)).config
         if not path.is_file():
-            raise UsageError(f"{run_dir}: no config.json, so not a polyret training run (give --config or --model)")
+            raise UsageError(f"{run_dir}: no config.json, so not a polyret training run to resume")
         known = {f.name for f in dataclasses.fields(cls)}
         return cls.from_dict({key: value for key, value in read_json(path).items() if key in known}, source=str(path))
 

@@ -1,13 +1,7 @@
 """``train()``: fine-tune a sentence-transformers encoder with language-aware batches.
 
-Run directory layout::
-
-    config.json          the resolved configuration (+ prompts, precision, world size, sampler fingerprint)
-    provenance.json      command, git revision, package versions, hardware, sha256 of the data file and records
-    train_log.jsonl      one line per step: loss, learning rate, language plan; eval_loss lines when evaluating
-    checkpoints/         sentence-transformers/HF checkpoints (model, optimizer, scheduler, RNG) + sampler_state.json
-    final/               the trained model: SentenceTransformer(run_dir / "final") loads it
-    train_summary.json   steps, wall time, plan counts, unused pairs per epoch, losses
+The run folder's layout (``config.json``, ``train_log.jsonl``, ``checkpoints/``, ``final/``, ``train_summary.json``,
+...) is :class:`polyret.training.layout.RunFolder`.
 """
 
 from __future__ import annotations
@@ -39,10 +33,9 @@ from polyret.provenance import environment, file_sha256, records_sha256
 from polyret.sampling import LanguageBatchSampler, PairTable, SamplerKind
 from polyret.training.batching import LanguageAwareTrainer
 from polyret.training.checkpoints import (
-    CHECKPOINTS_DIR,
     check_free_space,
-    checkpoint_step,
     check_loadable,
+    checkpoint_step,
     checkpoints_kept,
     discard_after,
     latest_complete_checkpoint,
@@ -50,6 +43,7 @@ from polyret.training.checkpoints import (
 from polyret.training.config import TrainConfig
 from polyret.training.dataset import build_pair_dataset
 from polyret.training.interrupts import StopOnSignal
+from polyret.training.layout import RunFolder
 from polyret.training.losses import MultiPositiveRankingLoss
 from polyret.training.progress import RichProgressCallback
 from polyret.training.run_log import RunLogCallback, check_resumable
@@ -63,7 +57,7 @@ class TrainOutcome:
 
     Attributes:
         run_dir: the output directory.
-        model_dir: ``run_dir / "final"``, loadable with ``SentenceTransformer(path)``.
+        model_dir: ``run_dir / "final"`` (:attr:`RunFolder.final`), loadable with ``SentenceTransformer(path)``.
         steps: optimizer steps taken (in total, over resumed parts).
         summary: the content of ``train_summary.json``.
     """
@@ -101,68 +95,39 @@ def train(
         ModelError: the model cannot be loaded.
     """
     config.validate()
-    run_dir = Path(output_dir)
-    checkpoints_dir = run_dir / CHECKPOINTS_DIR
-    resume_from = _resume_checkpoint(run_dir, checkpoints_dir, config.resume)
+    folder = RunFolder(Path(output_dir))
+    resume_from = _resume_checkpoint(folder.root, folder.checkpoints, config.resume)
     table = PairTable(train_data, languages=config.languages, exclude_languages=config.exclude_languages)
-    model = load_sentence_transformer(config.model)
-    prompts = _apply_prompts(model, config)
-    if config.max_seq_length is not None:
-        model.max_seq_length = config.max_seq_length
-    if config.freeze_word_embeddings:
-        freeze_word_embeddings(model)
-    args = _training_arguments(config, checkpoints_dir, prompts, with_eval=eval_data is not None)
+    model, prompts = _prepared_model(config)
+    args = _training_arguments(config, folder.checkpoints, prompts, with_eval=eval_data is not None)
     is_main = args.process_index == 0  # under DDP only rank 0 writes the run directory
     sampler = sampler_class(
         table, config.batch_size, kind=config.sampler, alpha=config.alpha, weighting=config.weighting,
         per_example_pairs=config.per_example_pairs, positives_per_query=config.positives_per_query,
         seed=config.seed, world_size=args.world_size,
     )
-    if resume_from is not None:
-        check_loadable(resume_from)
-        check_resumable(resume_from, sampler)
-        if is_main:
-            discard_after(checkpoints_dir, checkpoint_step(resume_from))
-    check_free_space(run_dir, model, checkpoints_kept(config, sampler.steps_per_epoch))
+    _check_before_start(folder, config, model, sampler, resume_from, is_main=is_main)
     eval_table, eval_sampler = _eval_batches(config, eval_data, args.world_size)
-    log_callback = RunLogCallback(run_dir / "train_log.jsonl", sampler)
-    stop = StopOnSignal()
-    callbacks: list[TrainerCallback] = [log_callback, stop]
-    if config.early_stopping_patience is not None and eval_table is not None:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    log_callback, stop = RunLogCallback(folder.log, sampler), StopOnSignal()
     progress_bar = RichProgressCallback() if progress and is_main else None
-    if progress_bar is not None:
-        callbacks.append(progress_bar)
     if is_main:
-        write_json(run_dir / "config.json", {
-            **config.to_dict(), "prompts": prompts, "precision_used": _precision(config.precision),
-            "world_size": args.world_size, "sampler_fingerprint": sampler.fingerprint, "train_pairs": len(table),
-        })
-        write_json(run_dir / "provenance.json", _provenance(config, train_data, eval_data))
+        _write_run_record(folder, config, prompts, args.world_size, sampler, train_data, eval_data)
     labels = config.sampler == SamplerKind.MULTI_POSITIVE  # the loss finds a row's translations by its label
     trainer = LanguageAwareTrainer(
         model=model, args=args, loss=_loss(model, config, gather=args.world_size > 1),
         train_dataset=build_pair_dataset(table, with_context=config.with_context, group_labels=labels),
         eval_dataset=build_pair_dataset(eval_table, with_context=config.with_context, group_labels=labels)
         if eval_table else None,
-        callbacks=callbacks, train_sampler=sampler, eval_sampler=eval_sampler,
+        callbacks=_callbacks(config, log_callback, stop, progress_bar, with_eval=eval_table is not None),
+        train_sampler=sampler, eval_sampler=eval_sampler,
     )
     trainer.remove_callback(PrinterCallback)  # train_log.jsonl and the progress bar report the steps
     started = time.perf_counter()
-    try:
-        with stop.installed():
-            result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    except pickle.UnpicklingError as exc:  # transformers loads optimizer/scheduler/RNG state with weights_only=True
-        raise TrainingError(f"{resume_from}: refusing to load checkpoint state that holds more than tensors "
-                            f"({str(exc).strip().splitlines()[0]})") from None
-    finally:
-        if progress_bar is not None:
-            progress_bar.close()
+    result = _run_steps(trainer, resume_from, stop, progress_bar)
     if stop.stopped_at_step is not None:
-        raise _interrupted(stop, run_dir, checkpoints_dir)
-    model_dir = run_dir / "final"
+        raise _interrupted(stop, folder.root, folder.checkpoints)
     if is_main:
-        _save_final(model, model_dir)
+        _save_final(model, folder.final)
     steps = trainer.state.global_step
     summary = {
         "steps": steps,
@@ -174,9 +139,74 @@ def train(
         **_plan_summary(sampler, steps),
     }
     if is_main:
-        write_json(run_dir / "train_summary.json", summary)
+        write_json(folder.summary, summary)
     trainer.accelerator.wait_for_everyone()  # every rank returns once final/ and the summary exist
-    return TrainOutcome(run_dir, model_dir, steps, summary)
+    return TrainOutcome(folder.root, folder.final, steps, summary)
+
+
+def _prepared_model(config: TrainConfig) -> tuple[SentenceTransformer, dict[str, str]]:
+    """The model to train, with its prompts, token limit and (optionally) frozen word embeddings."""
+    model = load_sentence_transformer(config.model)
+    prompts = _apply_prompts(model, config)
+    if config.max_seq_length is not None:
+        model.max_seq_length = config.max_seq_length
+    if config.freeze_word_embeddings:
+        freeze_word_embeddings(model)
+    return model, prompts
+
+
+def _check_before_start(
+    folder: RunFolder, config: TrainConfig, model: SentenceTransformer, sampler: LanguageBatchSampler,
+    resume_from: Path | None, *, is_main: bool,
+) -> None:
+    """Refuse a damaged or foreign checkpoint and a disk too small for the run, before anything is written."""
+    if resume_from is not None:
+        check_loadable(resume_from)
+        check_resumable(resume_from, sampler)
+        if is_main:
+            discard_after(folder.checkpoints, checkpoint_step(resume_from))
+    check_free_space(folder.root, model, checkpoints_kept(config, sampler.steps_per_epoch))
+
+
+def _callbacks(
+    config: TrainConfig, log: RunLogCallback, stop: StopOnSignal, progress_bar: RichProgressCallback | None, *,
+    with_eval: bool,
+) -> list[TrainerCallback]:
+    """The run log, the signal handler, early stopping (with validation data) and the progress bar."""
+    callbacks: list[TrainerCallback] = [log, stop]
+    if config.early_stopping_patience is not None and with_eval:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    if progress_bar is not None:
+        callbacks.append(progress_bar)
+    return callbacks
+
+
+def _write_run_record(
+    folder: RunFolder, config: TrainConfig, prompts: dict[str, str], world_size: int, sampler: LanguageBatchSampler,
+    train_data: list[ParallelQA], eval_data: list[ParallelQA] | None,
+) -> None:
+    """``config.json`` (the resolved config and what it resolved to) and ``provenance.json``."""
+    write_json(folder.config, {
+        **config.to_dict(), "prompts": prompts, "precision_used": _precision(config.precision),
+        "world_size": world_size, "sampler_fingerprint": sampler.fingerprint, "train_pairs": len(sampler.table),
+    })
+    write_json(folder.provenance, _provenance(config, train_data, eval_data))
+
+
+def _run_steps(
+    trainer: LanguageAwareTrainer, resume_from: Path | None, stop: StopOnSignal,
+    progress_bar: RichProgressCallback | None,
+) -> Any:
+    """Train (from ``resume_from`` when given) with the signal handler installed; the bar is closed either way."""
+    try:
+        with stop.installed():
+            return trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    except pickle.UnpicklingError as exc:  # transformers loads optimizer/scheduler/RNG state with weights_only=True
+        raise TrainingError(f"{resume_from}: refusing to load checkpoint state that holds more than tensors "
+                            f"({str(exc).strip().splitlines()[0]})") from None
+    finally:
+        if progress_bar is not None:
+            progress_bar.close()
 
 
 def _plan_summary(sampler: LanguageBatchSampler, steps: int) -> dict[str, Any]:
@@ -204,7 +234,7 @@ def _resume_checkpoint(run_dir: Path, checkpoints_dir: Path, resume: bool) -> Pa
                              f"{checkpoints_dir}/checkpoint-N with trainer_state.json and sampler_state.json)")
         return complete
     last = get_last_checkpoint(str(checkpoints_dir)) if checkpoints_dir.is_dir() else None
-    if last is not None or (run_dir / "final").exists():
+    if last is not None or RunFolder(run_dir).final.exists():
         raise UsageError(f"{run_dir} already holds a training run; resume it or choose another directory")
     return None
 
