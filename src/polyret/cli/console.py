@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.progress import TextColumn
 from rich.text import Text
 
-console = Console(markup=False, highlight=False)
-"""Standard output: results and summaries."""
-err_console = Console(stderr=True, markup=False, highlight=False)
+console = Console(markup=False, highlight=False, soft_wrap=True)
+"""Standard output: results and summaries (long lines are not broken, so paths stay whole)."""
+err_console = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 """Standard error: errors, warnings and progress of long steps."""
 
 
