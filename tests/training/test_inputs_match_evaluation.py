@@ -20,7 +20,8 @@ def preprocess_calls(monkeypatch):
 
     def spy(self, inputs, prompt=None, **kwargs):
         features = original(self, inputs, prompt=prompt, **kwargs)
-        rows = [ids[mask.bool()].tolist() for ids, mask in zip(features["input_ids"], features["attention_mask"])]
+        pairs = zip(features["input_ids"], features["attention_mask"], strict=True)
+        rows = [ids[mask.bool()].tolist() for ids, mask in pairs]
         calls.append((list(inputs), prompt, rows))
         return features
 
