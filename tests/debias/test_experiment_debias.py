@@ -40,3 +40,16 @@ def test_debias_rows_join_the_study_tables(tiny_model_dir, tmp_path, data_dir):
     again = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert again["arms"]["zero-shot+lsar:2"]["info"]["status"] == "reused"
     assert again["table"] == summary["table"]
+
+
+def test_reference_articles_cap_keeps_the_first_training_articles(data_dir):
+    from polyret.experiments.config import load_config
+    from polyret.experiments.debias_rows import study_reference
+
+    config = load_config(preset="standard")
+    full = study_reference(config, data_dir=data_dir)
+    config.debias_reference_articles = 2
+    capped = study_reference(config, data_dir=data_dir)
+    assert capped.description["articles"] == 2 < full.description["articles"]
+    assert 0 < len(capped.queries) < len(full.queries) / 5
+    assert set(capped.queries) <= set(full.queries) and set(capped.passages) <= set(full.passages)

@@ -134,6 +134,8 @@ class ExperimentConfig:
         debias: post-hoc debiasing methods (``center``, ``lir[:rank]``, ``lsar[:rank]``, see :mod:`polyret.debias`)
             applied to every arm's stored embeddings, each adding a row ``"<arm> + <method>"``; fitted on the
             training articles (or ``data.train_qa``), never on test data.
+        debias_reference_articles: fit the debiasing methods on the first N training articles only (in the order of
+            the data set; ``None``: all). Encoding the reference costs each arm as much as a test set of that size.
         keep_checkpoints: keep each trained arm's checkpoints (optimizer state included) after its training
             finished; by default only the final model is kept, since checkpoints serve only to resume.
         training: options of :class:`~polyret.training.config.TrainConfig` shared by every trained arm (``max_steps``
@@ -155,6 +157,7 @@ class ExperimentConfig:
     reference_models: list[str] = field(default_factory=list)
     keep_checkpoints: bool = False
     debias: list[str] = field(default_factory=list)
+    debias_reference_articles: int | None = None
     training: dict[str, Any] = field(default_factory=lambda: {"max_steps": 1000})
     data: DataSettings = field(default_factory=DataSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
@@ -163,7 +166,7 @@ class ExperimentConfig:
         "arms": distinct(), "hybrid_alpha": between(0.0, 1.0), "alpha_sweep": distinct(non_empty=False),
         "seeds": distinct(), "significance_level": between(0.0, 1.0), "significance_resamples": at_least(100),
         "reference_models": distinct(non_empty=False), "equivalence_margin_map": greater_than(0),
-        "equivalence_margin_accuracy": greater_than(0),
+        "equivalence_margin_accuracy": greater_than(0), "debias_reference_articles": at_least(1),
     }
 
     def to_dict(self) -> dict[str, Any]:
