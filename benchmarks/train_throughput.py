@@ -20,17 +20,26 @@ wrapper of ``trainer.train()`` adds in both arms), so start-up work (model card,
 counts in neither arm. The arms alternate, in a changing order, ``--repeats`` times; the script prints pairs/s and
 padded tokens/s per run, the median of each arm and the ratio.
 
+``--compare-precision`` instead compares two polyret arms, fp32 and bf16 (``torch.autocast`` through the trainer's
+``bf16`` argument, on the CPU too), everything else equal; ``--no-context --freeze-word-embeddings
+--max-seq-length 96`` is the probe setting. Both modes also print the padding: tokens fed to the model (``input_ids``
+cells, each column padded to its batch's longest text) against tokens used (``attention_mask`` ones), and the longest
+padded length seen against ``max_seq_length``.
+
 Without data files (e.g. on an offline GPU machine) ``--synthetic N`` trains on N random aligned records in nine
 languages and ``--model-config`` builds a random-init model of a real architecture (see ``synthetic.py``).
 
     python benchmarks/train_throughput.py                                   # tiny model, XQuAD-R, CPU
     python benchmarks/train_throughput.py --model models/multilingual-e5-small --device cuda --batch-size 128
+    python benchmarks/train_throughput.py --model multilingual-e5-small --compare-precision --no-context \
+        --freeze-word-embeddings --max-seq-length 96 --batch-size 16 --steps 12 --repeats 2  # CPU bf16 vs fp32
     python benchmarks/train_throughput.py --synthetic 1000 --model-config xlmr-base --device cuda --batch-size 100
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import tempfile
@@ -64,6 +73,10 @@ def parse_args() -> argparse.Namespace:
                         help="default: fp32 on CPU, bf16 on CUDA")
     parser.add_argument("--data-dir", type=Path, default=None, help="polyret data directory")
     parser.add_argument("--synthetic", type=int, metavar="N", help="train on N synthetic records instead of XQuAD-R")
+    parser.add_argument("--compare-precision", action="store_true",
+                        help="compare polyret fp32 with polyret bf16 instead of polyret with sentence-transformers")
+    parser.add_argument("--no-context", action="store_true", help="train on sentences without their paragraph")
+    parser.add_argument("--freeze-word-embeddings", action="store_true", help="freeze the word embeddings")
     parser.add_argument("--st-optim", default="adamw_torch", help="optimizer of the plain arm (polyret: adamw_torch)")
     return parser.parse_args()
 
@@ -93,6 +106,8 @@ def main() -> None:
             "polyret hybrid": lambda out: _polyret_run(model, records, args, precision, out),
             "sentence-transformers": lambda out: _st_run(model, records, args, precision, out),
         }
+        if args.compare_precision:
+            arms = {f"polyret {p}": functools.partial(_polyret_run, model, records, args, p) for p in ("fp32", "bf16")}
         runs: dict[str, list[Run]] = {name: [] for name in arms}
         timed_steps = args.steps - 1  # timed from the end of step 1
         print(f"model {args.model or args.model_config}; device {args.device} ({_device_name(torch, args.device)}); "
@@ -100,18 +115,25 @@ def main() -> None:
               f"{'synthetic records' if args.synthetic else 'questions'}")
         if args.warmup:  # one untimed run per arm first: CUDA/cuBLAS initialisation is not part of either arm
             for name, arm in arms.items():
-                arm(work / f"{name.split()[0]}-warmup")
+                arm(work / f"{name.replace(' ', '-')}-warmup")
         for repeat in range(args.repeats):
             order = list(arms) if repeat % 2 == 0 else list(reversed(arms))
             for name in order:
-                run = arms[name](work / f"{name.split()[0]}-{repeat}")
+                run = arms[name](work / f"{name.replace(' ', '-')}-{repeat}")
                 runs[name].append(run)
                 print(f"  run {repeat + 1} {name:>22}: {args.batch_size * timed_steps / run.seconds:9.1f} pairs/s, "
                       f"{run.padded_tokens / timed_steps:9.0f} padded tokens/step, "
-                      f"{run.padded_tokens / run.seconds:10.0f} tokens/s ({run.seconds:.2f} s)")
+                      f"{run.padded_tokens / run.seconds:10.0f} tokens/s ({run.seconds:.2f} s); tokens fed / used "
+                      f"{run.padded_tokens / run.used_tokens:.3f}, longest padded length {run.longest} "
+                      f"(max_seq_length {args.max_seq_length or 'model'})", flush=True)
     seconds = {name: statistics.median(run.seconds for run in arm) for name, arm in runs.items()}
     for name, value in seconds.items():
         print(f"median {name:>22}: {args.batch_size * timed_steps / value:9.1f} pairs/s")
+    if args.compare_precision:
+        per_run = [fp32.seconds / bf16.seconds for fp32, bf16 in zip(*runs.values(), strict=True)]
+        print(f"ratio bf16 / fp32 step rate: {seconds['polyret fp32'] / seconds['polyret bf16']:.3f} "
+              f"(per run: {', '.join(f'{r:.3f}' for r in per_run)})")
+        return
     per_run = [st.seconds / ours.seconds
                for ours, st in zip(runs["polyret hybrid"], runs["sentence-transformers"], strict=True)]
     print(f"ratio polyret / sentence-transformers, pairs/s: "
@@ -145,6 +167,8 @@ class StepClock(TrainerCallback):
     def __init__(self) -> None:
         self.ends: list[float] = []
         self.padded_tokens = 0
+        self.used_tokens = 0
+        self.longest = 0
 
     def on_step_end(self, args, state, control, **kwargs):
         self.ends.append(time.perf_counter())
@@ -152,14 +176,19 @@ class StepClock(TrainerCallback):
     def count_tokens(self, module, inputs) -> None:
         if module.training and self.ends:
             self.padded_tokens += inputs[0]["input_ids"].numel()
+            self.used_tokens += int(inputs[0]["attention_mask"].sum())
+            self.longest = max(self.longest, inputs[0]["input_ids"].shape[1])
 
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One timed run: seconds from the end of the first to the end of the last step, padded tokens read meanwhile."""
+    """One timed run: seconds from the end of the first to the end of the last step; meanwhile the padded tokens
+    read, the tokens among them that are not padding, and the longest padded length."""
 
     seconds: float
     padded_tokens: int
+    used_tokens: int
+    longest: int
 
 
 def _clock_every_train(clocks: list[StepClock]) -> None:
@@ -184,7 +213,7 @@ CLOCKS: list[StepClock] = []
 def _steady_run() -> Run:
     """The timed part of the latest run."""
     clock = CLOCKS[-1]
-    return Run(clock.ends[-1] - clock.ends[0], clock.padded_tokens)
+    return Run(clock.ends[-1] - clock.ends[0], clock.padded_tokens, clock.used_tokens, clock.longest)
 
 
 def _polyret_run(model: str, records: list, args: argparse.Namespace, precision: str, out: Path) -> Run:
@@ -193,7 +222,8 @@ def _polyret_run(model: str, records: list, args: argparse.Namespace, precision:
 
     config = TrainConfig(model=model, sampler="hybrid", batch_size=args.batch_size, max_steps=args.steps,
                          max_seq_length=args.max_seq_length, precision=precision, save_steps=args.steps + 1,
-                         logging_steps=args.logging_steps)
+                         logging_steps=args.logging_steps, with_context=not args.no_context,
+                         freeze_word_embeddings=args.freeze_word_embeddings)
     train(config, records, output_dir=out)
     return _steady_run()
 

@@ -36,6 +36,8 @@ def test_file_keys_override_the_preset_and_nested_sections_merge(tmp_path: Path)
         ("training: {max_steps: null}\n", "training.max_steps"),
         ("hybrid_alpha: 1.5\n", "hybrid_alpha"),
         ("arms: [multi_positive]\ntraining: {max_steps: 5, batch_size: 6}\n", "positives_per_query"),
+        ("evaluation: {backend: tpu}\n", "evaluation.backend"),
+        ("evaluation: {backend: onnx, precision: bf16}\n", "evaluation.precision"),
         ("- a list\n", "mapping"),
         ("evaluation: {task_files: [{path: a.jsonl}]}\n", "evaluation.task_files[0].kind"),
         ("evaluation: {task_files: [{path: a.jsonl, kind: sideways}]}\n", "not one of in-domain"),

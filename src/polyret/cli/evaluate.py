@@ -27,7 +27,8 @@ from polyret.evaluation.result import TaskResult
 from polyret.evaluation.significance import compare_results
 from polyret.evaluation.suite import SUITES, TASKS, BeirSpec, SuiteConfig, get_suite, run_tasks, suite_context
 from polyret.io import check_output_dir, write_json
-from polyret.models.encoders import get_encoder
+from polyret.models.backends import InferenceBackend
+from polyret.models.encoders import backend_label, get_encoder
 from polyret.models.protocol import Encoder, Role
 from polyret.settings import cache_dir, data_dir
 
@@ -114,6 +115,8 @@ def evaluate_command(
     ] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep embeddings in memory only.")] = False,
     device: Annotated[str | None, typer.Option(help="Torch device (cpu, cuda, ...); default: automatic.")] = None,
+    backend: Annotated[str, typer.Option(help="Inference backend: torch (reference), onnx or openvino.")] = "torch",
+    precision: Annotated[str, typer.Option(help="Inference precision: fp32 (reference) or bf16.")] = "fp32",
     beir_corpus: Annotated[Path | None, typer.Option(help="BEIR/MIRACL corpus JSONL (adds a BEIR task).")] = None,
     beir_topics: Annotated[Path | None, typer.Option(help="Topics TSV or queries JSONL of the BEIR task.")] = None,
     beir_qrels: Annotated[Path | None, typer.Option(help="Qrels (TREC or BEIR TSV) of the BEIR task.")] = None,
@@ -153,7 +156,8 @@ def evaluate_command(
     specs = parse_specs(debias or [])
     reference = debias_reference(config, specs, debias_fit_on, debias_transductive, data_dir_opt)
     cache_root = None if no_cache else cache_dir() / "embeddings"
-    encoder = get_encoder(model, device=device)
+    encoder = get_encoder(model, device=device, backend=InferenceBackend(backend, precision),
+                          warn=lambda text: console.print(f"[yellow]{escape(text)}[/]"))
     started = time.perf_counter()
     with Progress(
         text_column("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
@@ -173,6 +177,7 @@ def evaluate_command(
         "suite": config.name,
         "tasks": ", ".join(config.task_names),
         "model_fingerprint": encoder.fingerprint(),
+        "backend": backend_label(encoder),
         "with_context": config.with_context,
         "batch_size": config.batch_size,
         "data_dir": str(data_dir(data_dir_opt)),

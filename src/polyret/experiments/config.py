@@ -19,6 +19,7 @@ from polyret.errors import UsageError
 from polyret.evaluation.suite import TASKS
 from polyret.experiments.task_files import study_task_files
 from polyret.io import read_mapping
+from polyret.models.backends import InferenceBackend
 from polyret.schema import Check, at_least, between, build_dataclass, check_ranges, distinct, greater_than
 from polyret.training.config import TrainConfig
 
@@ -91,6 +92,9 @@ class EvaluationSettings:
         with_context: encode LAReQA candidates together with their paragraph (the LAReQA protocol).
         task_files: the user's own task files, each ``{path, kind: in-domain | domain-shift, format?, name?,
             languages?, pivot?, columns?}`` (see :mod:`polyret.experiments.task_files`).
+        backend: inference backend of every arm's encoder: ``torch`` (the reference), ``onnx`` or ``openvino``
+            (see :mod:`polyret.models.backends`; torch when the runtime is not installed).
+        precision: ``fp32`` (the reference) or ``bf16``.
     """
 
     in_domain: list[str] = field(default_factory=lambda: list(IN_DOMAIN_TASKS))
@@ -102,6 +106,15 @@ class EvaluationSettings:
     max_seq_length: int | None = None
     with_context: bool = True
     task_files: list[dict] = field(default_factory=list)
+    backend: str = "torch"
+    precision: str = "fp32"
+
+    def inference_backend(self) -> InferenceBackend:
+        """``backend`` and ``precision`` as an :class:`~polyret.models.backends.InferenceBackend`."""
+        try:
+            return InferenceBackend(self.backend, self.precision)
+        except UsageError as exc:
+            raise UsageError(f"config keys 'evaluation.backend'/'evaluation.precision': {exc}") from None
 
     RANGES: ClassVar[dict[str, Check]] = {
         "in_domain": distinct(non_empty=False), "domain_shift": distinct(non_empty=False),
@@ -280,6 +293,7 @@ def validate(config: ExperimentConfig) -> None:
             f"got folds={data.folds}, test_fold={data.test_fold}"
         )
     _check_names(config.evaluation.in_domain, IN_DOMAIN_TASKS, "evaluation.in_domain")
+    config.evaluation.inference_backend()
     _check_names(config.evaluation.domain_shift, DOMAIN_SHIFT_TASKS, "evaluation.domain_shift")
     study_task_files(config.evaluation.task_files)
 

@@ -32,7 +32,8 @@ from polyret.experiments.debias_rows import debias_rows, study_reference
 from polyret.experiments.provenance import data_checksums
 from polyret.experiments.study_data import StudyData, prepare_study_data
 from polyret.io import read_json, write_json
-from polyret.models.encoders import get_encoder
+from polyret.models.encoders import backend_label, get_encoder
+from polyret.models.protocol import Encoder
 from polyret.training.checkpoints import latest_complete_checkpoint
 from polyret.training.layout import RunFolder
 from polyret.training.trainer import train
@@ -148,7 +149,11 @@ def run_arm(
         _train_arm(config, arm, study, run_dir / TRAIN_DIR, info, console is not None)
     info["status"] = info.get("training", "evaluated")
     started = time.perf_counter()
-    tasks = _evaluate(*arm_model(config, arm, run_dir), study, data_dir, console)
+    model, max_seq_length = arm_model(config, arm, run_dir)
+    encoder = get_encoder(model, max_seq_length=max_seq_length, backend=config.evaluation.inference_backend(),
+                          warn=None if console is None else lambda text: say(f"[yellow]{escape(text)}[/]"))
+    info["backend"] = backend_label(encoder)
+    tasks = _evaluate(encoder, study, data_dir, console)
     info["eval_wall_s"] = round(time.perf_counter() - started, 1)
     info["eval_texts"] = study.eval_texts
     result = ArmResult(arm.run_name, arm.label, digest, resolved, tasks, info)
@@ -213,10 +218,7 @@ def _train_arm(
     info["train_loss"] = summary["train_loss"]
 
 
-def _evaluate(
-    model: str, max_seq_length: int | None, study: StudyData, data_dir: str | Path | None, console: Console | None
-) -> dict:
-    encoder = get_encoder(model, max_seq_length=max_seq_length)
+def _evaluate(encoder: Encoder, study: StudyData, data_dir: str | Path | None, console: Console | None) -> dict:
     cache_root = settings.cache_dir() / "embeddings"
     if console is None:
         return run_suite(encoder, study.suite, data_dir=data_dir, cache_root=cache_root)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from polyret.models.backends import InferenceBackend, autocast, install_backend, resolve_backend
 from polyret.models.loading import load_sentence_transformer, model_fingerprint, use_weights_dir
 from polyret.models.protocol import Encoder, Role, check_role
 from polyret.models.registry import MODELS
@@ -37,6 +38,9 @@ class SentenceTransformerEncoder:
         batch_size: texts per forward pass when ``encode`` is not given one.
         max_seq_length: token limit to set on the model (``None`` keeps the model's own).
         name: a label for reports and caches; defaults to the path or name the model was loaded from.
+        backend: the runtime and precision to encode with (see :mod:`polyret.models.backends`); an ONNX or OpenVINO
+            export is made (or found in the cache) at the first ``encode``. Give one whose runtime is installed
+            (:func:`~polyret.models.backends.resolve_backend`).
     """
 
     def __init__(
@@ -46,16 +50,24 @@ class SentenceTransformerEncoder:
         batch_size: int = 32,
         max_seq_length: int | None = None,
         name: str | None = None,
+        backend: InferenceBackend | None = None,
     ):
         if max_seq_length is not None:
             model.max_seq_length = max_seq_length
         self.model = model
         self.batch_size = batch_size
         self.name = name or _loaded_from(model)
+        self.backend = backend or InferenceBackend()
         self._fingerprint: str | None = None
+        self._backend_ready = self.backend.backend == "torch"
 
     def fingerprint(self) -> str:
-        """Hash of the model's weights, modules, prompts and token limit (computed once)."""
+        """Hash of the model's weights, modules, prompts and token limit (computed once), plus the backend's
+        :attr:`~polyret.models.backends.InferenceBackend.cache_suffix` (empty for torch fp32)."""
+        return self.weights_fingerprint() + self.backend.cache_suffix
+
+    def weights_fingerprint(self) -> str:
+        """Hash of the model's weights, modules, prompts and token limit, whatever the backend (computed once)."""
         if self._fingerprint is None:
             self._fingerprint = model_fingerprint(self.model)
         return self._fingerprint
@@ -67,15 +79,19 @@ class SentenceTransformerEncoder:
         check_role(role)
         if not texts:
             return np.zeros((0, self.model.get_embedding_dimension()), np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            prompt_name=role if role in self.model.prompts else None,
-            batch_size=batch_size or self.batch_size,
-            show_progress_bar=show_progress,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
-        return _unit_rows(vectors)
+        if not self._backend_ready:
+            install_backend(self.model, self.backend, self.weights_fingerprint())
+            self._backend_ready = True
+        with autocast(self.model, self.backend):
+            vectors = self.model.encode(
+                list(texts),
+                prompt_name=role if role in self.model.prompts else None,
+                batch_size=batch_size or self.batch_size,
+                show_progress_bar=show_progress,
+                convert_to_tensor=True,
+                normalize_embeddings=True,
+            )
+        return _unit_rows(vectors.float().cpu().numpy())
 
 
 def _loaded_from(model: SentenceTransformer) -> str:
@@ -128,11 +144,26 @@ class USEEncoder:
         return _unit_rows(np.concatenate(chunks) if chunks else np.zeros((0, MODELS[USE_ALIAS].dim), np.float32))
 
 
-def get_encoder(spec: str | Path, *, device: str | None = None, max_seq_length: int | None = None) -> Encoder:
+def backend_label(encoder: Encoder) -> str:
+    """The inference backend ``encoder`` runs on (``torch-fp32``, ``openvino-bf16``, ...; ``numpy`` for USE)."""
+    backend = getattr(encoder, "backend", None)
+    return backend.label if isinstance(backend, InferenceBackend) else "numpy"
+
+
+def get_encoder(
+    spec: str | Path,
+    *,
+    device: str | None = None,
+    max_seq_length: int | None = None,
+    backend: InferenceBackend | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> Encoder:
     """An encoder from a path, alias or Hub name (see :func:`~polyret.models.loading.load_sentence_transformer`).
 
-    ``use-multilingual`` gives a :class:`USEEncoder`; anything else a :class:`SentenceTransformerEncoder` named
-    after ``spec``, with ``max_seq_length`` as its token limit when given (else the model's own).
+    ``use-multilingual`` gives a :class:`USEEncoder` (numpy: ``backend`` does not apply); anything else a
+    :class:`SentenceTransformerEncoder` named after ``spec``, with ``max_seq_length`` as its token limit when given
+    (else the model's own), encoding on ``backend`` (default torch fp32), or on torch fp32 with one message to ``warn``
+    (else the log) when that backend's runtime is not installed.
 
     Raises:
         ModelError: ``spec`` cannot be loaded as an encoder.
@@ -140,5 +171,6 @@ def get_encoder(spec: str | Path, *, device: str | None = None, max_seq_length: 
     if str(spec) == USE_ALIAS and not Path(spec).exists():
         use_weights_dir()  # a clear ModelError when the package is missing
         return USEEncoder()
-    return SentenceTransformerEncoder(load_sentence_transformer(spec, device=device), max_seq_length=max_seq_length,
-                                      name=str(spec))
+    model = load_sentence_transformer(spec, device=device)
+    backend = resolve_backend(backend or InferenceBackend(), warn=warn)
+    return SentenceTransformerEncoder(model, max_seq_length=max_seq_length, name=str(spec), backend=backend)

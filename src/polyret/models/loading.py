@@ -84,10 +84,10 @@ def prepare_model(alias: str, *, report: Callable[[str], None] | None = None) ->
     if is_prepared(target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(target.parent / f".{alias}.lock"):
+    with exclusive_lock(target.parent / f".{alias}.lock"):
         if is_prepared(target):  # prepared by another process while we waited
             return target
-        _remove_unfinished(target)
+        remove_unfinished(target)
         with atomic_directory(target) as tmp:
             spec.build(tmp, report=report)
             write_json(tmp / PREPARED_MARKER, {"alias": alias, "source": spec.source, "format": PREPARE_FORMAT})
@@ -95,14 +95,14 @@ def prepare_model(alias: str, *, report: Callable[[str], None] | None = None) ->
 
 
 @contextlib.contextmanager
-def _exclusive_lock(lock_path: Path) -> Iterator[None]:
+def exclusive_lock(lock_path: Path) -> Iterator[None]:
     """Hold an exclusive advisory lock on ``lock_path`` (released when the file closes)."""
     with open(lock_path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
 
 
-def _remove_unfinished(target: Path) -> None:
+def remove_unfinished(target: Path) -> None:
     """Delete what an interrupted preparation of ``target`` left behind (call with the lock held)."""
     for leftover in target.parent.glob(f".{target.name}.*.tmp"):
         shutil.rmtree(leftover, ignore_errors=True)

@@ -301,7 +301,7 @@ def _training_arguments(
         num_train_epochs=config.epochs,
         max_steps=config.max_steps if config.max_steps is not None else -1,
         seed=config.seed,
-        use_cpu=_ddp_on_cpu(),
+        use_cpu=_ddp_on_cpu() or (precision == "bf16" and not torch.cuda.is_available()),  # bf16 autocast on CPU
         fp16=precision == "fp16",
         bf16=precision == "bf16",
         prompts=prompts,
