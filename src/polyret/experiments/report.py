@@ -98,6 +98,9 @@ def caveats(config: ExperimentConfig, train_inputs: dict[str, Any]) -> list[str]
             f"Evaluation slices: domain-shift tasks {_cap(evaluation.max_items, 'items')}, other QA sets "
             f"{_cap(evaluation.qa_max_articles, 'articles')}."
         )
+    if evaluation.inference_backend().cache_suffix:
+        notes.append(f"Encoded with the {evaluation.inference_backend().label} inference backend, not the torch fp32 "
+                     "reference (each arm's info names the backend it ran on).")
     notes.append("The domain-shift tasks are sentence matching and discrimination, not question answering.")
     if config.debias:
         notes.append("Post-hoc rows are fitted on the training articles in every language of the data set, "
