@@ -35,7 +35,7 @@ TOLERANCE = 0.002
 CHECKED = ("map", "map_all", "acc", "p@1", "r@1")
 """Score names (after the last dot) the tolerance applies to; R@1 is P@1 with one relevant candidate. The others
 (MRR, nDCG, recall@10, bias, language shares) are printed for information."""
-ALL_BACKENDS = "torch-fp32,torch-bf16,onnx-fp32,openvino-fp32,openvino-bf16"
+ALL_BACKENDS = "torch-fp32,openvino-bf16,torch-bf16,openvino-fp32,onnx-fp32"
 
 
 def parse_args() -> argparse.Namespace:
@@ -87,7 +87,13 @@ def main() -> None:
     print(f"model {args.model}; {torch.get_num_threads()} torch threads; xquad-r articles "
           f"{args.xquad_articles or 'all'}, clsd-wmt19 rows {args.clsd_rows or 'all'}; batch {args.batch_size}; "
           f"max_seq_length {args.max_seq_length or 'model'}")
-    runs = {label: _run(label, suite, args) for label in labels}
+    runs: dict[str, dict] = {}
+    for label in labels:
+        runs[label] = _run(label, suite, args)
+        if label != "torch-fp32":  # printed as each backend finishes: an interrupted run still reports
+            print(f"{label}: change of every score vs torch-fp32")
+            for name, value in sorted(_changes(runs["torch-fp32"]["scores"], runs[label]["scores"]).items()):
+                print(f"  {name:<40} {value:+.4f}", flush=True)
     reference = runs["torch-fp32"]
     print(f"\n{'backend':>14} {'wall s':>8} {'CPU s':>8} {'wall x':>7} {'CPU x':>7}  largest checked change")
     for label, run in runs.items():
@@ -95,11 +101,6 @@ def main() -> None:
         verdict = "" if label == "torch-fp32" else ("  within tolerance" if change <= TOLERANCE else "  OUTSIDE")
         print(f"{label:>14} {run['wall']:8.1f} {run['cpu']:8.1f} {reference['wall'] / run['wall']:6.2f}x "
               f"{reference['cpu'] / run['cpu']:6.2f}x  {change:.4f} ({key}){verdict}")
-    for label, run in runs.items():
-        if label != "torch-fp32":
-            print(f"\n{label}: change of every score vs torch-fp32")
-            for name, value in sorted(_changes(reference["scores"], run["scores"]).items()):
-                print(f"  {name:<32} {value:+.4f}")
     for label, run in runs.items():
         if "encode_wall" in run:
             print(f"\nclose to the limit, {label}: suite {run['wall']:.1f} s wall / encoding its {run['unique']} "

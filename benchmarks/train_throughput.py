@@ -15,7 +15,8 @@ language, so their padded length differs from mixed batches: the script reports 
 polyret's per-step work (a log line per step with the batch's language plan and ids; plain sentence-transformers
 logs every 500 steps).
 
-The rate is measured between the end of the first and the end of the last optimizer step (a callback that the same
+The rate is measured (wall clock, and process CPU time for a shared machine) between the end of the first and the
+end of the last optimizer step (a callback that the same
 wrapper of ``trainer.train()`` adds in both arms), so start-up work (model card, data loader, first-step warm-up)
 counts in neither arm. The arms alternate, in a changing order, ``--repeats`` times; the script prints pairs/s and
 padded tokens/s per run, the median of each arm and the ratio.
@@ -123,7 +124,9 @@ def main() -> None:
                 runs[name].append(run)
                 print(f"  run {repeat + 1} {name:>22}: {args.batch_size * timed_steps / run.seconds:9.1f} pairs/s, "
                       f"{run.padded_tokens / timed_steps:9.0f} padded tokens/step, "
-                      f"{run.padded_tokens / run.seconds:10.0f} tokens/s ({run.seconds:.2f} s); tokens fed / used "
+                      f"{run.padded_tokens / run.seconds:10.0f} tokens/s ({run.seconds:.2f} s, "
+                      f"CPU {run.cpu_seconds:.2f} s); "
+                      f"tokens fed / used "
                       f"{run.padded_tokens / run.used_tokens:.3f}, longest padded length {run.longest} "
                       f"(max_seq_length {args.max_seq_length or 'model'})", flush=True)
     seconds = {name: statistics.median(run.seconds for run in arm) for name, arm in runs.items()}
@@ -131,8 +134,10 @@ def main() -> None:
         print(f"median {name:>22}: {args.batch_size * timed_steps / value:9.1f} pairs/s")
     if args.compare_precision:
         per_run = [fp32.seconds / bf16.seconds for fp32, bf16 in zip(*runs.values(), strict=True)]
-        print(f"ratio bf16 / fp32 step rate: {seconds['polyret fp32'] / seconds['polyret bf16']:.3f} "
-              f"(per run: {', '.join(f'{r:.3f}' for r in per_run)})")
+        cpu = {name: statistics.median(run.cpu_seconds for run in arm) for name, arm in runs.items()}
+        print(f"ratio bf16 / fp32 step rate: wall {seconds['polyret fp32'] / seconds['polyret bf16']:.3f} "
+              f"(per run: {', '.join(f'{r:.3f}' for r in per_run)}), CPU time "
+              f"{cpu['polyret fp32'] / cpu['polyret bf16']:.3f}")
         return
     per_run = [st.seconds / ours.seconds
                for ours, st in zip(runs["polyret hybrid"], runs["sentence-transformers"], strict=True)]
@@ -166,12 +171,14 @@ class StepClock(TrainerCallback):
 
     def __init__(self) -> None:
         self.ends: list[float] = []
+        self.cpu_ends: list[float] = []
         self.padded_tokens = 0
         self.used_tokens = 0
         self.longest = 0
 
     def on_step_end(self, args, state, control, **kwargs):
         self.ends.append(time.perf_counter())
+        self.cpu_ends.append(time.process_time())
 
     def count_tokens(self, module, inputs) -> None:
         if module.training and self.ends:
@@ -186,6 +193,7 @@ class Run:
     read, the tokens among them that are not padding, and the longest padded length."""
 
     seconds: float
+    cpu_seconds: float
     padded_tokens: int
     used_tokens: int
     longest: int
@@ -213,7 +221,8 @@ CLOCKS: list[StepClock] = []
 def _steady_run() -> Run:
     """The timed part of the latest run."""
     clock = CLOCKS[-1]
-    return Run(clock.ends[-1] - clock.ends[0], clock.padded_tokens, clock.used_tokens, clock.longest)
+    return Run(clock.ends[-1] - clock.ends[0], clock.cpu_ends[-1] - clock.cpu_ends[0], clock.padded_tokens,
+               clock.used_tokens, clock.longest)
 
 
 def _polyret_run(model: str, records: list, args: argparse.Namespace, precision: str, out: Path) -> Run:
