@@ -157,7 +157,7 @@ def evaluate_command(
     reference = debias_reference(config, specs, debias_fit_on, debias_transductive, data_dir_opt)
     cache_root = None if no_cache else cache_dir() / "embeddings"
     encoder = get_encoder(model, device=device, backend=InferenceBackend(backend, precision),
-                          warn=lambda text: console.print(f"[yellow]{escape(text)}[/]"))
+                          warn=lambda text: console.print(styled(text, "yellow")))
     started = time.perf_counter()
     with Progress(
         text_column("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,

@@ -151,7 +151,7 @@ def run_arm(
     started = time.perf_counter()
     model, max_seq_length = arm_model(config, arm, run_dir)
     encoder = get_encoder(model, max_seq_length=max_seq_length, backend=config.evaluation.inference_backend(),
-                          warn=None if console is None else lambda text: say(f"[yellow]{escape(text)}[/]"))
+                          warn=None if console is None else say)
     info["backend"] = backend_label(encoder)
     tasks = _evaluate(encoder, study, data_dir, console)
     info["eval_wall_s"] = round(time.perf_counter() - started, 1)
