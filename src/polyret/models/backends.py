@@ -74,7 +74,7 @@ class InferenceBackend:
         if self.precision not in PRECISIONS:
             raise UsageError(f"unknown precision {self.precision!r} (expected one of: {', '.join(PRECISIONS)})")
         if self.backend == "onnx" and self.precision != "fp32":
-            raise UsageError("the onnx backend runs in fp32 only (use --backend openvino or torch for bf16)")
+            raise UsageError("the onnx backend runs in fp32 only (the openvino and torch backends run bf16)")
 
     @property
     def label(self) -> str:
