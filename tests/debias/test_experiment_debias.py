@@ -47,6 +47,7 @@ def test_reference_articles_cap_keeps_the_first_training_articles(data_dir):
     from polyret.experiments.debias_rows import study_reference
 
     config = load_config(preset="standard")
+    config.debias_reference_articles = None
     full = study_reference(config, data_dir=data_dir)
     config.debias_reference_articles = 2
     capped = study_reference(config, data_dir=data_dir)
