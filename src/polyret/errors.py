@@ -51,6 +51,20 @@ class DataError(PolyretError):
         super().__init__(text)
 
 
+class MissingDataError(DataError):
+    """A registered data file that is not in an explicitly given data folder (nothing is downloaded there).
+
+    Attributes:
+        dataset: the registered data set the file belongs to (what the user fetches).
+        data_root: the data folder that was searched.
+    """
+
+    def __init__(self, path: str | Path, message: str, *, dataset: str, data_root: str | Path, expected: str):
+        super().__init__(path, message, expected=expected)
+        self.dataset = dataset
+        self.data_root = str(data_root)
+
+
 class ModelError(PolyretError):
     """A model path or name that cannot be loaded as an encoder."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from polyret.data import registry
-from polyret.errors import DataError, UsageError
+from polyret.errors import DataError, MissingDataError, UsageError
 
 
 def test_registry_lists_every_shared_file(data_dir: Path) -> None:
@@ -48,8 +48,10 @@ def test_locate_finds_plain_or_gzip(tmp_path: Path, data_dir: Path) -> None:
 
 
 def test_locate_in_explicit_dir_says_how_to_get_the_file(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"'de\.json' of data set 'xquad-r' not found.*polyret data fetch xquad-r"):
+    with pytest.raises(MissingDataError, match=r"'de\.json' of data set 'xquad-r' not found.*fetch data") as caught:
         registry.locate("xquad-r", "de.json", tmp_path)
+    assert (caught.value.dataset, caught.value.data_root) == ("xquad-r", str(tmp_path))
+    assert "polyret" not in str(caught.value)  # the CLI turns the fields into a command line
     with pytest.raises(UsageError, match="unknown data set 'nope'"):
         registry.locate("nope", "x")
     with pytest.raises(UsageError, match="not a registered file"):

@@ -11,6 +11,7 @@ Exit codes: 0 success, 1 other polyret error, 2 usage or configuration error, 3 
 
 from __future__ import annotations
 
+import shlex
 import sys
 from importlib.metadata import version
 
@@ -20,7 +21,7 @@ from rich.text import Text
 from polyret.cli import data, debias, evaluate, experiment, models, train
 from polyret.cli.console import err_console, show_warnings, styled
 from polyret.cli.quiet import quiet_libraries
-from polyret.errors import PolyretError, UsageError
+from polyret.errors import MissingDataError, PolyretError, UsageError
 
 app = typer.Typer(
     name="polyret",
@@ -54,6 +55,13 @@ for _module in (data, models, train, evaluate, experiment, debias):
     _module.register(app)
 
 
+def _hint(exc: PolyretError) -> str | None:
+    """A command line that fixes ``exc``, from its structured fields (library errors name no command)."""
+    if isinstance(exc, MissingDataError):
+        return f"Fetch it with: polyret data fetch {exc.dataset} --data-dir {shlex.quote(exc.data_root)}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``polyret`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -67,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     except PolyretError as exc:
         if debug:
             raise
-        _fail(f"{exc}. {exc.hint}" if exc.hint else str(exc), exc.exit_code)
+        hint = exc.hint or _hint(exc)
+        _fail(f"{exc}. {hint}" if hint else str(exc), exc.exit_code)
     except OSError as exc:  # a file-system failure no layer foresaw: still the user's path, not a bug
         if debug:
             raise

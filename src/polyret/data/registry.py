@@ -17,7 +17,7 @@ from functools import cache, cached_property
 from pathlib import Path, PurePosixPath
 
 from polyret import settings
-from polyret.errors import DataError, UsageError
+from polyret.errors import DataError, MissingDataError, UsageError
 from polyret.io import atomic_write
 from polyret.provenance import file_sha256
 
@@ -206,12 +206,13 @@ def locate(dataset: str, relpath: str, data_dir: str | Path | None = None) -> Pa
         return found
     root = settings.data_dir(data_dir)
     if settings.data_dir_is_explicit(data_dir):
-        raise DataError(
+        raise MissingDataError(
             root / spec.folder / relpath,
             f"file {relpath!r} of data set {dataset!r} not found (looked for it and {relpath}.gz "
             f"in {root / spec.folder})",
-            expected=f"the file there; run `polyret data fetch {dataset} --data-dir {root}` or point "
-            f"{settings.DATA_DIR_ENV} at a folder that holds it",
+            dataset=dataset, data_root=root,
+            expected=f"the file there: fetch data set {dataset!r} into {root} or point {settings.DATA_DIR_ENV} at a "
+            "folder that holds it",
         )
     return download(spec, relpath, root)
 

@@ -238,7 +238,7 @@ def _load_from_hub(name: str, device: str | None, trust_remote_code: bool) -> Se
 def _offline_advice(name: str) -> str:
     return (
         f"offline, save a copy where the Hub is reachable (SentenceTransformer({name!r}).save('DIR')) and pass DIR, "
-        f"or use an offline alias: {', '.join(MODELS)} (polyret models list)"
+        f"or use an offline alias: {', '.join(MODELS)}"
     )
 
 
