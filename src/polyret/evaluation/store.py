@@ -135,13 +135,17 @@ class EmbeddingStore:
         shards = sorted(self.cache_dir.glob("shard-*.npz"))
         if shards and self.dim is None:
             self.dim = self._probe_dimension()
+        discarded = []
         for path in shards:
             loaded = self._read_shard(path)
             if loaded is None:
-                log.warning("discarding unusable embedding shard %s; its texts will be encoded again", path)
+                discarded.append(path.name)
                 path.unlink(missing_ok=True)
             else:
                 self._remember(*loaded)
+        if discarded:  # one line, however many: an older cache format can leave hundreds
+            log.warning("discarding %d unusable embedding shard(s) in %s (corrupt, altered or of an older format, "
+                        "e.g. %s); their texts will be encoded again", len(discarded), self.cache_dir, discarded[0])
 
     def _probe_dimension(self) -> int:
         """The dimension the encoder really produces, so that shards of another size are never trusted."""

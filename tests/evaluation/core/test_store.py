@@ -64,6 +64,20 @@ def _shard(tmp_path, encoder):
     return path
 
 
+def test_many_unusable_shards_give_one_warning_line(tmp_path, caplog):
+    encoder = HashEncoder()
+    EmbeddingStore(encoder, tmp_path).embed(TEXTS, "query")
+    folder = _shard(tmp_path, encoder).parent
+    for index in range(5):
+        (folder / f"shard-old{index}.npz").write_bytes(b"not a shard")
+    store = EmbeddingStore(HashEncoder(), tmp_path)
+    with caplog.at_level(logging.WARNING):
+        store.embed(TEXTS, "query")
+    warnings = [record for record in caplog.records if "unusable" in record.getMessage()]
+    assert len(warnings) == 1 and "discarding 5 unusable" in warnings[0].getMessage()
+    assert store.counts.encoded == 0 and len(list(folder.glob("shard-*.npz"))) == 1
+
+
 def test_truncated_shard_is_discarded_and_recomputed(tmp_path, caplog):
     encoder = HashEncoder()
     expected = EmbeddingStore(encoder, tmp_path).embed(TEXTS, "query")
