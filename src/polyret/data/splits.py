@@ -7,7 +7,7 @@ import random
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from polyret.data.records import ParallelCorpus, ParallelQA, RetrievalTask
@@ -60,6 +60,15 @@ def fold_groups(folds: list[list[str]], test_fold: int) -> tuple[set[str], set[s
         raise UsageError(f"test fold must be between 0 and {len(folds) - 1}, not {test_fold}")
     train = {g for i, fold in enumerate(folds) if i != test_fold for g in fold}
     return train, set(folds[test_fold])
+
+
+def first_groups(
+    groups: Iterable[str | None], limit: int | None, *, allowed: Collection[str] | None = None
+) -> tuple[str, ...]:
+    """The first ``limit`` distinct groups in the order given (all when ``limit`` is ``None``), keeping only those in
+    ``allowed`` when it is given; ``None`` groups are skipped."""
+    ordered = [g for g in dict.fromkeys(groups) if g is not None and (allowed is None or g in allowed)]
+    return tuple(ordered if limit is None else ordered[:limit])
 
 
 def select_qa(items: list[ParallelQA], groups: Iterable[str]) -> list[ParallelQA]:

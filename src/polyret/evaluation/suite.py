@@ -25,6 +25,7 @@ from polyret.data.clsd import load_clsd, load_swap_annotations
 from polyret.data.lareqa import load_lareqa
 from polyret.data.parallel import load_ntrex, load_tatoeba, load_tico
 from polyret.data.records import DiscriminationItem, ParallelCorpus, RetrievalTask
+from polyret.data.splits import first_groups
 from polyret.errors import UsageError
 from polyret.evaluation.beir import SearchMode, evaluate_beir
 from polyret.evaluation.bitext import evaluate_bitext, evaluate_bitext_corpora
@@ -86,8 +87,7 @@ class LareqaSpec:
         task = load_lareqa(self.dataset, languages=self.languages, data_dir=data_dir)
         groups = self.groups
         if self.max_groups is not None:
-            ordered = list(dict.fromkeys(q.group for q in task.queries if q.group is not None))
-            groups = tuple(g for g in ordered if groups is None or g in groups)[: self.max_groups]
+            groups = first_groups((q.group for q in task.queries), self.max_groups, allowed=groups)
         if groups is None:
             return task
         subset = task.subset(groups=groups)

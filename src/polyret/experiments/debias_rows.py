@@ -16,8 +16,7 @@ from typing import Any
 
 from polyret import settings
 from polyret.data.lareqa import load_parallel_qa
-from polyret.data.records import ParallelQA
-from polyret.data.splits import fold_groups, group_folds
+from polyret.data.splits import first_groups, fold_groups, group_folds
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.debias import DebiasSpec, parse_specs
 from polyret.errors import DataError
@@ -48,18 +47,13 @@ def study_reference(config: ExperimentConfig, *, data_dir: str | Path | None = N
         all_items = load_parallel_qa(data.dataset, data_dir=data_dir)
         folds = group_folds([qa.group for qa in all_items], data.folds, data.fold_seed)
         train_groups, _ = fold_groups(folds, data.test_fold)
-        kept_groups = _first_groups(all_items, train_groups, config.debias_reference_articles)
+        kept_groups = set(first_groups((qa.group for qa in all_items), config.debias_reference_articles,
+                                       allowed=train_groups))
         items = [qa for qa in all_items if qa.group in kept_groups]
         source = {"source": f"{data.dataset} training folds", "folds": data.folds, "test_fold": data.test_fold,
                   "fold_seed": data.fold_seed, "articles": len(kept_groups)}
     return Reference.from_qa(items, source | {"digest": describe_training(items)["digest"]},
                              with_context=config.evaluation.with_context)
-
-
-def _first_groups(items: list[ParallelQA], allowed: set[str], limit: int | None) -> set[str]:
-    """The first ``limit`` article groups of ``items`` (data-set order) that are in ``allowed`` (all when no limit)."""
-    ordered = list(dict.fromkeys(qa.group for qa in items if qa.group in allowed))
-    return set(ordered if limit is None else ordered[:limit])
 
 
 def debias_rows(
