@@ -54,3 +54,36 @@ def test_reference_articles_cap_keeps_the_first_training_articles(data_dir):
     assert capped.description["articles"] == 2 < full.description["articles"]
     assert 0 < len(capped.queries) < len(full.queries) / 5
     assert set(capped.queries) <= set(full.queries) and set(capped.passages) <= set(full.passages)
+
+
+def test_trained_arm_rows_and_a_study_copied_without_models(tiny_model_dir, tmp_path, data_dir):
+    """A trained arm's rows read its own model; on a copy of the study without models (results only, as committed),
+    an arm whose rows are missing is trained again, and rows already stored are reused without any model."""
+    import shutil
+
+    train = mlqa_qa_file(tmp_path / "train.jsonl", data_dir)
+    config = {
+        "name": "debias", "base_model": str(tiny_model_dir), "arms": ["mixed"], "debias": ["center"],
+        "seeds": [5], "significance_resamples": 100, "training": {"max_steps": 1, "batch_size": 4},
+        "data": {"folds": 48, "test_fold": 0, "train_qa": str(train)},
+        "evaluation": {"in_domain": ["xquad-r"], "domain_shift": ["ntrex128"], "max_items": 6,
+                       "with_context": False},
+    }
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    out = tmp_path / "study"
+    assert exit_code("experiment", "--config", str(path), "--output-dir", str(out)) == 0
+    first = json.loads((out / "results.json").read_text(encoding="utf-8"))["arms"]
+    assert first["mixed-s5+center"]["info"]["run_dir"].startswith("arms/mixed-s5+center-")
+
+    copied = tmp_path / "copied"
+    shutil.copytree(out, copied, ignore=shutil.ignore_patterns("train"))
+    assert exit_code("experiment", "--config", str(path), "--output-dir", str(copied)) == 0
+    reused = json.loads((copied / "results.json").read_text(encoding="utf-8"))["arms"]
+    assert reused["mixed-s5"]["info"]["status"] == reused["mixed-s5+center"]["info"]["status"] == "reused"
+
+    shutil.rmtree(next((copied / "arms").glob("mixed-s5+center-*")))
+    assert exit_code("experiment", "--config", str(path), "--output-dir", str(copied)) == 0
+    redone = json.loads((copied / "results.json").read_text(encoding="utf-8"))["arms"]
+    assert redone["mixed-s5"]["info"]["status"] == "trained"
+    assert redone["mixed-s5+center"]["info"]["status"] == "debiased"

@@ -62,15 +62,15 @@ def test_unknown_preset() -> None:
 def test_arm_grid_with_seeds_and_alpha_sweep() -> None:
     config = ExperimentConfig(seeds=[1, 2], alpha_sweep=[0.0, 0.5, 1.0], arms=["zero-shot", "mixed", "hybrid"])
     names = [arm.run_name for arm in expand_arms(config)]
-    assert names == [
+    assert names == [  # seed by seed, so a study stopped halfway has every arm at its first seed
         "zero-shot",
         "mixed-s1",
-        "mixed-s2",
         "hybrid-s1",
-        "hybrid-s2",
         "hybrid@0-s1",
-        "hybrid@0-s2",
         "hybrid@1-s1",
+        "mixed-s2",
+        "hybrid-s2",
+        "hybrid@0-s2",
         "hybrid@1-s2",
     ]
 

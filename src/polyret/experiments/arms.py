@@ -64,7 +64,7 @@ def alpha_label(alpha: float) -> str:
 
 
 def expand_arms(config: ExperimentConfig) -> list[ArmSpec]:
-    """Every run of the study: the configured arms and the alpha sweep, times the seeds (zero-shot once)."""
+    """Every run of the study: zero-shot once, then the configured arms and the alpha sweep seed by seed."""
     specs: list[ArmSpec] = []
     labels: list[tuple[str, str, float | None]] = []
     for name in config.arms:
@@ -74,15 +74,11 @@ def expand_arms(config: ExperimentConfig) -> list[ArmSpec]:
             name = _hybrid_name(config, alpha)
         labels.append((name, kind, alpha))
     labels += [(_hybrid_name(config, alpha), HYBRID, alpha) for alpha in config.alpha_sweep]
-    seen: set[str] = set()
-    for name, kind, alpha in labels:
-        if name in seen:
-            continue
-        seen.add(name)
-        if kind == ZERO_SHOT:
-            specs.append(ArmSpec(ZERO_SHOT, None))
-        else:
-            specs.extend(ArmSpec(name, kind, alpha, seed) for seed in config.seeds)
+    labels = list(dict.fromkeys(labels))  # a name fixes its kind and alpha: equal names are equal entries
+    if any(kind == ZERO_SHOT for _, kind, _ in labels):
+        specs.append(ArmSpec(ZERO_SHOT, None))
+    for seed in config.seeds:  # seed by seed: a study stopped halfway has every arm at its first seeds
+        specs.extend(ArmSpec(name, kind, alpha, seed) for name, kind, alpha in labels if kind != ZERO_SHOT)
     specs.extend(reference_arm(model) for model in dict.fromkeys(config.reference_models))
     return specs
 

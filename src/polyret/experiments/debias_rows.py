@@ -69,11 +69,35 @@ def debias_rows(
     force: bool = False,
 ) -> list[ArmResult]:
     """The rows "<arm> + <method>" for every method of ``config.debias``, reused when stored and still valid
-    (unless ``force``)."""
+    (unless ``force``); the missing ones read the embeddings of ``model`` on the study's inference backend."""
     specs = parse_specs(config.debias)
+    rows, missing = _planned_rows(config, arm, study, reference, root=root, force=force)
+    if missing:
+        started = time.perf_counter()
+        encoder = get_encoder(model, max_seq_length=max_seq_length, backend=config.evaluation.inference_backend())
+        ctx = suite_context(encoder, study.suite, data_dir=data_dir, cache_root=settings.cache_dir() / "embeddings")
+        runs = run_debiased(ctx, study.suite, [spec for spec, *_ in missing], reference)
+        seconds = round((time.perf_counter() - started) / len(missing), 1)
+        for (spec, resolved, digest, run_dir), run in zip(missing, runs, strict=True):
+            rows[spec.label] = _row(arm, run, resolved, digest, run_dir, seconds)
+            save_arm_result(run_dir, rows[spec.label])
+    return [rows[spec.label] for spec in specs]
+
+
+def rows_missing(
+    config: ExperimentConfig, arm: ArmResult, study: StudyData, reference: Reference, *, root: Path
+) -> bool:
+    """Whether some row of ``arm`` has no valid stored result (so computing it needs the arm's model)."""
+    return bool(_planned_rows(config, arm, study, reference, root=root, force=False)[1])
+
+
+def _planned_rows(
+    config: ExperimentConfig, arm: ArmResult, study: StudyData, reference: Reference, *, root: Path, force: bool
+) -> tuple[dict[str, ArmResult], list[tuple[DebiasSpec, dict[str, Any], str, Path]]]:
+    """The stored rows by label, and for each missing one: its method, resolved config, hash and folder."""
     rows: dict[str, ArmResult] = {}
     missing: list[tuple[DebiasSpec, dict[str, Any], str, Path]] = []
-    for spec in specs:
+    for spec in parse_specs(config.debias):
         resolved = arm.config | {"debias": {"method": spec.method, "rank": spec.rank,
                                             "reference": reference.description}}
         digest = config_hash(resolved)
@@ -83,20 +107,12 @@ def debias_rows(
             rows[spec.label] = stored
         else:
             missing.append((spec, resolved, digest, run_dir))
-    if missing:
-        started = time.perf_counter()
-        ctx = suite_context(get_encoder(model, max_seq_length=max_seq_length), study.suite, data_dir=data_dir,
-                            cache_root=settings.cache_dir() / "embeddings")
-        runs = run_debiased(ctx, study.suite, [spec for spec, *_ in missing], reference)
-        seconds = round((time.perf_counter() - started) / len(missing), 1)
-        for (spec, resolved, digest, run_dir), run in zip(missing, runs, strict=True):
-            rows[spec.label] = _row(arm, run, resolved, digest, run_dir, seconds)
-            save_arm_result(run_dir, rows[spec.label])
-    return [rows[spec.label] for spec in specs]
+    return rows, missing
 
 
 def _row(arm: ArmResult, run: DebiasedRun, resolved: dict, digest: str, run_dir: Path, seconds: float) -> ArmResult:
-    info = {"run_dir": run_dir.name, "status": "debiased", "base_run": arm.run_name, BASE_LABEL: arm.label,
+    info = {"run_dir": run_dir.relative_to(run_dir.parent.parent).as_posix(),  # arms/<name>, like the arms
+            "status": "debiased", "base_run": arm.run_name, BASE_LABEL: arm.label,
             "debias": run.fit,
             SKIPPED_KEY: run.skipped, "eval_wall_s": seconds}
     return ArmResult(f"{arm.run_name}+{run.label}", f"{arm.label} + {run.label}", digest, resolved, run.results, info)

@@ -28,7 +28,7 @@ from polyret.experiments.analysis import TASK_TITLES
 from polyret.experiments.arm_result import RESULTS_FILE, TIME_KEYS, ArmResult, load_arm_result, save_arm_result
 from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import ExperimentConfig, train_config
-from polyret.experiments.debias_rows import debias_rows, study_reference
+from polyret.experiments.debias_rows import debias_rows, rows_missing, study_reference
 from polyret.experiments.provenance import data_checksums
 from polyret.experiments.study_data import StudyData, prepare_study_data
 from polyret.io import read_json, write_json
@@ -93,10 +93,17 @@ def run_experiment(
         say(f"arm {number}/{len(arms)}: {arm.run_name}")
         result = run_arm(config, arm, study, root=output_dir / ARMS_DIR, data_dir=data_dir, force=force,
                          console=console)
+        if reference is not None and _model_gone(config, arm, output_dir / result.info["run_dir"]) and rows_missing(
+            config, result, study, reference, root=output_dir / ARMS_DIR
+        ):
+            say(f"{arm.run_name}: its debias rows are missing and its trained model is not in this study folder "
+                "(a result from another machine): training it again")
+            result = run_arm(config, arm, study, root=output_dir / ARMS_DIR, data_dir=data_dir, force=True,
+                             console=console)
         results.append(result)
         say(summary_line(result))
         if reference is not None:
-            model, max_seq_length = arm_model(config, arm, output_dir / ARMS_DIR / result.info["run_dir"])
+            model, max_seq_length = arm_model(config, arm, output_dir / result.info["run_dir"])
             rows = debias_rows(config, result, model, max_seq_length, study, reference, root=output_dir / ARMS_DIR,
                                data_dir=data_dir, force=force)
             results.extend(rows)
@@ -181,6 +188,11 @@ def arm_model(config: ExperimentConfig, arm: ArmSpec, run_dir: Path) -> tuple[st
         return arm.model, None
     model = str(RunFolder(run_dir / TRAIN_DIR).final) if arm.trained else config.base_model
     return model, config.evaluation.max_seq_length or config.training.get("max_seq_length")
+
+
+def _model_gone(config: ExperimentConfig, arm: ArmSpec, run_dir: Path) -> bool:
+    """Whether ``arm`` is a trained arm whose model was not kept (only its result files came with the study)."""
+    return arm.trained and not Path(arm_model(config, arm, run_dir)[0]).exists()
 
 
 def summary_line(result: ArmResult) -> str:
