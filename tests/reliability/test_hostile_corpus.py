@@ -156,6 +156,10 @@ CASES: dict[str, Case] = {
         lambda tmp, fx: _train(fx, "--languages", "en", "-o", tmp / "run"), 2, "all monolingual (en-en)", ("run",)),
     "train: a language no record has": Case(
         lambda tmp, fx: _train(fx, "--languages", "xx,en", "-o", tmp / "run"), 2, "language(s) xx", ("run",)),
+    "train: unknown device": Case(
+        lambda tmp, fx: _train(fx, "--device", "tpu", "-o", tmp / "run"), 2, "training device 'tpu'", ("run",)),
+    **({} if torch.cuda.is_available() else {"train: cuda without a GPU": Case(
+        lambda tmp, fx: _train(fx, "--device", "cuda", "-o", tmp / "run"), 2, "no CUDA GPU", ("run",))}),
     # a mistyped local path is not sent to the Hub
     "model: typo of a local folder": Case(
         lambda tmp, fx: _train(fx, "--model", "run_ok/finl", "-o", tmp / "run"), 4, "local folder 'run_ok'",

@@ -34,3 +34,14 @@ def test_the_multi_positive_sampler_is_chosen_from_the_command_line(tmp_path, mo
     with pytest.raises(SystemExit) as exit_info:  # 10 pairs cannot hold whole questions of 4 translations
         main([*arguments, "--batch-size", "10", "--output-dir", str(tmp_path / "other")])
     assert exit_info.value.code == 2 and "positives_per_query" in capsys.readouterr().err
+
+
+def test_the_training_device_reaches_the_trainer(tmp_path, monkeypatch) -> None:
+    received = []
+    outcome = SimpleNamespace(steps=2, summary=SUMMARY, model_dir=tmp_path / "final")
+    monkeypatch.setattr(trainer, "train", lambda *args, **kwargs: received.append(kwargs["device"]) or outcome)
+    base = ["train", "--model", "m", "--data", "xquad-r", "--languages", "en,de"]
+    main([*base, "--output-dir", str(tmp_path / "a")])
+    main([*base, "--device", "cpu", "--output-dir", str(tmp_path / "b")])
+    assert received == ["auto", "cpu"]
+    assert trainer._on_cpu("cpu") and trainer._precision("auto", on_cpu=True) == "fp32"

@@ -45,6 +45,9 @@ def train_command(
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     max_seq_length: Annotated[int | None, typer.Option(help="Truncate inputs to this many tokens.")] = None,
     save_steps: Annotated[int | None, typer.Option(help="Save a checkpoint every N steps.")] = None,
+    device: Annotated[
+        str, typer.Option(help="auto (a visible GPU, else the CPU), cpu or cuda; pick GPUs with CUDA_VISIBLE_DEVICES.")
+    ] = "auto",
     config: Annotated[Path | None, typer.Option("--config", help="YAML or TOML file of TrainConfig options.")] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from the newest checkpoint (with the run's config.json).")
@@ -68,7 +71,7 @@ def train_command(
     from polyret.training.trainer import train  # torch and friends load here, not at CLI start-up
 
     try:
-        outcome = train(resolved, records, output_dir=output_dir, progress=True)
+        outcome = train(resolved, records, output_dir=output_dir, progress=True, device=device)
     except TrainingInterrupted as exc:
         exc.hint = f"Resume with: polyret train --output-dir {shlex.quote(str(exc.run_dir or output_dir))} --resume"
         raise

@@ -48,6 +48,7 @@ from polyret.training.losses import MultiPositiveRankingLoss
 from polyret.training.progress import RichProgressCallback
 from polyret.training.run_log import RunLogCallback, check_resumable
 
+DEVICES = ("auto", "cpu", "cuda")
 SYMMETRIC_DIRECTIONS = {"directions": ("query_to_doc", "doc_to_query"), "partition_mode": "per_direction"}
 
 
@@ -76,6 +77,7 @@ def train(
     eval_data: list[ParallelQA] | None = None,
     progress: bool = False,
     sampler_class: type[LanguageBatchSampler] = LanguageBatchSampler,
+    device: str = "auto",
 ) -> TrainOutcome:
     """Fine-tune ``config.model`` on ``train_data`` with the batches of ``config.sampler``.
 
@@ -86,20 +88,24 @@ def train(
         eval_data: validation records for the validation loss (and early stopping).
         progress: show a rich progress bar.
         sampler_class: a :class:`LanguageBatchSampler` subclass to draw the training batches.
+        device: ``auto`` (the GPU when one is visible, else the CPU), ``cpu`` (even when a GPU is visible) or
+            ``cuda``; one GPU of several is chosen with ``CUDA_VISIBLE_DEVICES``, several with ``torchrun``.
 
     Raises:
-        UsageError: bad settings, or ``output_dir`` holds another run and ``config.resume`` is off.
+        UsageError: bad settings, an unknown ``device`` or ``cuda`` without a visible GPU, or ``output_dir`` holds
+            another run and ``config.resume`` is off.
         TrainingError: a non-finite loss (naming the step and its language plan), an incompatible checkpoint, or
             too little disk space for the checkpoints.
         TrainingInterrupted: SIGINT/SIGTERM stopped training after saving a checkpoint (resume with ``resume``).
         ModelError: the model cannot be loaded.
     """
     config.validate()
+    on_cpu = _on_cpu(device)
     folder = RunFolder(Path(output_dir))
     resume_from = _resume_checkpoint(folder.root, folder.checkpoints, config.resume)
     table = PairTable(train_data, languages=config.languages, exclude_languages=config.exclude_languages)
     model, prompts = _prepared_model(config)
-    args = _training_arguments(config, folder.checkpoints, prompts, with_eval=eval_data is not None)
+    args = _training_arguments(config, folder.checkpoints, prompts, with_eval=eval_data is not None, on_cpu=on_cpu)
     is_main = args.process_index == 0  # under DDP only rank 0 writes the run directory
     sampler = sampler_class(
         table, config.batch_size, kind=config.sampler, alpha=config.alpha, weighting=config.weighting,
@@ -111,7 +117,7 @@ def train(
     log_callback, stop = RunLogCallback(folder.log, sampler), StopOnSignal()
     progress_bar = RichProgressCallback() if progress and is_main else None
     if is_main:
-        _write_run_record(folder, config, prompts, args.world_size, sampler, train_data, eval_data)
+        _write_run_record(folder, config, prompts, args, sampler, train_data, eval_data)
     labels = config.sampler == SamplerKind.MULTI_POSITIVE  # the loss finds a row's translations by its label
     trainer = LanguageAwareTrainer(
         model=model, args=args, loss=_loss(model, config, gather=args.world_size > 1),
@@ -182,13 +188,14 @@ def _callbacks(
 
 
 def _write_run_record(
-    folder: RunFolder, config: TrainConfig, prompts: dict[str, str], world_size: int, sampler: LanguageBatchSampler,
-    train_data: list[ParallelQA], eval_data: list[ParallelQA] | None,
+    folder: RunFolder, config: TrainConfig, prompts: dict[str, str], args: SentenceTransformerTrainingArguments,
+    sampler: LanguageBatchSampler, train_data: list[ParallelQA], eval_data: list[ParallelQA] | None,
 ) -> None:
     """``config.json`` (the resolved config and what it resolved to) and ``provenance.json``."""
+    precision_used = "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"
     write_json(folder.config, {
-        **config.to_dict(), "prompts": prompts, "precision_used": _precision(config.precision),
-        "world_size": world_size, "sampler_fingerprint": sampler.fingerprint, "train_pairs": len(sampler.table),
+        **config.to_dict(), "prompts": prompts, "precision_used": precision_used,
+        "world_size": args.world_size, "sampler_fingerprint": sampler.fingerprint, "train_pairs": len(sampler.table),
     })
     write_json(folder.provenance, _provenance(config, train_data, eval_data))
 
@@ -272,19 +279,28 @@ def _apply_prompts(model: SentenceTransformer, config: TrainConfig) -> dict[str,
     return prompts
 
 
-def _precision(precision: str) -> str:
+def _on_cpu(device: str) -> bool:
+    """Whether training runs on the CPU for ``device`` (``auto``, ``cpu`` or ``cuda``)."""
+    if device not in DEVICES:
+        raise UsageError(f"unknown training device {device!r} (expected one of: {', '.join(DEVICES)})")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("training device cuda: no CUDA GPU is visible to torch (use auto or cpu)")
+    return device == "cpu" or not torch.cuda.is_available()
+
+
+def _precision(precision: str, *, on_cpu: bool) -> str:
     """``auto`` resolved: bf16 on a GPU that supports it, fp16 on other GPUs, fp32 on CPU."""
     if precision != "auto":
         return precision
-    if not torch.cuda.is_available():
+    if on_cpu:
         return "fp32"
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
 
 def _training_arguments(
-    config: TrainConfig, checkpoints_dir: Path, prompts: dict[str, str], *, with_eval: bool
+    config: TrainConfig, checkpoints_dir: Path, prompts: dict[str, str], *, with_eval: bool, on_cpu: bool
 ) -> SentenceTransformerTrainingArguments:
-    precision = _precision(config.precision)
+    precision = _precision(config.precision, on_cpu=on_cpu)
     early_stopping = with_eval and config.early_stopping_patience is not None
     save_steps = config.save_steps
     if early_stopping:  # the best checkpoint must be one that was evaluated
@@ -301,7 +317,7 @@ def _training_arguments(
         num_train_epochs=config.epochs,
         max_steps=config.max_steps if config.max_steps is not None else -1,
         seed=config.seed,
-        use_cpu=_ddp_on_cpu() or (precision == "bf16" and not torch.cuda.is_available()),  # bf16 autocast on CPU
+        use_cpu=on_cpu and (torch.cuda.is_available() or _ddp_on_cpu() or precision == "bf16"),  # see _on_cpu
         fp16=precision == "fp16",
         bf16=precision == "bf16",
         prompts=prompts,
