@@ -16,6 +16,10 @@ the same backend, and prints the ratio of the suite's time to that pure encoding
 
     python benchmarks/eval_backends.py --xquad-articles 2 --clsd-rows 100 --max-seq-length 128
     python benchmarks/eval_backends.py --xquad-articles 0 --clsd-rows 0 --backends torch-fp32,torch-bf16
+
+Stored results (``--compare-results FP32 OTHER``): the same change table for two ``results.json`` files of one model
+on the same tasks (a study arm's, or ``polyret evaluate``'s), e.g. a study's zero-shot arm evaluated once with each
+backend; nothing is encoded, so no speed is measured.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--limit-check", default="torch-fp32",
                         help="backends whose suite time is compared with encoding their unique texts once ('': none)")
     parser.add_argument("--data-dir", type=Path, default=None, help="polyret data directory")
+    parser.add_argument("--compare-results", type=Path, nargs=2, metavar=("FP32", "OTHER"),
+                        help="compare the scores of two stored results.json files instead of running backends")
     return parser.parse_args()
 
 
@@ -71,6 +77,9 @@ class RecordingEncoder:
 
 def main() -> None:
     args = parse_args()
+    if args.compare_results:
+        compare_stored(*args.compare_results)
+        return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
@@ -138,6 +147,19 @@ def _run(label: str, suite, args: argparse.Namespace) -> dict:
               f"{sum(len(texts) for texts in recording.texts.values())} unique texts once {encode_wall:.1f} s = "
               f"{run['wall'] / encode_wall:.3f}x (CPU {run['cpu'] / encode_cpu:.3f}x)", flush=True)
     return run
+
+
+def compare_stored(reference_path: Path, other_path: Path) -> None:
+    """Print every score's change from ``reference_path`` to ``other_path`` and the largest checked one."""
+    import json
+
+    reference, other = ({f"{task}/{key}": value for task, result in json.loads(path.read_text())["tasks"].items()
+                         for key, value in result["scores"].items()} for path in (reference_path, other_path))
+    for name, value in sorted(_changes(reference, other).items()):
+        print(f"  {name:<40} {value:+.4f}")
+    change, key = _largest_change(reference, other)
+    print(f"largest checked change {change:.4f} ({key}): "
+          f"{'within tolerance' if change <= TOLERANCE else 'OUTSIDE'} {TOLERANCE}")
 
 
 def _changes(reference: dict[str, float], other: dict[str, float]) -> dict[str, float]:
