@@ -89,7 +89,7 @@ def robustness(
         for task in domain_shift:
             if not _has_task(runs, task):
                 continue
-            score, spread = _mean_sd(runs, task)
+            score, spread = _mean_sd(runs, task, runs[0].tasks[task].main)
             figures[label][task] = {
                 "score": score,
                 "sd": spread,
@@ -103,6 +103,8 @@ VERDICT_FAMILY = "verdict"
 OTHER_FAMILY = "other"
 ACCURACY_METRICS = ("acc", "p@1")
 """Main metrics judged with the accuracy margin (0/1 per item); every other (ranking) metric gets the mAP margin."""
+LOWER_IS_BETTER = ("bias",)
+"""Metrics (after the last dot) where a lower value is the better one: the language bias in ranks."""
 
 
 def comparisons(
@@ -131,7 +133,7 @@ def comparisons(
         if baseline == arm or _is_variant_or_reference(runs):
             continue
         out[baseline] = {
-            task: _compare(groups[arm], runs, task, settings)
+            task: compare(groups[arm], runs, task, settings)
             | {"family": VERDICT_FAMILY if baseline in BASELINE_ARMS and task in verdict_tasks else OTHER_FAMILY}
             for task in tasks if _has_task([*groups[arm], *runs], task)
         }
@@ -140,7 +142,7 @@ def comparisons(
         for cell, adjusted in zip(cells, holm([c["p"] for c in cells]), strict=True):
             cell["p_holm"] = adjusted
     for cell in (c for cells in out.values() for c in cells.values()):
-        cell["outcome"] = _outcome(cell, settings.level)
+        cell["outcome"] = outcome(cell, settings.level)
     return out
 
 
@@ -152,10 +154,15 @@ class ComparisonSettings:
     resamples: int
     margin_map: float
     margin_accuracy: float
+    margin_bias: float = 5.0
 
     def margin(self, metric: str) -> float:
-        """The equivalence margin of ``metric`` (accuracy-like metrics: the accuracy margin; others: mAP's)."""
-        return self.margin_accuracy if metric.rsplit(".", 1)[-1] in ACCURACY_METRICS else self.margin_map
+        """The equivalence margin of ``metric``: accuracy-like metrics the accuracy margin, the language bias its own
+        (in ranks), other (ranking) metrics mAP's."""
+        name = metric.rsplit(".", 1)[-1]
+        if name in LOWER_IS_BETTER:
+            return self.margin_bias
+        return self.margin_accuracy if name in ACCURACY_METRICS else self.margin_map
 
 
 def _is_variant_or_reference(runs: Sequence[ArmResult]) -> bool:
@@ -164,11 +171,13 @@ def _is_variant_or_reference(runs: Sequence[ArmResult]) -> bool:
     return arm.get("sampler") == HYBRID or arm.get("model") is not None
 
 
-def _outcome(cell: dict[str, Any], level: float) -> str:
+def outcome(cell: dict[str, Any], level: float) -> str:
+    """better / worse / equivalent / inconclusive for a tested cell (after Holm), in the metric's direction."""
     if cell["p"] is None:
         return "inconclusive"
     if cell["p_holm"] < level and cell["diff_queries"] != 0:
-        return "better" if cell["diff_queries"] > 0 else "worse"
+        higher = cell["metric"].rsplit(".", 1)[-1] not in LOWER_IS_BETTER
+        return "better" if (cell["diff_queries"] > 0) == higher else "worse"
     return "equivalent" if cell["equivalent"] else "inconclusive"
 
 
@@ -183,13 +192,13 @@ def debias_comparisons(
         if base is None or base not in groups:
             continue
         shared = [t for t in tasks if _has_task([*runs, *groups[base]], t)]
-        out[label] = {task: _compare(runs, groups[base], task, settings) | {"family": "debias"} for task in shared}
+        out[label] = {task: compare(runs, groups[base], task, settings) | {"family": "debias"} for task in shared}
     cells = [c for row in out.values() for c in row.values()]
     tested = [c for c in cells if c["p"] is not None]
     for cell, adjusted in zip(tested, holm([c["p"] for c in tested]), strict=True):
         cell["p_holm"] = adjusted
     for cell in cells:
-        cell["outcome"] = _outcome(cell, settings.level)
+        cell["outcome"] = outcome(cell, settings.level)
     return out
 
 
@@ -244,9 +253,13 @@ def _main(runs: Sequence[ArmResult], task: str) -> float:
     return statistics.fmean(run.tasks[task].main_score for run in runs)
 
 
-def _compare(arm: list[ArmResult], baseline: list[ArmResult], task: str, settings: ComparisonSettings) -> dict:
-    metric = arm[0].tasks[task].main
-    ours, theirs = _mean_sd(arm, task), _mean_sd(baseline, task)
+def compare(
+    arm: list[ArmResult], baseline: list[ArmResult], task: str, settings: ComparisonSettings, metric: str | None = None
+) -> dict:
+    """``arm`` against ``baseline`` on ``task``'s ``metric`` (default: its main one), paired per query: both means
+    and seed SDs, the difference, and the test's fields (``p_holm`` and ``outcome`` are filled in by the caller)."""
+    metric = metric or arm[0].tasks[task].main
+    ours, theirs = _mean_sd(arm, task, metric), _mean_sd(baseline, task, metric)
     runs_a, runs_b = _paired_runs(arm, baseline, task, metric)
     cell: dict[str, Any] = {
         "metric": metric, "arm": ours[0], "baseline": theirs[0], "arm_sd": ours[1], "baseline_sd": theirs[1],
@@ -281,9 +294,9 @@ def _paired_runs(
     return [_mean_table(list(tables_a.values()))], [_mean_table(list(tables_b.values()))]
 
 
-def _mean_sd(runs: Sequence[ArmResult], task: str) -> tuple[float, float | None]:
-    """Mean main score over runs and its standard deviation over seeds (``None`` with one run)."""
-    return mean_and_sd([run.tasks[task].main_score for run in runs])
+def _mean_sd(runs: Sequence[ArmResult], task: str, metric: str) -> tuple[float, float | None]:
+    """Mean of score ``metric`` over runs and its standard deviation over seeds (``None`` with one run)."""
+    return mean_and_sd([run.tasks[task].scores[metric] for run in runs])
 
 
 def mean_and_sd(values: Sequence[float]) -> tuple[float, float | None]:

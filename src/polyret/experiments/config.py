@@ -141,6 +141,7 @@ class ExperimentConfig:
         equivalence_margin_map: a difference of mAP (or another ranking score) within ± this counts as no
             practical difference (TOST).
         equivalence_margin_accuracy: the same for accuracy and P@1 (0.01 = 1 point).
+        equivalence_margin_bias: the same for the language bias, in ranks (the recipe comparisons test it).
         smoke_scale: the study is sized to check the pipeline, not to answer the question; its answer says so.
         reference_models: frozen encoders evaluated beside the arms as they come, never trained (e.g.
             ``use-multilingual``): reference points in the tables, not part of the answer.
@@ -166,6 +167,7 @@ class ExperimentConfig:
     significance_resamples: int = 10_000
     equivalence_margin_map: float = 0.01
     equivalence_margin_accuracy: float = 0.01
+    equivalence_margin_bias: float = 5.0
     smoke_scale: bool = False
     reference_models: list[str] = field(default_factory=list)
     keep_checkpoints: bool = False
@@ -179,7 +181,8 @@ class ExperimentConfig:
         "arms": distinct(), "hybrid_alpha": between(0.0, 1.0), "alpha_sweep": distinct(non_empty=False),
         "seeds": distinct(), "significance_level": between(0.0, 1.0), "significance_resamples": at_least(100),
         "reference_models": distinct(non_empty=False), "equivalence_margin_map": greater_than(0),
-        "equivalence_margin_accuracy": greater_than(0), "debias_reference_articles": at_least(1),
+        "equivalence_margin_accuracy": greater_than(0), "equivalence_margin_bias": greater_than(0),
+        "debias_reference_articles": at_least(1),
     }
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from polyret.evaluation.markdown import markdown_table
-from polyret.experiments import analysis, figures, verdict
+from polyret.experiments import analysis, figures, recipes, verdict
 from polyret.experiments.arm_result import TIME_KEYS, ArmResult
 from polyret.experiments.config import HYBRID, ExperimentConfig, train_config
 from polyret.experiments.task_files import task_names
@@ -50,6 +50,7 @@ def summarise(
         "robustness": robustness,
         "comparisons": comparisons,
         "debias_comparisons": analysis.debias_comparisons(groups, [*in_domain, *shift], settings=settings),
+        "recipes": recipes.recipe_comparisons(groups, in_domain, shift, settings=settings),
         "alpha_curve": analysis.alpha_curve(groups, [*in_domain, *shift]),
         "bias": analysis.bias(groups, in_domain),
         "bias_sd": analysis.bias_sd(groups, in_domain),
@@ -74,6 +75,7 @@ def comparison_settings(config: ExperimentConfig) -> analysis.ComparisonSettings
         resamples=config.significance_resamples,
         margin_map=config.equivalence_margin_map,
         margin_accuracy=config.equivalence_margin_accuracy,
+        margin_bias=config.equivalence_margin_bias,
     )
 
 
@@ -157,6 +159,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
             "\n\n" + _comparison_table(summary["debias_comparisons"],
                                        first=("row", "task", "verdict", "metric", "row score", "arm score"))
         )
+    if summary.get("recipes", {}).get("recipes"):
+        parts.append(_recipes_section(summary["recipes"]))
     parts.append(_figures_section(summary))
     parts.append(_reproducibility(summary))
     return "\n\n".join(parts) + "\n"
@@ -210,6 +214,35 @@ def _comparison_table(
     ]
     headers = [*first, "difference", "95% CI", "p", "p (Holm)", "margin", "MDE", "items", "seeds", "outcome"]
     return COMPARISON_NOTE + "\n\n" + markdown_table(headers, rows)
+
+
+def _recipes_section(goal: dict[str, Any]) -> str:
+    """Every recipe against the hybrid arm on the debiasing goal's criteria, and which recipe (if any) meets it."""
+    arm, table = goal["arm"], goal["recipes"]
+    columns = list(dict.fromkeys(key for recipe in table.values() for key in recipe["cells"]))
+    rows = [[label, recipe["kind"], *(_goal_cell(recipe["cells"].get(key)) for key in columns),
+             "yes" if recipe["meets_goal"] else "no", recipe["cost"]] for label, recipe in table.items()]
+    best = goal["best"]
+    if best is None:
+        answer = f"**No recipe meets the goal**: none beats {arm} on every criterion below."
+    else:
+        cells = table[best]["cells"]
+        gains = "; ".join(f"{key} {c['diff']:+.4f} (p Holm {c['p_holm']:.3g})" for key, c in cells.items()
+                          if c["requirement"] == recipes.BETTER)
+        answer = f"**Best recipe: {best}** ({table[best]['kind']}): {gains}. Cost: {table[best]['cost']}."
+    return (
+        f"## Best recipe vs {arm} (the debiasing goal)\n\n{answer}\n\nA recipe meets the goal when, against {arm}, "
+        f"each criterion holds: {'; '.join(goal['criteria'])}. Each cell: the outcome and the difference (recipe − "
+        f"{arm}, mean over seeds), tested like the comparisons above with Holm's adjustment over every cell of this "
+        "table as one family.\n\n"
+        + markdown_table(["recipe", "kind", *columns, "meets goal", "cost"], rows)
+    )
+
+
+def _goal_cell(cell: dict[str, Any] | None) -> str | None:
+    if cell is None:
+        return None
+    return f"{'✔' if cell['met'] else '✘'} {cell['outcome']} ({cell['diff']:+.4f})"
 
 
 def _interval(bounds: list[float] | None) -> str | None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -153,7 +154,8 @@ def exported_model(auto_model: torch.nn.Module, backend: str, fingerprint: str) 
         if _marker(target) != expected:
             log.info("exporting the model for %s into %s", backend, target)
             remove_unfinished(target)
-            with atomic_directory(target) as tmp:
+            with atomic_directory(target) as tmp, warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tracing warns about Python control flow the export keeps fixed
                 _EXPORTERS[backend](_last_hidden_state(auto_model).eval(), tmp / _MODEL_FILES[backend])
                 write_json(tmp / EXPORT_MARKER, expected)
     return target
