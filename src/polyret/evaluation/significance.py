@@ -223,7 +223,9 @@ def hierarchical_bootstrap(diffs: np.ndarray, n_resamples: int, rng: np.random.G
         count = min(_BATCH, n_resamples - start)
         items = rng.integers(0, n_items, size=(count, n_items))
         runs = rng.integers(0, n_runs, size=(count, n_runs))
-        per_run = diffs[:, items].mean(axis=2).T  # (count, n_runs): each run's mean over the drawn items
+        # how often each item was drawn in each resample, then each run's mean over the drawn items: (count, n_runs)
+        drawn = np.bincount((items + (np.arange(count) * n_items)[:, None]).ravel(), minlength=count * n_items)
+        per_run = drawn.reshape(count, n_items).astype(np.float64) @ diffs.T / n_items
         means[start : start + count] = np.take_along_axis(per_run, runs, axis=1).mean(axis=1)
     return means
 

@@ -97,3 +97,19 @@ def test_runs_must_pair_up() -> None:
         compare_paired([{"q": 1.0}], [{"q": 1.0}, {"q": 0.0}])
     with pytest.raises(UsageError, match="at least one item"):
         compare_paired([{"q": 1.0}], [{"r": 1.0}])
+
+
+def test_hierarchical_bootstrap_draws_runs_then_items_with_replacement() -> None:
+    """Each resample is the mean over S drawn runs of each run's mean over N drawn items (the same items for every
+    run), computed here by direct indexing from the same random stream."""
+    from polyret.evaluation.significance import _BATCH, hierarchical_bootstrap
+
+    diffs = np.random.default_rng(3).normal(size=(3, 50))
+    count = _BATCH + 7  # two batches
+    rng = np.random.default_rng(11)
+    expected = []
+    for start in range(0, count, _BATCH):
+        size = min(_BATCH, count - start)
+        items, runs = rng.integers(0, 50, size=(size, 50)), rng.integers(0, 3, size=(size, 3))
+        expected += [diffs[runs[r]][:, items[r]].mean() for r in range(size)]
+    assert np.allclose(hierarchical_bootstrap(diffs, count, np.random.default_rng(11)), expected, atol=1e-12)
