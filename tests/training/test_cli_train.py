@@ -45,3 +45,25 @@ def test_the_training_device_reaches_the_trainer(tmp_path, monkeypatch) -> None:
     main([*base, "--device", "cpu", "--output-dir", str(tmp_path / "b")])
     assert received == ["auto", "cpu"]
     assert trainer._on_cpu("cpu") and trainer._precision("auto", on_cpu=True) == "fp32"
+
+
+def test_every_training_option_is_a_flag(tmp_path, monkeypatch) -> None:
+    import dataclasses
+
+    from typer.testing import CliRunner
+
+    from polyret.cli import app
+    from polyret.training import TrainConfig
+
+    help_text = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "300"}).output
+    for field in dataclasses.fields(TrainConfig):
+        assert f"--{field.name.replace('_', '-')}" in help_text, field.name
+    received = []
+    outcome = SimpleNamespace(steps=2, summary=SUMMARY, model_dir=tmp_path / "final")
+    monkeypatch.setattr(trainer, "train", lambda config, *args, **kwargs: received.append(config) or outcome)
+    main(["train", "--model", "m", "--data", "xquad-r", "--languages", "en, de", "--symmetric", "--weighting",
+          "proportional", "--warmup-ratio", "0.2", "--no-with-context", "--output-dir", str(tmp_path / "run")])
+    config = received[0]
+    assert (config.symmetric, config.weighting, config.warmup_ratio, config.with_context) == (
+        True, "proportional", 0.2, False)
+    assert config.languages == ["en", "de"] and config.lr == TrainConfig().lr  # not given: the default stays

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
+import re
+import types
+import typing
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,3 +25,71 @@ DataDirOption = Annotated[
 def comma_list(value: str | None) -> list[str] | None:
     """``"de, en,,fr"`` -> ``["de", "en", "fr"]``; ``None`` stays ``None`` (the option was not given)."""
     return [part.strip() for part in value.split(",") if part.strip()] if value is not None else None
+
+
+def config_options(cls: type, *, skip: Collection[str] = ()) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command one ``--option`` per field of the config dataclass ``cls`` (except ``skip``), typed from its
+    type hints and helped by its docstring's ``Attributes:`` section, so the flags never drift from the config.
+
+    The command takes the values the user gave as a keyword argument ``overrides`` (field name -> value; fields
+    left out were not given). List fields take comma-separated values; booleans take ``--x/--no-x``.
+
+    Example:
+        >>> @config_options(TrainConfig, skip=("resume",))  # doctest: +SKIP
+        ... def train_command(output_dir: Path, *, overrides: dict[str, Any]) -> None: ...
+    """
+    hints = typing.get_type_hints(cls)
+    helps = field_help(cls)
+    fields = [f.name for f in dataclasses.fields(cls) if f.name not in skip]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=Annotated[_cli_type(hints[name]) | None, typer.Option(help=helps.get(name, ""))])
+        for name in fields
+    ]
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "overrides"]
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> None:
+            given = {name: kwargs.pop(name) for name in fields}
+            overrides = {name: comma_list(value) if _is_list(hints[name]) and value is not None else value
+                         for name, value in given.items() if value is not None}
+            command(**kwargs, overrides=overrides)
+
+        wrapper.__signature__ = inspect.Signature([*own, *extra])  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """Field name -> its description in ``cls``'s docstring ``Attributes:`` section (``a / b: text`` gives both),
+    with reST markup removed."""
+    section = (inspect.getdoc(cls) or "").partition("Attributes:")[2]
+    helps: dict[str, str] = {}
+    names: list[str] = []
+    for line in section.splitlines():
+        entry = re.match(r"^    (\w+(?: / \w+)*): (.*)$", line)
+        if entry:
+            names = entry.group(1).split(" / ")
+            helps |= dict.fromkeys(names, entry.group(2))
+        elif line.startswith("        ") and names:
+            helps |= {name: f"{helps[name]} {line.strip()}" for name in names}
+        elif line.strip():
+            names = []
+    return {name: re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "'") for name, text in helps.items()}
+
+
+def _non_none(hint: Any) -> Any:
+    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    return args[0] if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union else hint
+
+
+def _is_list(hint: Any) -> bool:
+    return typing.get_origin(_non_none(hint)) is list
+
+
+def _cli_type(hint: Any) -> type:
+    """The option's type: the field's own, without ``None``; a list is given as one comma-separated string."""
+    return str if _is_list(hint) else _non_none(hint)

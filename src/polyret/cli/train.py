@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from polyret.cli.console import console
-from polyret.cli.options import DataDirOption, comma_list
+from polyret.cli.options import DataDirOption, config_options
 from polyret.data.lareqa import LAREQA_LANGUAGES, load_parallel_qa
 from polyret.data.records import ParallelQA
 from polyret.data.user_qa import load_qa_jsonl
@@ -25,45 +25,29 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train_command)
 
 
+@config_options(TrainConfig, skip=("model", "data", "resume"))
 def train_command(
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Run directory (checkpoints, logs, final/).")],
     model: Annotated[str | None, typer.Option(help="Model directory, polyret alias or Hub name.")] = None,
     data: Annotated[str | None, typer.Option(help="xquad-r, mlqa-r, or a QA JSONL file.")] = None,
-    sampler: Annotated[
-        str | None,
-        typer.Option(help="monolingual, cross_lingual, hybrid, mixed, english, st_default or multi_positive."),
-    ] = None,
-    alpha: Annotated[float | None, typer.Option(help="Hybrid: probability of a monolingual batch.")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Pairs per batch and device.")] = None,
-    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
-    epochs: Annotated[float | None, typer.Option(help="Epochs over the sampler's batches.")] = None,
-    languages: Annotated[str | None, typer.Option(help="Comma-separated languages to train on.")] = None,
-    exclude_languages: Annotated[
-        str | None, typer.Option(help="Comma-separated held-out languages (paper: el,vi).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
-    max_seq_length: Annotated[int | None, typer.Option(help="Truncate inputs to this many tokens.")] = None,
-    save_steps: Annotated[int | None, typer.Option(help="Save a checkpoint every N steps.")] = None,
-    device: Annotated[
-        str, typer.Option(help="auto (a visible GPU, else the CPU), cpu or cuda; pick GPUs with CUDA_VISIBLE_DEVICES.")
-    ] = "auto",
     config: Annotated[Path | None, typer.Option("--config", help="YAML or TOML file of TrainConfig options.")] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from the newest checkpoint (with the run's config.json).")
     ] = False,
+    device: Annotated[
+        str, typer.Option(help="auto (a visible GPU, else the CPU), cpu or cuda; pick GPUs with CUDA_VISIBLE_DEVICES.")
+    ] = "auto",
     data_dir: DataDirOption = None,
+    *,
+    overrides: dict[str, Any],
 ) -> None:
-    """Fine-tune an encoder; flags override the values of --config (defaults: the paper's protocol)."""
+    """Fine-tune an encoder; flags override the values of --config (defaults: the paper's protocol). Every option
+    of the training config is a flag (lists comma-separated)."""
     if config:
         base = TrainConfig.load(config)
     else:
         base = _run_config(output_dir) if resume else TrainConfig()
-    resolved = base.replace(
-        model=model, data=data, sampler=sampler, alpha=alpha, batch_size=batch_size, lr=lr, max_steps=max_steps,
-        epochs=epochs, languages=comma_list(languages), exclude_languages=comma_list(exclude_languages), seed=seed,
-        max_seq_length=max_seq_length, save_steps=save_steps, resume=resume or None,
-    )
+    resolved = base.replace(model=model, data=data, resume=resume or None, **overrides)
     if not resolved.model or not resolved.data:
         raise UsageError("give --model and --data (or set model and data in --config)")
     check_output_dir(output_dir)

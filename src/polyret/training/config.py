@@ -37,27 +37,35 @@ class TrainConfig:
     Attributes:
         model: model directory, polyret alias or Hub name to start from.
         data: ``xquad-r`` / ``mlqa-r`` or a QA JSONL file (used by the CLI; :func:`train` takes records).
-        sampler: a :class:`~polyret.sampling.SamplerKind` value.
+        sampler: the batch design: monolingual, cross_lingual, hybrid, mixed, english, st_default or
+            multi_positive (:class:`~polyret.sampling.SamplerKind`).
         alpha: hybrid: probability that a batch is monolingual.
         weighting: ``uniform`` or ``proportional`` draw of each batch's language (pair).
         per_example_pairs: cross-lingual batches draw the pair X != Y per example, not per batch.
         positives_per_query: ``multi_positive``: answer languages per question in a batch (M); a batch holds
             ``batch_size / M`` questions, so the same number of pairs as the other designs.
         batch_size: pairs per batch on one device (global batch = batch_size x devices).
-        lr / weight_decay / warmup_ratio: AdamW and the linear warm-up share of the steps.
-        epochs / max_steps: training length; ``max_steps`` wins when set.
+        lr: peak learning rate (AdamW).
+        weight_decay: AdamW weight decay.
+        warmup_ratio: share of the steps spent warming the learning rate up (then linear decay).
+        epochs: training length in passes over the sampler's batches.
+        max_steps: training length in optimizer steps; wins over ``epochs`` when set.
         scale: inverse temperature of the InfoNCE softmax over cosine scores.
         symmetric: add the passage-to-query direction to the loss.
-        cached: use the gradient-cached loss (GradCache) so big batches fit; ``mini_batch_size`` per forward pass.
+        cached: use the gradient-cached loss (GradCache) so big batches fit.
+        mini_batch_size: texts per forward pass of the gradient-cached loss.
         max_seq_length: truncate inputs to this many tokens (``None``: the model's setting).
         precision: ``auto`` (bf16 or fp16 on a GPU that has it, else fp32), ``fp32``, ``fp16`` or ``bf16``.
         with_context: encode an answer followed by its paragraph.
-        languages / exclude_languages: train on these languages only / without these (held-out) languages.
+        languages: train on these languages only.
+        exclude_languages: train without these (held-out) languages, e.g. the paper's ``el`` and ``vi``.
         freeze_word_embeddings: keep the input word embeddings fixed.
-        query_prompt / passage_prompt: prefixes, used when the model has no ``query``/``passage`` prompts.
-        eval_steps / early_stopping_patience: validation-loss evaluation every N steps (needs eval data) and the
-            number of evaluations without improvement before stopping (``None``: no early stopping).
-        save_steps / save_total_limit: checkpoint every N steps, keeping the newest K.
+        query_prompt: prefix of queries, used when the model has no ``query`` prompt.
+        passage_prompt: prefix of passages, used when the model has no ``passage`` prompt.
+        eval_steps: evaluate the validation loss every N steps (needs eval data).
+        early_stopping_patience: evaluations without improvement before stopping (``None``: no early stopping).
+        save_steps: save a checkpoint every N steps.
+        save_total_limit: keep the newest K checkpoints (``None``: all).
         logging_steps: write a log line (mean loss, learning rate, language plans) every N steps. 1 logs every
             step's plan and batch ids; on a fast GPU a larger N avoids a device synchronisation per step.
         seed: seed of sampling, initialisation and dropout.
