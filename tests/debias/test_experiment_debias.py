@@ -9,20 +9,30 @@ import yaml
 from .helpers import exit_code, mlqa_qa_file
 
 
-def test_debias_rows_join_the_study_tables(tiny_model_dir, tmp_path, data_dir):
-    train = mlqa_qa_file(tmp_path / "train.jsonl", data_dir)
+def _study_file(tmp_path, data_dir, model_dir, **keys) -> str:
+    """A small study config (MLQA-R reference questions, 6 items per task) with ``keys`` set, written to YAML."""
     config = {
-        "name": "debias", "base_model": str(tiny_model_dir), "arms": ["zero-shot"], "debias": ["lsar:2", "center"],
-        "significance_resamples": 200, "training": {"max_steps": 1},
-        "data": {"folds": 48, "test_fold": 0, "train_qa": str(train)},
+        "name": "debias", "base_model": str(model_dir), "significance_resamples": 200,
+        "data": {"folds": 48, "test_fold": 0, "train_qa": str(mlqa_qa_file(tmp_path / "train.jsonl", data_dir))},
         "evaluation": {"in_domain": ["xquad-r"], "domain_shift": ["ntrex128"], "max_items": 6,
                        "with_context": False},
-    }
+    } | keys
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return str(path)
+
+
+def _run(config: str, out) -> dict:
+    """Run the study into ``out`` and return its results.json."""
+    assert exit_code("experiment", "--config", config, "--output-dir", str(out)) == 0
+    return json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+def test_debias_rows_join_the_study_tables(tiny_model_dir, tmp_path, data_dir):
+    path = _study_file(tmp_path, data_dir, tiny_model_dir, arms=["zero-shot"], debias=["lsar:2", "center"],
+                       training={"max_steps": 1})
     out = tmp_path / "study"
-    assert exit_code("experiment", "--config", str(path), "--output-dir", str(out)) == 0
-    summary = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    summary = _run(path, out)
     rows = {row["arm"]: row for row in summary["table"]["rows"]}
     assert list(rows) == ["zero-shot", "zero-shot + lsar:2", "zero-shot + center"]
     assert rows["zero-shot + lsar:2"]["xquad-r:multi.map"] != rows["zero-shot"]["xquad-r:multi.map"]
@@ -36,8 +46,7 @@ def test_debias_rows_join_the_study_tables(tiny_model_dir, tmp_path, data_dir):
     assert set(lsar_vs_arm) == {"xquad-r", "ntrex128"} and lsar_vs_arm["xquad-r"]["n_queries"] > 0
     assert summary["debias_comparisons"]["zero-shot + center"] == {}  # skipped everywhere: nothing to compare
 
-    assert exit_code("experiment", "--config", str(path), "--output-dir", str(out)) == 0
-    again = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    again = _run(path, out)
     assert again["arms"]["zero-shot+lsar:2"]["info"]["status"] == "reused"
     assert again["table"] == summary["table"]
 
@@ -61,29 +70,18 @@ def test_trained_arm_rows_and_a_study_copied_without_models(tiny_model_dir, tmp_
     an arm whose rows are missing is trained again, and rows already stored are reused without any model."""
     import shutil
 
-    train = mlqa_qa_file(tmp_path / "train.jsonl", data_dir)
-    config = {
-        "name": "debias", "base_model": str(tiny_model_dir), "arms": ["mixed"], "debias": ["center"],
-        "seeds": [5], "significance_resamples": 100, "training": {"max_steps": 1, "batch_size": 4},
-        "data": {"folds": 48, "test_fold": 0, "train_qa": str(train)},
-        "evaluation": {"in_domain": ["xquad-r"], "domain_shift": ["ntrex128"], "max_items": 6,
-                       "with_context": False},
-    }
-    path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    path = _study_file(tmp_path, data_dir, tiny_model_dir, arms=["mixed"], debias=["center"], seeds=[5],
+                       training={"max_steps": 1, "batch_size": 4})
     out = tmp_path / "study"
-    assert exit_code("experiment", "--config", str(path), "--output-dir", str(out)) == 0
-    first = json.loads((out / "results.json").read_text(encoding="utf-8"))["arms"]
+    first = _run(path, out)["arms"]
     assert first["mixed-s5+center"]["info"]["run_dir"].startswith("arms/mixed-s5+center-")
 
     copied = tmp_path / "copied"
     shutil.copytree(out, copied, ignore=shutil.ignore_patterns("train"))
-    assert exit_code("experiment", "--config", str(path), "--output-dir", str(copied)) == 0
-    reused = json.loads((copied / "results.json").read_text(encoding="utf-8"))["arms"]
+    reused = _run(path, copied)["arms"]
     assert reused["mixed-s5"]["info"]["status"] == reused["mixed-s5+center"]["info"]["status"] == "reused"
 
     shutil.rmtree(next((copied / "arms").glob("mixed-s5+center-*")))
-    assert exit_code("experiment", "--config", str(path), "--output-dir", str(copied)) == 0
-    redone = json.loads((copied / "results.json").read_text(encoding="utf-8"))["arms"]
+    redone = _run(path, copied)["arms"]
     assert redone["mixed-s5"]["info"]["status"] == "trained"
     assert redone["mixed-s5+center"]["info"]["status"] == "debiased"
