@@ -48,3 +48,17 @@ def test_plan_counts_finished_arms_and_estimates_time_from_them(
     stored = json.loads((study / "results.json").read_text(encoding="utf-8"))
     assert "sd(d)" in out and ("comparisons of study tiny" in out) == any(
         cell.get("sd_difference") is not None for cells in stored["comparisons"].values() for cell in cells.values())
+
+
+def test_encoding_costs_come_from_arms_on_the_same_backend(tmp_path: Path) -> None:
+    from polyret.experiments.plan import measured_costs
+
+    for name, backend, seconds in (("a", "torch-fp32", 400.0), ("b", "openvino-bf16", 200.0), ("c", None, 300.0)):
+        info = {"eval_texts": 1000, "eval_wall_s": seconds} | ({"backend": backend} if backend else {})
+        arm = tmp_path / "study" / "arms" / name
+        arm.mkdir(parents=True)
+        (arm / "results.json").write_text(json.dumps({"config": {"base_model": "m"}, "info": info}))
+    fp32 = measured_costs(tmp_path / "study", "m", None)  # an arm without a backend (older) ran torch fp32
+    bf16 = measured_costs(tmp_path / "study", "m", None, backend="openvino-bf16")
+    assert (fp32["eval_s_per_text"], fp32["measured_runs"]["evaluate"]) == (0.35, 2)
+    assert (bf16["eval_s_per_text"], bf16["measured_runs"]["evaluate"]) == (0.2, 1)

@@ -50,7 +50,8 @@ def plan_study(config: ExperimentConfig, *, output_dir: str | Path, data_dir: st
     study = prepare_study_data(config, data_dir=data_dir)
     runs = [_run_status(config, arm, study, output_dir) for arm in expand_arms(config)]
     training = train_config(config, "mixed", alpha=None, seed=config.seeds[0])
-    costs = measured_costs(output_dir, config.base_model, training.max_seq_length)
+    costs = measured_costs(output_dir, config.base_model, training.max_seq_length,
+                           backend=config.evaluation.inference_backend().label)
     prior = _prior_results(output_dir)
     to_train = sum(run["trained"] and not run["finished"] for run in runs)
     to_evaluate = [run for run in runs if not run["finished"]]
@@ -96,9 +97,12 @@ def _pairs_per_language(study: StudyData) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def measured_costs(output_dir: Path, base_model: str, max_seq_length: int | None) -> dict[str, Any]:
+def measured_costs(
+    output_dir: Path, base_model: str, max_seq_length: int | None, *, backend: str = "torch-fp32"
+) -> dict[str, Any]:
     """Median seconds per training pair and per encoded text over finished arms of ``base_model`` at
-    ``max_seq_length``, in ``output_dir`` and the study folders beside it (``None`` where none was measured)."""
+    ``max_seq_length`` (texts: encoded on ``backend``, e.g. ``openvino-bf16``), in ``output_dir`` and the study
+    folders beside it (``None`` where none was measured)."""
     per_pair, per_text, sources = [], [], set()
     for path in sorted({*output_dir.glob(f"{ARMS_DIR}/*/{RESULTS_FILE}"),
                         *output_dir.parent.glob(f"*/{ARMS_DIR}/*/{RESULTS_FILE}")}):
@@ -110,7 +114,7 @@ def measured_costs(output_dir: Path, base_model: str, max_seq_length: int | None
         if training and training.get("max_seq_length") == max_seq_length and info.get("train_steps"):
             per_pair.append(info["train_wall_s"] / (info["train_steps"] * training["batch_size"]))
             sources.add(path.parent.parent.parent.name)
-        if info.get("eval_texts") and info.get("eval_wall_s"):
+        if info.get("eval_texts") and info.get("eval_wall_s") and info.get("backend", "torch-fp32") == backend:
             per_text.append(info["eval_wall_s"] / info["eval_texts"])
             sources.add(path.parent.parent.parent.name)
     return {
