@@ -66,6 +66,11 @@ def test_the_recipe_better_where_bias_shows_and_no_worse_elsewhere_meets_the_goa
         "xquad-r:multi.map": "better", "xquad-r:multi.bias": "better", "xquad-r:mono.map": "equivalent",
         "xquad-r:cross.map": "equivalent", "ntrex128:p@1": "equivalent"}
     assert lsar["meets_goal"] and goal["best"] == "mixed + lsar"
+    # Holm over the cells that must be better; the others keep their raw p (a raw loss already disqualifies)
+    cells = [c for recipe in recipes.values() for c in recipe["cells"].values() if c["p"] is not None]
+    better = [c for c in cells if c["requirement"] == "better"]
+    assert all(c["p_holm"] >= c["p"] for c in better) and any(c["p_holm"] > c["p"] for c in better)
+    assert all(c["p_holm"] == c["p"] for c in cells if c["requirement"] != "better")
     # better where bias shows but worse monolingual mAP: not a winner
     assert recipes["monolingual"]["cells"]["xquad-r:mono.map"]["outcome"] == "worse"
     assert not recipes["monolingual"]["meets_goal"]

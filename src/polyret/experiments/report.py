@@ -233,8 +233,9 @@ def _recipes_section(goal: dict[str, Any]) -> str:
     return (
         f"## Best recipe vs {arm} (the debiasing goal)\n\n{answer}\n\nA recipe meets the goal when, against {arm}, "
         f"each criterion holds: {'; '.join(goal['criteria'])}. Each cell: the outcome and the difference (recipe − "
-        f"{arm}, mean over seeds), tested like the comparisons above with Holm's adjustment over every cell of this "
-        "table as one family.\n\n"
+        f"{arm}, mean over seeds), tested like the comparisons above; Holm's adjustment runs over the cells that must "
+        "be better (every recipe's multilingual mAP and bias) as one family, the other cells are tested unadjusted "
+        "(a raw significant loss disqualifies; equivalence must hold on each).\n\n"
         + markdown_table(["recipe", "kind", *columns, "meets goal", "cost"], rows)
     )
 
