@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -70,7 +71,7 @@ def _train(config, records, kind: str, alpha: float | None, steps: list[int], ar
     if (run_dir / "final").is_dir():
         return run_dir
     options = train_config(config, kind, alpha=alpha if alpha is not None else config.hybrid_alpha, seed=args.seed)
-    every = _gcd(steps)
+    every = math.gcd(*steps)
     options = options.replace(max_steps=steps[-1], save_steps=every, save_total_limit=steps[-1] // every + 1)
     started = time.perf_counter()
     train(options, records, output_dir=run_dir)
@@ -86,15 +87,6 @@ def _scores(config, model: str, suite, args) -> dict[str, float]:
     encoder = get_encoder(model, max_seq_length=max_seq_length, backend=config.evaluation.inference_backend())
     result = next(iter(run_suite(encoder, suite, data_dir=args.data_dir).values()))
     return {metric: float(result.scores[metric]) for metric in METRICS}
-
-
-def _gcd(steps: list[int]) -> int:
-    from math import gcd
-
-    value = 0
-    for step in steps:
-        value = gcd(value, step)
-    return value
 
 
 if __name__ == "__main__":

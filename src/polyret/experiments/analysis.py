@@ -36,7 +36,7 @@ def group_by_label(results: Sequence[ArmResult]) -> dict[str, list[ArmResult]]:
 
 def mean_scores(runs: Sequence[ArmResult], task: str) -> dict[str, float]:
     """Scores of ``task`` averaged over ``runs`` (keys every run has; empty when a run lacks the task)."""
-    if not _has_task(runs, task):
+    if not has_task(runs, task):
         return {}
     keys = set.intersection(*(set(run.tasks[task].scores) for run in runs))
     return {key: statistics.fmean(run.tasks[task].scores[key] for run in runs) for key in sorted(keys)}
@@ -82,12 +82,12 @@ def robustness(
     zero = groups.get(ZERO_SHOT)
     figures: dict[str, dict[str, dict[str, float | None]]] = {}
     for label, runs in groups.items():
-        if not _has_task(runs, in_domain_task):
+        if not has_task(runs, in_domain_task):
             continue  # a post-hoc row skips the tasks in languages its method was not fitted on
         in_domain = _main(runs, in_domain_task)
         figures[label] = {}
         for task in domain_shift:
-            if not _has_task(runs, task):
+            if not has_task(runs, task):
                 continue
             score, spread = _mean_sd(runs, task, runs[0].tasks[task].main)
             figures[label][task] = {
@@ -135,12 +135,10 @@ def comparisons(
         out[baseline] = {
             task: compare(groups[arm], runs, task, settings)
             | {"family": VERDICT_FAMILY if baseline in BASELINE_ARMS and task in verdict_tasks else OTHER_FAMILY}
-            for task in tasks if _has_task([*groups[arm], *runs], task)
+            for task in tasks if has_task([*groups[arm], *runs], task)
         }
     for family in (VERDICT_FAMILY, OTHER_FAMILY):
-        cells = [c for cells in out.values() for c in cells.values() if c["family"] == family and c["p"] is not None]
-        for cell, adjusted in zip(cells, holm([c["p"] for c in cells]), strict=True):
-            cell["p_holm"] = adjusted
+        adjust_holm([c for cells in out.values() for c in cells.values() if c["family"] == family])
     for cell in (c for cells in out.values() for c in cells.values()):
         cell["outcome"] = outcome(cell, settings.level)
     return out
@@ -191,20 +189,26 @@ def debias_comparisons(
         base = runs[0].info.get("base_label")
         if base is None or base not in groups:
             continue
-        shared = [t for t in tasks if _has_task([*runs, *groups[base]], t)]
+        shared = [t for t in tasks if has_task([*runs, *groups[base]], t)]
         out[label] = {task: compare(runs, groups[base], task, settings) | {"family": "debias"} for task in shared}
     cells = [c for row in out.values() for c in row.values()]
-    tested = [c for c in cells if c["p"] is not None]
-    for cell, adjusted in zip(tested, holm([c["p"] for c in tested]), strict=True):
-        cell["p_holm"] = adjusted
+    adjust_holm(cells)
     for cell in cells:
         cell["outcome"] = outcome(cell, settings.level)
     return out
 
 
-def _has_task(runs: Sequence[ArmResult], task: str) -> bool:
-    """Whether every run scored ``task`` (a post-hoc row skips tasks in languages its method was not fitted on)."""
-    return all(task in run.tasks for run in runs)
+def adjust_holm(family: Sequence[dict[str, Any]]) -> None:
+    """Set ``p_holm`` of the tested cells of ``family`` (``p`` not ``None``) by Holm's step-down over them."""
+    tested = [cell for cell in family if cell["p"] is not None]
+    for cell, adjusted in zip(tested, holm([cell["p"] for cell in tested]), strict=True):
+        cell["p_holm"] = adjusted
+
+
+def has_task(runs: Sequence[ArmResult], task: str, metric: str | None = None) -> bool:
+    """Whether every run scored ``task`` (and its score ``metric``, when given); a post-hoc row skips tasks in
+    languages its method was not fitted on."""
+    return all(task in run.tasks and (metric is None or metric in run.tasks[task].scores) for run in runs)
 
 
 def alpha_curve(groups: dict[str, list[ArmResult]], tasks: Sequence[str]) -> dict[str, dict[str, float]]:
@@ -233,7 +237,7 @@ def bias_sd(groups: dict[str, list[ArmResult]], tasks: Sequence[str]) -> dict[st
     return {
         task: {label: mean_and_sd([run.tasks[task].scores[BIAS_KEY] for run in runs])[1]
                for label, runs in groups.items()
-               if _has_task(runs, task) and all(BIAS_KEY in run.tasks[task].scores for run in runs)}
+               if has_task(runs, task) and all(BIAS_KEY in run.tasks[task].scores for run in runs)}
         for task in tasks
     }
 

@@ -31,8 +31,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from polyret.evaluation.significance import holm
-from polyret.experiments.analysis import ComparisonSettings, compare, outcome
+from polyret.experiments.analysis import ComparisonSettings, adjust_holm, compare, has_task, outcome
 from polyret.experiments.arm_result import ArmResult
 from polyret.experiments.config import HYBRID, ZERO_SHOT
 
@@ -67,9 +66,7 @@ def recipe_comparisons(
     cells = [cell for recipe in recipes.values() for cell in recipe["cells"].values()]
     for cell in cells:
         cell["p_holm"] = cell["p"]  # unadjusted where adjusting would make the claim easier (see above)
-    family = [cell for cell in cells if cell["requirement"] == BETTER and cell["p"] is not None]
-    for cell, adjusted in zip(family, holm([c["p"] for c in family]), strict=True):
-        cell["p_holm"] = adjusted
+    adjust_holm([cell for cell in cells if cell["requirement"] == BETTER])
     for cell in cells:
         cell["outcome"] = outcome(cell, settings.level)
         cell["met"] = cell["outcome"] in MET[cell["requirement"]]
@@ -99,18 +96,13 @@ def _recipe(
     cells: dict[str, dict[str, Any]] = {}
     for task in in_domain:
         for metric, need in LAREQA_CRITERIA:
-            if _scored(runs, task, metric) and _scored(arm_runs, task, metric):
+            if has_task(runs, task, metric) and has_task(arm_runs, task, metric):
                 cells[f"{task}:{metric}"] = compare(runs, arm_runs, task, settings, metric) | {"requirement": need}
     for task in domain_shift:
-        if _scored(runs, task) and _scored(arm_runs, task):
+        if has_task(runs, task) and has_task(arm_runs, task):
             cells[f"{task}:{runs[0].tasks[task].main}"] = compare(runs, arm_runs, task, settings) | {
                 "requirement": NOT_WORSE}
     return {"kind": _kind(runs[0]), "cost": _cost(runs), "cells": cells}
-
-
-def _scored(runs: Sequence[ArmResult], task: str, metric: str | None = None) -> bool:
-    """Whether every run scored ``task`` (and ``metric`` of it, when given)."""
-    return all(task in run.tasks and (metric is None or metric in run.tasks[task].scores) for run in runs)
 
 
 def _kind(run: ArmResult) -> str:
