@@ -5,7 +5,7 @@ report can be reproduced exactly. Two methods:
 
 - ``randomization``: under the null hypothesis the two runs are exchangeable per query, so each
   difference's sign is flipped at random; p = share of resampled mean differences at least as far from 0 as the
-  observed one (two-sided, scipy's ``permutation_test``).
+  observed one (two-sided, defined as scipy's ``permutation_test``, computed in blocks of matrix products).
 - ``bootstrap``: queries are resampled with replacement; p = share of resampled means, shifted to the
   null (mean 0), at least as far from 0 as the observed mean (two-sided).
 
@@ -320,10 +320,24 @@ def _percentiles(distribution: np.ndarray, confidence: float) -> tuple[float, fl
 
 
 def _randomization_p_value(diffs: np.ndarray, n_resamples: int, rng: np.random.Generator) -> float:
-    result = stats.permutation_test(
-        (diffs,), _mean, permutation_type="samples", vectorized=True, n_resamples=n_resamples, batch=_BATCH, rng=rng
-    )
-    return float(result.pvalue)
+    """Two-sided sign-flip test of ``mean(diffs) == 0`` as scipy's ``permutation_test(permutation_type="samples")``
+    defines it: twice the smaller one-sided share of null means at least as extreme as the observed one, each share
+    with one added to numerator and denominator for random resamples; every sign pattern when there are no more
+    than ``n_resamples`` of them. The null means are matrix products of blocks of random signs with ``diffs``
+    (scipy builds each resample separately: about 0.6 s per test of 10,000 resamples on a 2-core CPU)."""
+    n = diffs.size
+    observed = diffs.mean()
+    if 2**n <= n_resamples:  # exact: every sign pattern once
+        flips = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+        null, added = (diffs.sum() - 2 * flips @ diffs) / n, 0
+    else:
+        blocks = [rng.integers(0, 2, size=(min(_BATCH, n_resamples - start), n), dtype=np.int8)
+                  for start in range(0, n_resamples, _BATCH)]
+        null, added = np.concatenate([(diffs.sum() - 2 * (block @ diffs)) / n for block in blocks]), 1
+    tolerance = abs(observed) * np.finfo(float).eps * 100  # scipy's allowance for rounding in the null means
+    less = (np.count_nonzero(null <= observed + tolerance) + added) / (null.size + added)
+    greater = (np.count_nonzero(null >= observed - tolerance) + added) / (null.size + added)
+    return min(1.0, 2 * min(less, greater))
 
 
 def _mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
