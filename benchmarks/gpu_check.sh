@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# GPU check of the training benchmarks on an offline machine (torch, sentence-transformers, transformers, accelerate;
-# no `datasets`, no internet, no data files). Run from the repository root; results go to $OUT (default ./gpu-out).
-# Budget: under 6 minutes on one H200 (each step has its own time limit; the optional last run is skipped when
+# GPU check of the training benchmarks and of bf16 encoding on an offline machine (torch, sentence-transformers,
+# transformers, accelerate; no `datasets`, no internet, no data files). Run from the repository root; results go to $OUT (default ./gpu-out).
+# Budget: under 8 minutes on one H200 (each step has its own time limit; the optional last run is skipped when
 # time is short).
 #
 # polyret's training (and sentence-transformers' trainer) needs `datasets`, which needs dill, multiprocess and
@@ -77,6 +77,8 @@ THROUGHPUT=(python benchmarks/train_throughput.py --device cuda --synthetic 1000
 run 150 throughput-batch100 "${THROUGHPUT[@]}" --batch-size 100
 run 120 throughput-batch32 "${THROUGHPUT[@]}" --batch-size 32
 run 120 throughput-batch32-log10 "${THROUGHPUT[@]}" --batch-size 32 --logging-steps 10
+run 120 encode-precision python benchmarks/encode_precision.py --device cuda --model-config xlmr-base --synthetic 1000 \
+  --batch-size 128
 if [ -z "${SKIP_MEMORY:-}" ]; then  # set SKIP_MEMORY=1 to rerun only the throughput part
   run 90 cached-loss-memory python benchmarks/cached_loss_memory.py --device cuda --synthetic \
     --model-config xlmr-base --batch-size 1024 --mini-batch-size 64
