@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GPU check of the training benchmarks and of bf16 encoding on an offline machine (torch, sentence-transformers,
-# transformers, accelerate; no `datasets`, no internet, no data files). Run from the repository root; results go to $OUT (default ./gpu-out).
+# transformers, accelerate; no `datasets`, no internet, no data files). Run from the repository root; results go to
+# $OUT (default ./gpu-out).
 # Budget: under 8 minutes on one H200 (each step has its own time limit; the optional last run is skipped when
 # time is short).
 #

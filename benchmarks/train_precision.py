@@ -27,9 +27,10 @@ from rich.console import Console
 
 from polyret.cli.quiet import quiet_libraries
 from polyret.experiments import run_experiment
-from polyret.experiments.analysis import ComparisonSettings, adjust_holm, compare, outcome
+from polyret.experiments.analysis import adjust_holm, compare, outcome
 from polyret.experiments.arm_result import ArmResult
-from polyret.experiments.config import load_config
+from polyret.experiments.config import ExperimentConfig, load_config
+from polyret.experiments.report import comparison_settings
 
 PRECISIONS = ("fp32", "bf16")
 METRICS = (("xquad-r", "mono.map"), ("xquad-r", "cross.map"), ("xquad-r", "multi.map"), ("xquad-r", "multi.bias"),
@@ -66,12 +67,13 @@ def study_mapping(args: argparse.Namespace, precision: str) -> dict:
     }
 
 
-def run_precision(args: argparse.Namespace, precision: str, console: Console) -> list[ArmResult]:
+def write_config(args: argparse.Namespace, precision: str) -> ExperimentConfig:
+    """The study config of one precision, written to its folder (``OUT/<precision>/config.yaml``) and loaded."""
     folder = args.output_dir / precision
     folder.mkdir(parents=True, exist_ok=True)
     config_file = folder / "config.yaml"
     config_file.write_text(yaml.safe_dump(study_mapping(args, precision), sort_keys=False))
-    return run_experiment(load_config(config_file), output_dir=folder, console=console).arms
+    return load_config(config_file)
 
 
 def step_seconds(runs: list[ArmResult]) -> list[float]:
@@ -82,8 +84,10 @@ def main() -> None:
     args = parse_args()
     quiet_libraries(verbose=False)
     console = Console()
-    runs = {precision: run_precision(args, precision, console) for precision in PRECISIONS}
-    settings = ComparisonSettings(level=0.05, resamples=10_000, margin_map=0.01, margin_accuracy=0.01)
+    configs = {precision: write_config(args, precision) for precision in PRECISIONS}
+    runs = {precision: run_experiment(config, output_dir=args.output_dir / precision, console=console).arms
+            for precision, config in configs.items()}
+    settings = comparison_settings(configs["fp32"])  # the study's level, resamples and margins
     cells = [compare(runs["bf16"], runs["fp32"], task, settings, metric) | {"task": task} for task, metric in METRICS]
     adjust_holm(cells)
     print(f"\n{args.arm}, {args.steps} steps x {args.batch_size}, seeds {', '.join(map(str, args.seeds))}; "

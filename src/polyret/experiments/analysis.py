@@ -237,7 +237,7 @@ def bias_sd(groups: dict[str, list[ArmResult]], tasks: Sequence[str]) -> dict[st
     return {
         task: {label: mean_and_sd([run.tasks[task].scores[BIAS_KEY] for run in runs])[1]
                for label, runs in groups.items()
-               if has_task(runs, task) and all(BIAS_KEY in run.tasks[task].scores for run in runs)}
+               if has_task(runs, task, BIAS_KEY)}
         for task in tasks
     }
 
