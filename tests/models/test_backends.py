@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -115,3 +117,33 @@ def test_the_cli_rejects_an_unknown_backend(tiny_model_dir, capsys):
     with pytest.raises(SystemExit) as info:
         main(["evaluate", "--model", str(tiny_model_dir), "--backend", "tpu"])
     assert info.value.code == 2 and "unknown inference backend 'tpu'" in capsys.readouterr().err
+
+
+_SIGNAL_AFTER_TWO_OPENVINO_MODELS = """
+import gc, os, signal, sys
+from polyret.models.backends import InferenceBackend
+from polyret.models.encoders import get_encoder
+
+first = get_encoder(sys.argv[1], backend=InferenceBackend("openvino"))
+second = get_encoder(sys.argv[1], backend=InferenceBackend("openvino", "bf16"))
+for encoder in (first, second):
+    encoder.encode(["The cat sits on the mat."], "query")
+del first, encoder
+gc.collect()
+del second
+gc.collect()
+received = []
+signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+os.kill(os.getpid(), signal.SIGINT)  # Python's handlers run on the thread's alternate signal stack
+print("handled" if received else "not handled")
+"""
+
+
+@pytest.mark.skipif(backends.missing_runtime("openvino") is not None, reason="openvino is not installed")
+def test_a_signal_after_openvino_models_were_freed_is_handled(tiny_model_dir):
+    # OpenVINO's CPU plugin gives the calling thread an alternate signal stack of its own and unmaps it when the
+    # plugin is freed; two plugins freed in the order they were made left the thread's stack pointing at unmapped
+    # memory, so the next signal (Ctrl-C, SIGTERM) killed the process with SIGSEGV and no traceback.
+    result = subprocess.run([sys.executable, "-c", _SIGNAL_AFTER_TWO_OPENVINO_MODELS, str(tiny_model_dir)],
+                            capture_output=True, text=True, timeout=300)
+    assert (result.returncode, result.stdout.strip()) == (0, "handled"), result.stderr[-2000:]

@@ -25,6 +25,7 @@ Relations:
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import logging
 import warnings
@@ -235,13 +236,25 @@ def _load_runtime(path: Path, backend: InferenceBackend) -> Callable[[dict[str, 
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         return lambda inputs: session.run(None, inputs)[0]
-    import openvino
-
     hint = "bf16" if backend.precision == "bf16" else "f32"
-    compiled = openvino.Core().compile_model(
+    compiled = _openvino_core().compile_model(
         str(path), "CPU", {"INFERENCE_PRECISION_HINT": hint, "INFERENCE_NUM_THREADS": threads}
     )
     return lambda inputs: compiled(inputs)[0]
+
+
+@functools.cache
+def _openvino_core() -> Any:
+    """The process's one OpenVINO ``Core``, kept until the process exits.
+
+    OpenVINO's CPU plugin gives the thread that loads it an alternate signal stack of its own and unmaps that stack
+    when the plugin is freed; a ``Core`` per model made one plugin per model, and two plugins freed in the order
+    they were made left the thread's signal stack pointing at unmapped memory, so the next signal (Ctrl-C, SIGTERM)
+    killed the process with SIGSEGV. One ``Core`` loads the plugin once and never frees it.
+    """
+    import openvino
+
+    return openvino.Core()
 
 
 def _compiled_forward(run: Callable[[dict[str, Any]], Any]) -> Callable[..., dict[str, Any]]:
