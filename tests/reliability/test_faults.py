@@ -13,7 +13,7 @@ from transformers import TrainerControl, TrainerState, TrainingArguments
 
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.sampling import LanguageBatchSampler, PairTable
-from polyret.training import TrainConfig
+from polyret.training import TrainConfig, train
 from polyret.training import checkpoints as checkpoints_module
 from polyret.training.checkpoints import checkpoints_kept, discard_after, latest_complete_checkpoint
 from polyret.training.run_log import RunLogCallback, plan_of_step
@@ -97,6 +97,17 @@ def test_checkpoints_kept_follows_save_steps_and_the_limit():
     assert checkpoints_kept(config, steps_per_epoch=100) == 4
     assert checkpoints_kept(config.replace(save_total_limit=2), steps_per_epoch=100) == 2
     assert checkpoints_kept(TrainConfig(model="m", epochs=2.0, save_steps=5, save_total_limit=None), 10) == 4
+
+
+def test_the_last_step_is_checkpointed_unless_the_caller_declines(tiny_model_dir, qa_file, tmp_path):
+    config = TrainConfig.from_dict({**FAST_TRAINING, "model": str(tiny_model_dir), "max_steps": 4,
+                                    "save_total_limit": None})
+    records = load_qa_jsonl(qa_file)
+    for final_checkpoint, expected in ((True, ["checkpoint-2", "checkpoint-4"]), (False, ["checkpoint-2"])):
+        outcome = train(config, records, output_dir=tmp_path / str(final_checkpoint),
+                        final_checkpoint=final_checkpoint)
+        assert sorted(p.name for p in (outcome.run_dir / "checkpoints").iterdir()) == expected
+        assert outcome.steps == 4 and (outcome.model_dir / "model.safetensors").is_file()
 
 
 def _checkpoint(root: Path, step: int, *, complete: bool) -> Path:

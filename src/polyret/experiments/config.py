@@ -150,8 +150,9 @@ class ExperimentConfig:
             training articles (or ``data.train_qa``), never on test data.
         debias_reference_articles: fit the debiasing methods on the first N training articles only (in the order of
             the data set; ``None``: all). Encoding the reference costs each arm as much as a test set of that size.
-        keep_checkpoints: keep each trained arm's checkpoints (optimizer state included) after its training
-            finished; by default only the final model is kept, since checkpoints serve only to resume.
+        keep_checkpoints: keep each trained arm's checkpoints (optimizer state included, the last step's too) after
+            its training finished; by default only the final model is kept, since checkpoints serve only to resume,
+            and the last step is not checkpointed.
         training: options of :class:`~polyret.training.config.TrainConfig` shared by every trained arm (``max_steps``
             is required so every arm trains for the same number of steps; ``model``, ``sampler``, ``alpha``,
             ``seed`` and ``resume`` are set by the study).
@@ -198,7 +199,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "smoke_scale": True,
         "training": {
             "max_steps": 30, "batch_size": 16, "lr": 3e-5, "max_seq_length": 96, "freeze_word_embeddings": True,
-            "save_steps": 10,
+            "save_steps": 15,
         },
         "data": {"folds": 16, "test_fold": 0},
         "evaluation": {

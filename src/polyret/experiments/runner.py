@@ -222,7 +222,8 @@ def _train_arm(
             shutil.rmtree(train_dir)  # an attempt that died before its first checkpoint: nothing to keep
         options = train_config(config, arm.sampler, alpha=arm.alpha, seed=arm.seed).replace(resume=resume)
         info["training"] = "resumed" if resume else "trained"
-        summary = train(options, study.train, output_dir=train_dir, progress=progress).summary
+        summary = train(options, study.train, output_dir=train_dir, progress=progress,
+                        final_checkpoint=config.keep_checkpoints).summary
         if not config.keep_checkpoints:  # final/ holds the model; checkpoints only serve to resume this training
             shutil.rmtree(folder.checkpoints, ignore_errors=True)
     info["train_steps"] = summary["steps"]

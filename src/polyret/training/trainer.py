@@ -21,7 +21,14 @@ from sentence_transformers.sentence_transformer.losses import (
     CachedMultipleNegativesRankingLoss,
     MultipleNegativesRankingLoss,
 )
-from transformers import EarlyStoppingCallback, PrinterCallback, TrainerCallback
+from transformers import (
+    EarlyStoppingCallback,
+    PrinterCallback,
+    TrainerCallback,
+    TrainerControl,
+    TrainerState,
+    TrainingArguments,
+)
 from transformers.trainer_utils import get_last_checkpoint
 
 from polyret.data.records import ParallelQA
@@ -78,6 +85,7 @@ def train(
     progress: bool = False,
     sampler_class: type[LanguageBatchSampler] = LanguageBatchSampler,
     device: str = "auto",
+    final_checkpoint: bool = True,
 ) -> TrainOutcome:
     """Fine-tune ``config.model`` on ``train_data`` with the batches of ``config.sampler``.
 
@@ -90,6 +98,9 @@ def train(
         sampler_class: a :class:`LanguageBatchSampler` subclass to draw the training batches.
         device: ``auto`` (the GPU when one is visible, else the CPU), ``cpu`` (even when a GPU is visible) or
             ``cuda``; one GPU of several is chosen with ``CUDA_VISIBLE_DEVICES``, several with ``torchrun``.
+        final_checkpoint: also checkpoint the last step (optimizer state included) beside ``final/``. A caller that
+            deletes the checkpoints once training ends (the study) turns it off; a run with validation data keeps
+            it, since early stopping may pick it as the best.
 
     Raises:
         UsageError: bad settings, an unknown ``device`` or ``cuda`` without a visible GPU, or ``output_dir`` holds
@@ -124,7 +135,8 @@ def train(
         train_dataset=build_pair_dataset(table, with_context=config.with_context, group_labels=labels),
         eval_dataset=build_pair_dataset(eval_table, with_context=config.with_context, group_labels=labels)
         if eval_table else None,
-        callbacks=_callbacks(config, log_callback, stop, progress_bar, with_eval=eval_table is not None),
+        callbacks=_callbacks(config, log_callback, stop, progress_bar, with_eval=eval_table is not None,
+                             final_checkpoint=final_checkpoint),
         train_sampler=sampler, eval_sampler=eval_sampler,
     )
     trainer.remove_callback(PrinterCallback)  # train_log.jsonl and the progress bar report the steps
@@ -176,15 +188,31 @@ def _check_before_start(
 
 def _callbacks(
     config: TrainConfig, log: RunLogCallback, stop: StopOnSignal, progress_bar: RichProgressCallback | None, *,
-    with_eval: bool,
+    with_eval: bool, final_checkpoint: bool,
 ) -> list[TrainerCallback]:
-    """The run log, the signal handler, early stopping (with validation data) and the progress bar."""
-    callbacks: list[TrainerCallback] = [log, stop]
+    """The run log, the signal handler, early stopping (with validation data) and the progress bar.
+
+    Without ``final_checkpoint`` (and without validation data), a callback placed before the signal handler
+    cancels the save the trainer schedules at the last step; a signal at that step still saves.
+    """
+    callbacks: list[TrainerCallback] = [log]
+    if not final_checkpoint and not with_eval:
+        callbacks.append(_NoCheckpointAtTheEnd())
+    callbacks.append(stop)
     if config.early_stopping_patience is not None and with_eval:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     if progress_bar is not None:
         callbacks.append(progress_bar)
     return callbacks
+
+
+class _NoCheckpointAtTheEnd(TrainerCallback):
+    """Cancels the checkpoint the trainer writes at the last step (``final/`` holds that model)."""
+
+    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any):
+        if state.global_step >= state.max_steps:
+            control.should_save = False
+        return control
 
 
 def _write_run_record(
