@@ -65,6 +65,24 @@ def test_role_selects_the_model_prompt(tiny_encoder):
     assert not np.allclose(tiny_encoder.encode(TEXTS, "query"), tiny_encoder.encode(TEXTS, "passage"))
 
 
+def test_batches_hold_texts_of_similar_token_counts_and_rows_keep_the_input_order(tiny_encoder, monkeypatch):
+    texts = ["short", "a much longer sentence with many more words in it than the others", "mid sized text here",
+             "x", "another fairly long sentence, with a clause or two", "two words"]
+    one_by_one = np.concatenate([tiny_encoder.encode([text], "passage") for text in texts])
+    model, seen = tiny_encoder.model, []
+    real_encode = model.encode
+
+    def spy(batch, **kwargs):
+        seen.append([len(model.tokenizer(model.prompts["passage"] + text)["input_ids"]) for text in batch])
+        return real_encode(batch, **kwargs)
+
+    monkeypatch.setattr(model, "encode", spy)
+    batched = tiny_encoder.encode(texts, "passage", batch_size=2)
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
+    flat = [n for batch in seen for n in batch]
+    assert [len(batch) for batch in seen] == [2, 2, 2] and flat == sorted(flat, reverse=True)
+
+
 def test_model_without_prompts_encodes_texts_as_they_are(tiny_model_dir):
     model = SentenceTransformer(str(tiny_model_dir), device="cpu")
     model.prompts = {}

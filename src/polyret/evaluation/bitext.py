@@ -79,11 +79,13 @@ def evaluate_bitext(
     if len(corpus.languages) < 2 or len(corpus) == 0 or not any(len(rows) for rows in present.values()):
         raise UsageError(f"bitext evaluation of {corpus.name!r} needs rows in at least two languages")
     pairs = list(pairs) if pairs is not None else language_pairs(corpus.languages, pivot)
-    vectors = {
-        lang: store.embed([corpus.texts[lang][i] for i in rows], ROLE, languages=[lang] * len(rows),
-                          batch_size=batch_size, show_progress=show_progress)
-        for lang, rows in present.items()
-    }
+    stacked = store.embed(  # one call for every language: the encoder batches texts of similar length together
+        [corpus.texts[lang][i] for lang, rows in present.items() for i in rows], ROLE,
+        languages=[lang for lang, rows in present.items() for _ in rows], batch_size=batch_size,
+        show_progress=show_progress,
+    )
+    ends = np.cumsum([len(rows) for rows in present.values()])
+    vectors = dict(zip(present, np.split(stacked, ends[:-1]), strict=True))
     details = {"rows": len(corpus), "languages": corpus.languages,
                "sentences": {lang: len(rows) for lang, rows in present.items()}}
     result = TaskResult(task=name, main="p@1", scores={}, details=details)

@@ -76,9 +76,12 @@ def evaluate_clsd(
 
 def candidate_scores(items: list[DiscriminationItem], store: EmbeddingStore, **embed_options) -> list[np.ndarray]:
     """Cosine similarity of each item's query to each of its candidates (one array per item, candidate order)."""
-    queries = store.embed([it.query for it in items], ROLE, languages=[it.query_lang for it in items], **embed_options)
-    candidates = store.embed([c for it in items for c in it.candidates], ROLE,
-                             languages=[it.candidate_lang for it in items for _ in it.candidates], **embed_options)
+    vectors = store.embed(  # queries and candidates in one call, so the encoder batches them by length together
+        [it.query for it in items] + [c for it in items for c in it.candidates], ROLE,
+        languages=[it.query_lang for it in items] + [it.candidate_lang for it in items for _ in it.candidates],
+        **embed_options,
+    )
+    queries, candidates = vectors[: len(items)], vectors[len(items) :]
     ends = np.cumsum([len(it.candidates) for it in items])
     return [block @ q for q, block in zip(queries, np.split(candidates, ends[:-1]), strict=True)]
 

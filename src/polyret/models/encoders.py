@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -75,23 +75,57 @@ class SentenceTransformerEncoder:
     def encode(
         self, texts: Sequence[str], role: Role, *, batch_size: int | None = None, show_progress: bool = False
     ) -> np.ndarray:
-        """Embed ``texts`` for ``role``: float32 array ``(len(texts), dim)``, rows of unit length."""
+        """Embed ``texts`` for ``role``: float32 array ``(len(texts), dim)``, rows of unit length.
+
+        Batches hold texts of about the same number of tokens (longest first), so little padding is encoded; a
+        text's vector does not depend on the batch it falls in beyond float rounding.
+        """
         check_role(role)
+        texts = list(texts)
         if not texts:
             return np.zeros((0, self.model.get_embedding_dimension()), np.float32)
         if not self._backend_ready:
             install_backend(self.model, self.backend, self.weights_fingerprint())
             self._backend_ready = True
+        prompt_name = role if role in self.model.prompts else None
+        order = self._longest_first(texts, prompt_name)
         with autocast(self.model, self.backend):
-            vectors = self.model.encode(
-                list(texts),
-                prompt_name=role if role in self.model.prompts else None,
-                batch_size=batch_size or self.batch_size,
-                show_progress_bar=show_progress,
-                convert_to_tensor=True,
-                normalize_embeddings=True,
-            )
-        return _unit_rows(vectors.float().cpu().numpy())
+            parts = [
+                self.model.encode(
+                    [texts[i] for i in rows], prompt_name=prompt_name, batch_size=len(rows),
+                    show_progress_bar=False, convert_to_tensor=True, normalize_embeddings=True,
+                ).float().cpu().numpy()
+                for rows in batches(order, batch_size or self.batch_size, role, show_progress)
+            ]
+        sorted_vectors = np.concatenate(parts)
+        vectors = np.empty_like(sorted_vectors)
+        vectors[order] = sorted_vectors
+        return _unit_rows(vectors)
+
+    def _longest_first(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
+        """Indices of ``texts`` by decreasing token count (prompt and special tokens included, up to the limit).
+
+        sentence-transformers sorts by characters, which puts texts of very different token counts (scripts,
+        languages) in one batch; counting tokens pads about 7 % fewer positions on the quick study's texts.
+        """
+        prefix = self.model.prompts.get(prompt_name, "") if prompt_name else ""
+        encoded = self.model.tokenizer(
+            [prefix + text for text in texts], truncation=True, max_length=self.model.max_seq_length,
+            return_attention_mask=False, return_token_type_ids=False,
+        )
+        lengths = np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64, count=len(texts))
+        return np.argsort(-lengths, kind="stable")
+
+
+def batches(rows: Sequence[int] | np.ndarray, size: int, role: Role, show_progress: bool) -> Iterator[Any]:
+    """Consecutive slices of ``rows`` of ``size`` items, with a transient progress bar when asked."""
+    starts: Iterable[int] = range(0, len(rows), size)
+    if show_progress:
+        from rich.progress import track
+
+        starts = track(starts, description=f"Encoding {role}s", transient=True)
+    for start in starts:
+        yield rows[start : start + size]
 
 
 def _loaded_from(model: SentenceTransformer) -> str:
@@ -132,15 +166,10 @@ class USEEncoder:
         self, texts: Sequence[str], role: Role, *, batch_size: int | None = None, show_progress: bool = False
     ) -> np.ndarray:
         """Embed ``texts`` (``role`` is checked but changes nothing): float32 ``(len(texts), 512)``, unit rows."""
-        from rich.progress import track
-
         check_role(role)
         texts = list(texts)
         step = batch_size or self.batch_size
-        starts = range(0, len(texts), step)
-        if show_progress:
-            starts = track(starts, description=f"Encoding {role}s", transient=True)
-        chunks = [self._use.encode(texts[start : start + step]) for start in starts]
+        chunks = [self._use.encode(chunk) for chunk in batches(texts, step, role, show_progress)]
         return _unit_rows(np.concatenate(chunks) if chunks else np.zeros((0, MODELS[USE_ALIAS].dim), np.float32))
 
 
@@ -172,5 +201,19 @@ def get_encoder(
         use_weights_dir()  # a clear ModelError when the package is missing
         return USEEncoder()
     model = load_sentence_transformer(spec, device=device)
+    return sentence_transformer_encoder(model, name=str(spec), max_seq_length=max_seq_length, backend=backend,
+                                        warn=warn)
+
+
+def sentence_transformer_encoder(
+    model: SentenceTransformer,
+    *,
+    name: str,
+    max_seq_length: int | None = None,
+    backend: InferenceBackend | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> SentenceTransformerEncoder:
+    """A model already in memory (e.g. just trained) as an encoder named ``name``, on ``backend`` or on torch fp32
+    when its runtime is missing (as :func:`get_encoder`)."""
     backend = resolve_backend(backend or InferenceBackend(), warn=warn)
-    return SentenceTransformerEncoder(model, max_seq_length=max_seq_length, name=str(spec), backend=backend)
+    return SentenceTransformerEncoder(model, max_seq_length=max_seq_length, name=name, backend=backend)
