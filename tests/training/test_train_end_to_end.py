@@ -14,6 +14,7 @@ from transformers import TrainerControl, TrainerState, TrainingArguments
 
 from polyret.data.lareqa import load_parallel_qa
 from polyret.errors import TrainingError, UsageError
+from polyret.models.encoders import SentenceTransformerEncoder
 from polyret.sampling import LanguageBatchSampler, PairTable
 from polyret.training import TrainConfig, train
 from polyret.training.run_log import RunLogCallback
@@ -60,6 +61,10 @@ def test_training_lowers_the_loss_and_saves_a_loadable_run(tiny_model_dir, recor
     assert summary["unused_pairs_per_epoch"]
     assert json.loads((outcome.run_dir / "config.json").read_text())["sampler"] == "hybrid"
     assert (outcome.run_dir / "checkpoints" / "checkpoint-12" / "sampler_state.json").is_file()
+    in_memory, reloaded = (SentenceTransformerEncoder(m, max_seq_length=32) for m in (outcome.model, model))
+    assert in_memory.fingerprint() == reloaded.fingerprint()  # so the study may evaluate the model it just trained
+    texts = [r.questions["de"] for r in records[:6]]
+    np.testing.assert_array_equal(in_memory.encode(texts, "query"), reloaded.encode(texts, "query"))
 
 
 def test_resumed_run_continues_with_the_same_batches(tiny_model_dir, records, tmp_path):

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -32,11 +33,14 @@ from polyret.experiments.debias_rows import debias_rows, rows_missing, study_ref
 from polyret.experiments.provenance import data_checksums
 from polyret.experiments.study_data import StudyData, prepare_study_data
 from polyret.io import read_json, write_json
-from polyret.models.encoders import backend_label, get_encoder
+from polyret.models.encoders import backend_label, get_encoder, sentence_transformer_encoder
 from polyret.models.protocol import Encoder
 from polyret.training.checkpoints import latest_complete_checkpoint
 from polyret.training.layout import RunFolder
 from polyret.training.trainer import train
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 ARMS_DIR = "arms"
 ARM_CONFIG_FILE = "arm_config.json"
@@ -152,13 +156,10 @@ def run_arm(
             return result
     write_json(run_dir / ARM_CONFIG_FILE, resolved)
     info: dict = {"run_dir": _relative(run_dir, root)}
-    if arm.trained:
-        _train_arm(config, arm, study, run_dir / TRAIN_DIR, info, console is not None)
+    trained = _train_arm(config, arm, study, run_dir / TRAIN_DIR, info, console is not None) if arm.trained else None
     info["status"] = info.get("training", "evaluated")
     started = time.perf_counter()
-    model, max_seq_length = arm_model(config, arm, run_dir)
-    encoder = get_encoder(model, max_seq_length=max_seq_length, backend=config.evaluation.inference_backend(),
-                          warn=None if console is None else say)
+    encoder = _arm_encoder(config, arm, run_dir, trained, warn=None if console is None else say)
     info["backend"] = backend_label(encoder)
     tasks = _evaluate(encoder, study, data_dir, console)
     info["eval_wall_s"] = round(time.perf_counter() - started, 1)
@@ -190,6 +191,20 @@ def arm_model(config: ExperimentConfig, arm: ArmSpec, run_dir: Path) -> tuple[st
     return model, config.evaluation.max_seq_length or config.training.get("max_seq_length")
 
 
+def _arm_encoder(
+    config: ExperimentConfig, arm: ArmSpec, run_dir: Path, trained: SentenceTransformer | None,
+    warn: Callable[[str], None] | None,
+) -> Encoder:
+    """The encoder to evaluate ``arm`` with: the model just trained (``trained``, still in memory, under the name
+    of its ``final/`` folder) or the one :func:`arm_model` names, loaded."""
+    model, max_seq_length = arm_model(config, arm, run_dir)
+    backend = config.evaluation.inference_backend()
+    if trained is not None:
+        return sentence_transformer_encoder(trained, name=model, max_seq_length=max_seq_length, backend=backend,
+                                            warn=warn)
+    return get_encoder(model, max_seq_length=max_seq_length, backend=backend, warn=warn)
+
+
 def _model_gone(config: ExperimentConfig, arm: ArmSpec, run_dir: Path) -> bool:
     """Whether ``arm`` is a trained arm whose model was not kept (only its result files came with the study)."""
     return arm.trained and not Path(arm_model(config, arm, run_dir)[0]).exists()
@@ -209,10 +224,12 @@ def summary_line(result: ArmResult) -> str:
 
 def _train_arm(
     config: ExperimentConfig, arm: ArmSpec, study: StudyData, train_dir: Path, info: dict, progress: bool
-) -> None:
-    """Train (or resume, or reuse a finished training run) into ``train_dir/final``; fills ``info``."""
+) -> SentenceTransformer | None:
+    """Train (or resume, or reuse a finished training run) into ``train_dir/final``; fills ``info``. Returns the
+    model when it was trained here (``None``: a finished run was reused)."""
     assert arm.sampler is not None and arm.seed is not None  # trained arms have both (expand_arms)
     folder = RunFolder(train_dir)
+    model = None
     if folder.finished:
         info["training"] = "training reused"
         summary = read_json(folder.summary)
@@ -222,13 +239,15 @@ def _train_arm(
             shutil.rmtree(train_dir)  # an attempt that died before its first checkpoint: nothing to keep
         options = train_config(config, arm.sampler, alpha=arm.alpha, seed=arm.seed).replace(resume=resume)
         info["training"] = "resumed" if resume else "trained"
-        summary = train(options, study.train, output_dir=train_dir, progress=progress,
-                        final_checkpoint=config.keep_checkpoints).summary
+        outcome = train(options, study.train, output_dir=train_dir, progress=progress,
+                        final_checkpoint=config.keep_checkpoints)
+        summary, model = outcome.summary, outcome.model
         if not config.keep_checkpoints:  # final/ holds the model; checkpoints only serve to resume this training
             shutil.rmtree(folder.checkpoints, ignore_errors=True)
     info["train_steps"] = summary["steps"]
     info["train_wall_s"] = summary["wall_time_s"]
     info["train_loss"] = summary["train_loss"]
+    return model
 
 
 def _evaluate(encoder: Encoder, study: StudyData, data_dir: str | Path | None, console: Console | None) -> dict:

@@ -11,7 +11,7 @@ import os
 import pickle
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +68,14 @@ class TrainOutcome:
         model_dir: ``run_dir / "final"`` (:attr:`RunFolder.final`), loadable with ``SentenceTransformer(path)``.
         steps: optimizer steps taken (in total, over resumed parts).
         summary: the content of ``train_summary.json``.
+        model: the trained model in memory (the weights ``final/`` holds), to use without loading it again.
     """
 
     run_dir: Path
     model_dir: Path
     steps: int
     summary: dict[str, Any]
+    model: SentenceTransformer = field(repr=False, compare=False)
 
 
 def train(
@@ -159,7 +161,7 @@ def train(
     if is_main:
         write_json(folder.summary, summary)
     trainer.accelerator.wait_for_everyone()  # every rank returns once final/ and the summary exist
-    return TrainOutcome(folder.root, folder.final, steps, summary)
+    return TrainOutcome(folder.root, folder.final, steps, summary, model)
 
 
 def _prepared_model(config: TrainConfig) -> tuple[SentenceTransformer, dict[str, str]]:
