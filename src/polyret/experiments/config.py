@@ -198,8 +198,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "seeds": [13],
         "smoke_scale": True,
         "training": {
+            # no periodic checkpoint: an arm trains for about a minute, and Ctrl-C or SIGTERM still checkpoints it
             "max_steps": 30, "batch_size": 16, "lr": 3e-5, "max_seq_length": 96, "freeze_word_embeddings": True,
-            "save_steps": 15,
+            "save_steps": 30,
         },
         "data": {"folds": 16, "test_fold": 0},
         "evaluation": {
