@@ -14,7 +14,7 @@ from polyret.debias import parse_spec
 from polyret.evaluation.debiased import Reference, run_debiased
 from polyret.evaluation.lareqa import evaluate_lareqa
 from polyret.evaluation.store import EmbeddingStore
-from polyret.evaluation.suite import RunContext, SuiteConfig
+from polyret.evaluation.suite import RunContext, SuiteConfig, TaskData
 
 DIM = 32
 
@@ -71,7 +71,7 @@ def reference(langs: tuple[str, ...], topics: range) -> Reference:
 def setup():
     encoder = OffsetEncoder()
     suite = SuiteConfig("s", (TaskOf(lareqa_task(("de", "en", "zh"), range(100, 130))),))
-    ctx = RunContext(EmbeddingStore(encoder), None, None, False, 32)
+    ctx = RunContext(EmbeddingStore(encoder), TaskData(), None, False, 32)
     plain = suite.tasks[0].run(ctx)
     return encoder, suite, ctx, plain
 

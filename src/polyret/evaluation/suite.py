@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, is_dataclass, replace
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from polyret.data.beir import load_beir
 from polyret.data.clsd import load_clsd, load_swap_annotations
@@ -38,15 +38,39 @@ from polyret.models.protocol import Encoder
 Languages = tuple[str, ...] | None
 
 
+class TaskData:
+    """The loaded data of suite tasks, each read once: one instance serves every run over the same data directory
+    (a study's arms), so the files are parsed once per study instead of once per evaluation. Evaluators only read
+    what they are given, so the loaded records are shared as they are.
+
+    Args:
+        data_dir: the data directory (see :func:`polyret.settings.data_dir`).
+    """
+
+    def __init__(self, data_dir: str | Path | None = None):
+        self.data_dir = data_dir
+        self._loaded: dict[Any, Any] = {}
+
+    def load(self, spec: Any) -> Any:
+        """``spec.load(data_dir)``, read at the first call for an equal spec and kept."""
+        if spec not in self._loaded:
+            self._loaded[spec] = spec.load(self.data_dir)
+        return self._loaded[spec]
+
+
 @dataclass(frozen=True, slots=True)
 class RunContext:
     """What every task of one suite run shares."""
 
     store: EmbeddingStore
-    data_dir: str | Path | None
+    task_data: TaskData
     cache_root: str | Path | None
     with_context: bool
     batch_size: int
+
+    @property
+    def data_dir(self) -> str | Path | None:
+        return self.task_data.data_dir
 
     @property
     def embed_options(self) -> dict[str, int]:
@@ -96,7 +120,7 @@ class LareqaSpec:
         return subset
 
     def run(self, ctx: RunContext) -> TaskResult:
-        task = self.load(ctx.data_dir)
+        task = ctx.task_data.load(self)
         return evaluate_lareqa(task, ctx.store, with_context=ctx.with_context, **ctx.embed_options)
 
 
@@ -129,7 +153,7 @@ class ClsdSpec:
         return [item for item in items if item.id in keep]
 
     def run(self, ctx: RunContext) -> TaskResult:
-        items = self.load(ctx.data_dir)
+        items = ctx.task_data.load(self)
         swaps = None
         if self.swap_analysis:
             dataset = f"wmt{self.year % 100:02d}"
@@ -169,7 +193,7 @@ class BitextSpec:
         return _first_rows(loader(self.languages, data_dir=data_dir), self.limit)
 
     def run(self, ctx: RunContext) -> TaskResult:
-        corpus = self.load(ctx.data_dir)
+        corpus = ctx.task_data.load(self)
         return evaluate_bitext(corpus, ctx.store, name=self.name, pivot=self.pivot, **ctx.embed_options)
 
 
@@ -189,7 +213,7 @@ class TatoebaSpec:
         return [_first_rows(c, self.limit) for c in load_tatoeba(self.languages, data_dir=data_dir)]
 
     def run(self, ctx: RunContext) -> TaskResult:
-        return evaluate_bitext_corpora(self.load(ctx.data_dir), ctx.store, name=self.name, **ctx.embed_options)
+        return evaluate_bitext_corpora(ctx.task_data.load(self), ctx.store, name=self.name, **ctx.embed_options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +341,7 @@ def run_suite(
     data_dir: str | Path | None = None,
     cache_root: str | Path | None = None,
     progress: ProgressCallback | None = None,
+    task_data: TaskData | None = None,
 ) -> dict[str, TaskResult]:
     """Run every task of ``suite`` with ``encoder``; each text is encoded once across all tasks.
 
@@ -326,26 +351,34 @@ def run_suite(
         data_dir: the data directory (see :func:`polyret.settings.data_dir`).
         cache_root: folder for the embedding cache and FAISS indexes (``None``: keep embeddings in memory).
         progress: optional callback, see :data:`ProgressCallback`.
+        task_data: tasks already loaded from ``data_dir`` (e.g. by an earlier run on another encoder), else read here.
 
     Returns:
         Task name -> result, in suite order.
     """
-    return run_tasks(suite_context(encoder, suite, data_dir=data_dir, cache_root=cache_root), suite, progress)
+    ctx = suite_context(encoder, suite, data_dir=data_dir, cache_root=cache_root, task_data=task_data)
+    return run_tasks(ctx, suite, progress)
 
 
 def suite_context(
-    encoder: Encoder, suite: SuiteConfig, *, data_dir: str | Path | None = None, cache_root: str | Path | None = None
+    encoder: Encoder, suite: SuiteConfig, *, data_dir: str | Path | None = None, cache_root: str | Path | None = None,
+    task_data: TaskData | None = None,
 ) -> RunContext:
-    """The context every task of ``suite`` shares: one embedding store of ``encoder`` and the run options.
+    """The context every task of ``suite`` shares: one embedding store of ``encoder``, the tasks' data (``task_data``
+    when given, which must come from ``data_dir``) and the run options.
 
     Raises:
-        UsageError: the suite names a task twice.
+        UsageError: the suite names a task twice, or ``task_data`` was loaded from another data directory.
     """
     names = suite.task_names
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise UsageError(f"suite {suite.name!r} names task(s) {', '.join(duplicates)} twice")
-    return RunContext(EmbeddingStore(encoder, cache_root), data_dir, cache_root, suite.with_context, suite.batch_size)
+    if task_data is None:
+        task_data = TaskData(data_dir)
+    elif task_data.data_dir != data_dir:
+        raise UsageError(f"task data loaded from {task_data.data_dir} cannot serve a run on {data_dir}")
+    return RunContext(EmbeddingStore(encoder, cache_root), task_data, cache_root, suite.with_context, suite.batch_size)
 
 
 def run_tasks(ctx: RunContext, suite: SuiteConfig, progress: ProgressCallback | None = None) -> dict[str, TaskResult]:

@@ -7,10 +7,9 @@ texts an evaluation encoded, so the cost per text of this machine can be measure
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from polyret.data.records import ParallelCorpus
-from polyret.evaluation.suite import BitextSpec, ClsdSpec, LareqaSpec, TaskSpec, TatoebaSpec
+from polyret.evaluation.suite import BitextSpec, ClsdSpec, LareqaSpec, TaskData, TaskSpec, TatoebaSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,25 +21,26 @@ class TaskSize:
     texts: int
 
 
-def task_size(spec: TaskSpec, data_dir: str | Path | None) -> TaskSize | None:
-    """The size of ``spec`` on the local data (``None`` for a kind of task it cannot size, e.g. a BEIR corpus).
+def task_size(spec: TaskSpec, task_data: TaskData) -> TaskSize | None:
+    """The size of ``spec`` on the data of ``task_data`` (which keeps what it read, for the evaluation); ``None`` for
+    a kind of task it cannot size, e.g. a BEIR corpus.
 
     Raises:
         DataError: from the loaders.
     """
     if isinstance(spec, LareqaSpec):
-        task = spec.load(data_dir)
+        task = task_data.load(spec)
         return TaskSize(len(task.queries), len(task.queries) + len(task.passages))
     if isinstance(spec, ClsdSpec):
-        items = spec.load(data_dir)
+        items = task_data.load(spec)
         return TaskSize(len(items), len({text for item in items for text in (item.query, *item.candidates)}))
     if isinstance(spec, BitextSpec):
-        corpus = spec.load(data_dir)
+        corpus = task_data.load(spec)
         others = len(corpus.languages) - 1
         directions = 2 * others if spec.pivot else (others + 1) * others
         return TaskSize(len(corpus) * directions, _texts(corpus))
     if isinstance(spec, TatoebaSpec):
-        corpora = spec.load(data_dir)
+        corpora = task_data.load(spec)
         return TaskSize(sum(2 * len(c) for c in corpora), sum(_texts(c) for c in corpora))
     return None
 

@@ -75,7 +75,8 @@ def debias_rows(
     if missing:
         started = time.perf_counter()
         encoder = get_encoder(model, max_seq_length=max_seq_length, backend=config.evaluation.inference_backend())
-        ctx = suite_context(encoder, study.suite, data_dir=data_dir, cache_root=settings.cache_dir() / "embeddings")
+        ctx = suite_context(encoder, study.suite, data_dir=data_dir, cache_root=settings.cache_dir() / "embeddings",
+                            task_data=study.task_data)
         runs = run_debiased(ctx, study.suite, [spec for spec, *_ in missing], reference)
         seconds = round((time.perf_counter() - started) / len(missing), 1)
         for (spec, resolved, digest, run_dir), run in zip(missing, runs, strict=True):

@@ -252,8 +252,9 @@ def _train_arm(
 
 def _evaluate(encoder: Encoder, study: StudyData, data_dir: str | Path | None, console: Console | None) -> dict:
     cache_root = settings.cache_dir() / "embeddings"
+    options = {"data_dir": data_dir, "cache_root": cache_root, "task_data": study.task_data}
     if console is None:
-        return run_suite(encoder, study.suite, data_dir=data_dir, cache_root=cache_root)
+        return run_suite(encoder, study.suite, **options)
     columns = (
         TextColumn("evaluating {task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -264,7 +265,7 @@ def _evaluate(encoder: Encoder, study: StudyData, data_dir: str | Path | None, c
         def progress(name: str, done: int, total: int) -> None:
             bar.update(task_id, description=name, completed=done, total=total)
 
-        return run_suite(encoder, study.suite, data_dir=data_dir, cache_root=cache_root, progress=progress)
+        return run_suite(encoder, study.suite, progress=progress, **options)
 
 
 def _relative(run_dir: Path, root: Path) -> str:

@@ -25,7 +25,7 @@ from polyret.data.splits import LeakageReport, check_leakage, fold_groups, group
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.data.user_tasks import read_qa_task
 from polyret.errors import DataError, UsageError
-from polyret.evaluation.suite import SUITES, LareqaSpec, SuiteConfig
+from polyret.evaluation.suite import SUITES, LareqaSpec, SuiteConfig, TaskData
 from polyret.evaluation.task_size import TaskSize, task_size
 from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.task_files import study_task_files
@@ -45,6 +45,8 @@ class StudyData:
         train_inputs / eval_inputs: JSON descriptions with content digests (they enter the arm hashes).
         leakage: the leakage check's counts (:func:`leakage_summary`).
         sizes: task name -> its items and texts (``None``: a task that cannot be sized).
+        task_data: the suite's tasks as loaded (pass to :func:`~polyret.evaluation.suite.run_suite`, so every arm
+            uses them instead of reading the files again).
     """
 
     train: list[ParallelQA]
@@ -54,6 +56,7 @@ class StudyData:
     eval_inputs: dict[str, Any]
     leakage: dict[str, Any] = dataclasses.field(default_factory=dict)
     sizes: dict[str, TaskSize | None] = dataclasses.field(default_factory=dict)
+    task_data: TaskData = dataclasses.field(default_factory=TaskData)
 
     @property
     def eval_texts(self) -> int | None:
@@ -83,7 +86,8 @@ def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None 
         else LareqaSpec(name, max_groups=evaluation.qa_max_articles)
         for name in evaluation.in_domain
     ]
-    tasks = {spec.name: source.subset(groups=test_groups) if spec.name == data.dataset else spec.load(data_dir)
+    task_data = TaskData(data_dir)
+    tasks = {spec.name: source.subset(groups=test_groups) if spec.name == data.dataset else task_data.load(spec)
              for spec in in_domain}
     own = study_task_files(evaluation.task_files)
     own_qa = [read_qa_task(f.spec.path, languages=f.spec.languages, name=f.spec.name) for f in own
@@ -105,7 +109,8 @@ def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None 
         train_inputs=describe_training(train),
         eval_inputs=eval_inputs | {"test_groups": test_list, "suite": suite.describe()},
         leakage=leakage_summary(leakage, allowed=data.allow_leakage),
-        sizes={spec.name: task_size(spec, data_dir) for spec in suite.tasks},
+        sizes={spec.name: task_size(spec, task_data) for spec in suite.tasks},
+        task_data=task_data,
     )
 
 

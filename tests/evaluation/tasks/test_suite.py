@@ -6,7 +6,7 @@ import pytest
 
 from polyret.errors import UsageError
 from polyret.evaluation.store import EmbeddingStore
-from polyret.evaluation.suite import SUITES, ClsdSpec, LareqaSpec, RunContext, get_suite, run_suite
+from polyret.evaluation.suite import SUITES, ClsdSpec, LareqaSpec, RunContext, TaskData, get_suite, run_suite
 from polyret.models.encoders import get_encoder
 
 
@@ -16,7 +16,7 @@ def tiny_encoder(tiny_model_dir):
 
 
 def _context(encoder, data_dir) -> RunContext:
-    return RunContext(EmbeddingStore(encoder), data_dir, None, with_context=True, batch_size=32)
+    return RunContext(EmbeddingStore(encoder), TaskData(data_dir), None, with_context=True, batch_size=32)
 
 
 def test_named_suites_cover_the_documented_tasks():
@@ -68,3 +68,25 @@ def test_run_suite_reports_progress_and_rejects_duplicate_tasks(tiny_encoder, da
     assert seen == [("clsd-wmt19", 0, 2), ("clsd-wmt19-mt", 1, 2), ("", 2, 2)]
     with pytest.raises(UsageError, match="twice"):
         run_suite(tiny_encoder, suite.with_tasks(ClsdSpec(limit=2)), data_dir=data_dir)
+
+
+def _counting_load(real_load, reads: list):
+    def load(self, data_dir):
+        reads.append(self)
+        return real_load(self, data_dir)
+
+    return load
+
+
+def test_task_data_reads_each_task_once_and_runs_score_as_with_fresh_data(tiny_encoder, data_dir, monkeypatch):
+    suite = get_suite("quick").select(["xquad-r", "clsd-wmt19", "tatoeba"])
+    fresh = run_suite(tiny_encoder, suite, data_dir=data_dir)
+    task_data, reads = TaskData(data_dir), []
+    for spec in suite.tasks:
+        monkeypatch.setattr(type(spec), "load", _counting_load(type(spec).load, reads))
+    runs = [run_suite(tiny_encoder, suite, data_dir=data_dir, task_data=task_data) for _ in range(2)]
+    assert reads == list(suite.tasks)  # read in the first run only
+    for results in runs:
+        assert {name: r.per_query for name, r in results.items()} == {name: r.per_query for name, r in fresh.items()}
+    with pytest.raises(UsageError, match="another data directory|cannot serve"):
+        run_suite(tiny_encoder, suite, data_dir=data_dir / "elsewhere", task_data=task_data)
