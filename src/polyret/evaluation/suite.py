@@ -376,9 +376,13 @@ def suite_context(
         raise UsageError(f"suite {suite.name!r} names task(s) {', '.join(duplicates)} twice")
     if task_data is None:
         task_data = TaskData(data_dir)
-    elif task_data.data_dir != data_dir:
+    elif _as_path(task_data.data_dir) != _as_path(data_dir):
         raise UsageError(f"task data loaded from {task_data.data_dir} cannot serve a run on {data_dir}")
     return RunContext(EmbeddingStore(encoder, cache_root), task_data, cache_root, suite.with_context, suite.batch_size)
+
+
+def _as_path(folder: str | Path | None) -> Path | None:
+    return None if folder is None else Path(folder)
 
 
 def run_tasks(ctx: RunContext, suite: SuiteConfig, progress: ProgressCallback | None = None) -> dict[str, TaskResult]:
