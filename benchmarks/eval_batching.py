@@ -8,6 +8,7 @@ run, the ratio of the medians, the token positions each ordering feeds the model
 text) against the tokens the texts have, and the largest difference between a text's two embeddings.
 
     python benchmarks/eval_batching.py --data-dir ../shared/data          # quick study slices, multilingual-e5-small
+    python benchmarks/eval_batching.py --data-dir ../shared/data --backend openvino --precision bf16
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from eval_speed import timed
 from polyret.evaluation.suite import run_suite
 from polyret.experiments.config import load_config
 from polyret.experiments.study_data import prepare_study_data
-from polyret.models.encoders import SentenceTransformerEncoder, get_encoder
+from polyret.models.backends import InferenceBackend, autocast
+from polyret.models.encoders import SentenceTransformerEncoder, backend_label, get_encoder
 from polyret.models.protocol import Role
 
 Call = tuple[list[str], Role]
@@ -36,6 +38,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-seq-length", type=int, default=96)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "openvino"])
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     return parser.parse_args()
 
 
@@ -54,9 +58,10 @@ class RecordingEncoder:
 
 
 def by_characters(encoder: SentenceTransformerEncoder, calls: list[Call], batch_size: int) -> list[np.ndarray]:
-    model = encoder.model
-    return [model.encode(texts, prompt_name=role if role in model.prompts else None, batch_size=batch_size,
-                         convert_to_numpy=True, normalize_embeddings=True) for texts, role in calls]
+    model = encoder.model  # its transformer runs on the encoder's backend once the encoder has encoded
+    with autocast(model, encoder.backend):
+        return [model.encode(texts, prompt_name=role if role in model.prompts else None, batch_size=batch_size,
+                             convert_to_numpy=True, normalize_embeddings=True) for texts, role in calls]
 
 
 def by_tokens(encoder: SentenceTransformerEncoder, calls: list[Call], batch_size: int) -> list[np.ndarray]:
@@ -81,12 +86,13 @@ def positions_fed(encoder: SentenceTransformerEncoder, calls: list[Call], batch_
 def main() -> None:
     args = parse_args()
     study = prepare_study_data(load_config(preset=args.preset), data_dir=args.data_dir)
-    encoder = get_encoder(args.model, max_seq_length=args.max_seq_length)
+    backend = InferenceBackend(args.backend, args.precision)
+    encoder = get_encoder(args.model, max_seq_length=args.max_seq_length, backend=backend)
     recorder = RecordingEncoder(encoder)
     run_suite(recorder, study.suite, data_dir=args.data_dir)
     calls = recorder.calls
     print(f"{args.preset} suite: {len(calls)} encode calls, {sum(len(t) for t, _ in calls)} texts; "
-          f"batch {args.batch_size}, max length {args.max_seq_length}")
+          f"batch {args.batch_size}, max length {args.max_seq_length}, {backend_label(encoder)}")
     ways = {"characters": by_characters, "tokens": by_tokens}
     runs: dict[str, list] = {name: [] for name in ways}
     for repeat in range(args.repeats):
