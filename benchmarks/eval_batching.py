@@ -70,15 +70,13 @@ def by_tokens(encoder: SentenceTransformerEncoder, calls: list[Call], batch_size
 
 def positions_fed(encoder: SentenceTransformerEncoder, calls: list[Call], batch_size: int) -> dict[str, int]:
     """Token positions fed to the model under each ordering, and the tokens the texts have."""
-    model, counts = encoder.model, {"characters": 0, "tokens": 0, "used": 0}
+    counts = {"characters": 0, "tokens": 0, "used": 0}
     for texts, role in calls:
-        prefix = model.prompts.get(role, "")
-        ids = model.tokenizer([prefix + t for t in texts], truncation=True, max_length=model.max_seq_length)
-        lengths = np.array([len(row) for row in ids["input_ids"]])
+        lengths = encoder.token_counts(texts, role if role in encoder.model.prompts else None)
         orders = {"characters": np.argsort([-len(t) for t in texts]), "tokens": np.argsort(-lengths, kind="stable")}
         for name, order in orders.items():
-            counts[name] += sum(int(lengths[order[s : s + batch_size]].max()) * len(order[s : s + batch_size])
-                                for s in range(0, len(order), batch_size))
+            batches = (lengths[order[start : start + batch_size]] for start in range(0, len(order), batch_size))
+            counts[name] += sum(int(batch.max()) * len(batch) for batch in batches)
         counts["used"] += int(lengths.sum())
     return counts
 
