@@ -49,3 +49,19 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from polyret.models.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"), TINY_TEXTS * 20)
+
+
+@pytest.fixture()
+def model_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every model directory that polyret reads from disk during the test, in order."""
+    from polyret.models import loading
+
+    reads: list[Path] = []
+    read = loading._load_local
+
+    def counting(path: Path, device: str | None, trust_remote_code: bool):
+        reads.append(path)
+        return read(path, device, trust_remote_code)
+
+    monkeypatch.setattr(loading, "_load_local", counting)
+    return reads

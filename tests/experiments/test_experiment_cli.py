@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from polyret.experiments import runner
 from polyret.experiments.report import render_markdown
+from polyret.models.loading import model_fingerprint
 
 from .conftest import run_cli, tiny_study, write_config
 
@@ -163,3 +165,21 @@ def test_a_committed_study_is_reused_from_another_folder(
     results = (clone / "results.json").read_text(encoding="utf-8")
     assert str(finished_study) not in results and str(tmp_path) not in results
     assert {arm["info"]["status"] for arm in json.loads(results)["arms"].values()} == {"reused"}
+
+
+def test_the_base_model_is_read_once_per_study_with_the_results_of_reading_it_per_arm(
+    tiny_model_dir: Path, tmp_path: Path, model_reads: list[Path], monkeypatch
+) -> None:
+    config = write_config(tmp_path / "two.yaml", tiny_study(tiny_model_dir) | {"arms": ["zero-shot", "hybrid"]})
+    reads = model_reads
+    assert rerun(config, tmp_path / "kept") == 0
+    assert reads == [tiny_model_dir]
+    monkeypatch.setattr(runner, "keep_loaded", lambda *names: contextlib.nullcontext())
+    assert rerun(config, tmp_path / "per-arm") == 0
+    assert reads == [tiny_model_dir] * 3
+    kept, per_arm = arm_dirs(tmp_path / "kept"), arm_dirs(tmp_path / "per-arm")
+    for name in ("zero-shot", "hybrid-s3"):
+        stored = [json.loads((arms[name] / "results.json").read_text(encoding="utf-8")) for arms in (kept, per_arm)]
+        assert stored[0]["tasks"] == stored[1]["tasks"]
+    assert model_fingerprint(kept["hybrid-s3"] / "train" / "final") == model_fingerprint(
+        per_arm["hybrid-s3"] / "train" / "final")

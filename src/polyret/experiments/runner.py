@@ -34,6 +34,7 @@ from polyret.experiments.provenance import data_checksums
 from polyret.experiments.study_data import StudyData, prepare_study_data
 from polyret.io import read_json, write_json
 from polyret.models.encoders import backend_label, get_encoder, sentence_transformer_encoder
+from polyret.models.loading import keep_loaded
 from polyret.models.protocol import Encoder
 from polyret.training.checkpoints import latest_complete_checkpoint
 from polyret.training.layout import RunFolder
@@ -90,6 +91,29 @@ def run_experiment(
     )
     if study.leakage["short_overlaps_ignored"] or study.leakage["leaked_questions"] + study.leakage["leaked_answers"]:
         say(leakage_line(study.leakage))
+    with keep_loaded(config.base_model):  # read once; every arm starts from a copy of it
+        results = _run_arms(config, study, output_dir=output_dir, data_dir=data_dir, force=force, console=console)
+    facts = {
+        **provenance.environment(command),
+        "data_checksums": data_checksums(
+            study.suite.task_names, data_dir, [config.data.train_qa] if config.data.train_qa else []
+        ),
+        "wall_time_s": round(time.perf_counter() - started, 1),
+    }
+    summary = report.summarise(
+        config, results, train_inputs=study.train_inputs | {"leakage": study.leakage}, provenance=facts
+    )
+    paths = report.write_outputs(output_dir, summary)
+    say(f"report: {paths['report']}")
+    return ExperimentOutcome(output_dir, paths["report"], paths["results"], results)
+
+
+def _run_arms(
+    config: ExperimentConfig, study: StudyData, *, output_dir: Path, data_dir: str | Path | None, force: bool,
+    console: Console | None,
+) -> list[ArmResult]:
+    """Every arm's result (run, resumed or reused), each followed by its debias rows when the study has some."""
+    say = _printer(console)
     arms = expand_arms(config)
     reference = study_reference(config, data_dir=data_dir) if config.debias else None
     results = []
@@ -113,19 +137,7 @@ def run_experiment(
             results.extend(rows)
             for row in rows:
                 say(summary_line(row))
-    facts = {
-        **provenance.environment(command),
-        "data_checksums": data_checksums(
-            study.suite.task_names, data_dir, [config.data.train_qa] if config.data.train_qa else []
-        ),
-        "wall_time_s": round(time.perf_counter() - started, 1),
-    }
-    summary = report.summarise(
-        config, results, train_inputs=study.train_inputs | {"leakage": study.leakage}, provenance=facts
-    )
-    paths = report.write_outputs(output_dir, summary)
-    say(f"report: {paths['report']}")
-    return ExperimentOutcome(output_dir, paths["report"], paths["results"], results)
+    return results
 
 
 def run_arm(
