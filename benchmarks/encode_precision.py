@@ -18,10 +18,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from eval_speed import Timed, timed
 from synthetic import add_model_arguments, build_model, record_texts, synthetic_records
 
 from polyret.models.backends import InferenceBackend
@@ -40,11 +40,9 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def timed_encode(encoder, texts: list[str], batch_size: int) -> tuple[np.ndarray, float]:
-    """The embeddings of ``texts`` and the wall seconds they took (numpy output: the device has finished)."""
-    start = time.perf_counter()
-    embeddings = encoder.encode(texts, "passage", batch_size=batch_size)
-    return embeddings, time.perf_counter() - start
+def timed_encode(encoder, texts: list[str], batch_size: int) -> Timed:
+    """The embeddings of ``texts`` and the seconds they took (numpy output: the device has finished)."""
+    return timed(lambda: encoder.encode(texts, "passage", batch_size=batch_size))
 
 
 def agreement(reference: np.ndarray, other: np.ndarray) -> tuple[float, float]:
@@ -70,7 +68,8 @@ def main() -> None:
             timed_encode(encoder, texts[: 2 * args.batch_size], args.batch_size)  # warm-up
         for repeat in range(args.repeats):
             for precision in PRECISIONS if repeat % 2 == 0 else PRECISIONS[::-1]:
-                embeddings[precision], took = timed_encode(encoders[precision], texts, args.batch_size)
+                run = timed_encode(encoders[precision], texts, args.batch_size)
+                embeddings[precision], took = run.value, run.wall_s
                 seconds[precision].append(took)
                 print(f"run {repeat + 1} torch-{precision}: {len(texts) / took:8.1f} texts/s ({took:.2f} s)")
     ratio = statistics.median(seconds["fp32"]) / statistics.median(seconds["bf16"])
