@@ -171,12 +171,11 @@ def test_the_base_model_is_read_once_per_study_with_the_results_of_reading_it_pe
     tiny_model_dir: Path, tmp_path: Path, model_reads: list[Path], monkeypatch
 ) -> None:
     config = write_config(tmp_path / "two.yaml", tiny_study(tiny_model_dir) | {"arms": ["zero-shot", "hybrid"]})
-    reads = model_reads
     assert rerun(config, tmp_path / "kept") == 0
-    assert reads == [tiny_model_dir]
+    assert model_reads == [tiny_model_dir]
     monkeypatch.setattr(runner, "keep_loaded", lambda *names: contextlib.nullcontext())
     assert rerun(config, tmp_path / "per-arm") == 0
-    assert reads == [tiny_model_dir] * 3
+    assert model_reads == [tiny_model_dir] * 3
     kept, per_arm = arm_dirs(tmp_path / "kept"), arm_dirs(tmp_path / "per-arm")
     for name in ("zero-shot", "hybrid-s3"):
         stored = [json.loads((arms[name] / "results.json").read_text(encoding="utf-8")) for arms in (kept, per_arm)]

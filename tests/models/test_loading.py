@@ -95,7 +95,6 @@ def test_fingerprint_of_a_missing_directory_is_a_model_error(tmp_path):
 
 
 def test_kept_model_is_read_once_and_each_load_is_an_independent_copy(tiny_model_dir, model_reads):
-    reads = model_reads
     texts = ["Die Katze sitzt auf der Matte.", "猫坐在垫子上。"]
     with keep_loaded(str(tiny_model_dir)):
         first = load_sentence_transformer(tiny_model_dir, device="cpu")
@@ -104,9 +103,9 @@ def test_kept_model_is_read_once_and_each_load_is_an_independent_copy(tiny_model
         with torch.no_grad():
             next(first[0].parameters()).add_(1.0)
         second = load_sentence_transformer(str(tiny_model_dir), device="cpu")
-    assert len(reads) == 1
+    assert len(model_reads) == 1
     fresh = load_sentence_transformer(tiny_model_dir, device="cpu")
-    assert len(reads) == 2  # outside the block every load reads the directory
+    assert len(model_reads) == 2  # outside the block every load reads the directory
     assert second.max_seq_length == fresh.max_seq_length != 7 and second.prompts == fresh.prompts
     assert all(p.requires_grad for p in second.parameters())
     assert model_fingerprint(second) == model_fingerprint(fresh) != model_fingerprint(first)
@@ -124,13 +123,12 @@ def test_a_kept_copy_saves_the_same_files_as_a_fresh_load(tiny_model_dir, tmp_pa
 def test_only_named_models_are_kept_and_a_changed_directory_is_read_again(tiny_model_dir, tmp_path, model_reads):
     changing = tmp_path / "changing"
     shutil.copytree(tiny_model_dir, changing)
-    reads = model_reads
     with keep_loaded(changing):
         load_sentence_transformer(tiny_model_dir, device="cpu")
         load_sentence_transformer(tiny_model_dir, device="cpu")
-        assert len(reads) == 2  # not named: read every time
+        assert len(model_reads) == 2  # not named: read every time
         load_sentence_transformer(changing, device="cpu")
         prompts = changing / "config_sentence_transformers.json"
         prompts.write_text(prompts.read_text(encoding="utf-8").replace("Query: ", "Frage: "), encoding="utf-8")
         changed = load_sentence_transformer(changing, device="cpu")
-    assert len(reads) == 4 and changed.prompts["query"] == "Frage: "
+    assert len(model_reads) == 4 and changed.prompts["query"] == "Frage: "

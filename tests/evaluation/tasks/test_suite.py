@@ -88,5 +88,5 @@ def test_task_data_reads_each_task_once_and_runs_score_as_with_fresh_data(tiny_e
     assert reads == list(suite.tasks)  # read in the first run only
     for results in runs:
         assert {name: r.per_query for name, r in results.items()} == {name: r.per_query for name, r in fresh.items()}
-    with pytest.raises(UsageError, match="another data directory|cannot serve"):
+    with pytest.raises(UsageError, match="cannot serve"):
         run_suite(tiny_encoder, suite, data_dir=data_dir / "elsewhere", task_data=task_data)
