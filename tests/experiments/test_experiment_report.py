@@ -10,7 +10,7 @@ import pytest
 from polyret.experiments import analysis
 from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.figures import draw_heatmaps
-from polyret.experiments.report import render_markdown, summarise, write_outputs
+from polyret.experiments.report import render_markdown, summarise, trained_arm_comparisons, write_outputs
 
 from .synthetic import arm_result
 
@@ -68,9 +68,9 @@ def test_robustness_deltas_are_consistent_with_scores() -> None:
     for tasks in rob.values():
         for task, figures in tasks.items():
             assert figures["delta_vs_zero_shot"] == pytest.approx(figures["score"] - rob["zero-shot"][task]["score"])
-    row = next(r for r in summary["table"]["rows"] if r["arm"] == "hybrid")
-    assert rob["hybrid"]["ntrex128"]["delta_vs_in_domain"] == pytest.approx(
-        rob["hybrid"]["ntrex128"]["score"] - row["xquad-r:multi.map"]
+    rows = {r["arm"]: r for r in summary["table"]["rows"]}
+    assert rob["hybrid"]["ntrex128"]["in_domain_delta_vs_zero_shot"] == pytest.approx(
+        rows["hybrid"]["xquad-r:multi.map"] - rows["zero-shot"]["xquad-r:multi.map"]
     )
 
 
@@ -163,3 +163,25 @@ def test_a_task_file_counts_where_its_kind_says() -> None:
     assert "tico19" in summary["robustness"]["hybrid"]
     assert summary["robustness"] == registered["robustness"] and summary["verdict"]["answer"] == "yes"
     assert summary["table"]["columns"] == registered["table"]["columns"]
+
+
+def test_report_opens_with_a_summary_whose_counts_and_forest_plot_follow_the_comparisons(tmp_path) -> None:
+    summary = summary_of(0.3, 0.7)
+    report = write_outputs(tmp_path, summary)["report"].read_text(encoding="utf-8")
+    head = report.split("## Answer")[0]
+    verdict = summary["verdict"]
+    assert "## Summary" in head and f"**Answer: {verdict['answer']}**" in head
+    counts_row = next(line for line in head.splitlines() if line.startswith(f"| {verdict['comparisons']} |"))
+    assert [cell.strip() for cell in counts_row.strip("|").split("|")][1:5] == [
+        str(verdict[name]) for name in ("better", "worse", "equivalent", "inconclusive")
+    ]
+    assert verdict["worse"] > 0  # the synthetic hybrid is worse out of domain: the counts are not all zero
+    forest = tmp_path / "figures" / summary["figures"]["forest"]
+    assert forest.read_bytes().startswith(b"\x89PNG") and f"(figures/{forest.name})" in head
+
+
+def test_forest_plot_leaves_post_hoc_rows_out(tmp_path) -> None:
+    summary = summary_of(0.8, 0.5)
+    summary["comparisons"]["mixed + lsar"] = summary["comparisons"]["mixed"]
+    summary["arms"]["mixed+lsar"] = {"label": "mixed + lsar", "config_hash": "x", "info": {"base_label": "mixed"}}
+    assert set(trained_arm_comparisons(summary)) == {"zero-shot", "mixed", "monolingual"}

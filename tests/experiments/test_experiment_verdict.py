@@ -21,7 +21,7 @@ def comparisons(*cells: dict) -> dict:
 
 
 ROBUSTNESS = {
-    arm: {task: {"score": 0.5, "delta_vs_zero_shot": gain, "delta_vs_in_domain": 0.0} for task in TASKS}
+    arm: {task: {"score": 0.5, "delta_vs_zero_shot": gain, "in_domain_delta_vs_zero_shot": 0.0} for task in TASKS}
     for arm, gain in (("hybrid", 0.1), ("mixed", 0.05), ("monolingual", 0.0))
 }
 

@@ -48,3 +48,39 @@ def draw_alpha_curve(curve: dict[str, dict[str, float]], path: Path) -> Path:
     ax.set_title("Hybrid batch training: alpha sweep")
     ax.legend(fontsize=7)
     return save_png(fig, path)
+
+
+OUTCOME_COLOURS = {"better": "tab:green", "worse": "tab:red", "equivalent": "tab:blue", "inconclusive": "tab:gray"}
+
+
+def draw_forest(comparisons: dict[str, dict[str, dict]], path: Path, *, arm: str) -> Path:
+    """One panel per task: each baseline's difference (``arm`` − baseline, mean per item) with its 95% interval.
+
+    Points are coloured by the comparison's outcome; the shaded band is the equivalence margin and the dashed line
+    zero. Each panel has its own axis, since tasks differ in metric (a bias panel: lower is better).
+    """
+    tasks = list(dict.fromkeys(task for cells in comparisons.values() for task in cells))
+    fig = Figure(figsize=(6.4, 1.0 + 0.32 * sum(len(_baselines_of(comparisons, t)) + 1.2 for t in tasks)))
+    heights = [len(_baselines_of(comparisons, task)) + 1 for task in tasks]
+    axes = fig.subplots(len(tasks), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+    for ax, task in zip(axes, tasks, strict=True):
+        baselines = _baselines_of(comparisons, task)
+        cells = [comparisons[b][task] for b in baselines]
+        margin = cells[0]["margin"]
+        ax.axvspan(-margin, margin, color="0.9", zorder=0)
+        ax.axvline(0.0, color="0.4", linestyle="--", linewidth=0.8)
+        for row, cell in enumerate(cells):
+            low, high = cell["ci_queries"] or (cell["diff_queries"], cell["diff_queries"])
+            colour = OUTCOME_COLOURS.get(cell["outcome"], "black")
+            ax.plot([low, high], [row, row], color=colour, linewidth=1.5)
+            ax.plot([cell["diff_queries"]], [row], "o", color=colour, markersize=4)
+        ax.set_yticks(range(len(baselines)), baselines, fontsize=7)
+        ax.set_ylim(len(baselines) - 0.5, -0.5)
+        lower = " (lower is better)" if cells[0]["metric"].endswith("bias") else ""
+        ax.set_title(f"{TASK_TITLES.get(task, task)}: {arm} − baseline, {cells[0]['metric']}{lower}", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+    return save_png(fig, path)
+
+
+def _baselines_of(comparisons: dict[str, dict[str, dict]], task: str) -> list[str]:
+    return [baseline for baseline, cells in comparisons.items() if task in cells]

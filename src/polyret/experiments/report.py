@@ -17,12 +17,14 @@ from polyret.evaluation.markdown import markdown_table
 from polyret.experiments import analysis, figures, recipes, verdict
 from polyret.experiments.arm_result import TIME_KEYS, ArmResult
 from polyret.experiments.config import HYBRID, ExperimentConfig, train_config
+from polyret.experiments.debias_rows import BASE_LABEL
 from polyret.experiments.task_files import task_names
 from polyret.io import atomic_write, write_json
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
 FIGURES_DIR = "figures"
+FOREST_FILE = "forest.png"
 
 
 def summarise(
@@ -126,11 +128,13 @@ def _leakage_note(leakage: dict[str, Any]) -> str:
 def write_outputs(folder: Path, summary: dict[str, Any]) -> dict[str, Path]:
     """Draw the figures, then write ``results.json`` and ``report.md`` into ``folder`` (atomically)."""
     figure_dir = folder / FIGURES_DIR
+    trained = trained_arm_comparisons(summary)
     summary["figures"] = {
         "heatmaps": {task: figures.draw_heatmaps(m, task, figure_dir) for task, m in summary["heatmaps"].items()},
         "bias": figures.draw_bias(summary["bias"], figure_dir),
         "alpha_curve": figures.draw_alpha_curve(summary["alpha_curve"], figure_dir / "alpha-curve.png").name
         if summary["alpha_curve"] else None,
+        "forest": figures.draw_forest(trained, figure_dir / FOREST_FILE, arm=HYBRID).name if trained else None,
     }
     write_json(folder / RESULTS_FILE, summary)
     with atomic_write(folder / REPORT_FILE) as handle:
@@ -143,13 +147,15 @@ def render_markdown(summary: dict[str, Any]) -> str:
     parts = [
         f"# polyret study: {summary['name']}",
         f"**Question.** {summary['question']}",
-        summary["verdict"]["text"],
+        _summary_section(summary),
+        "## Answer\n\n" + summary["verdict"]["text"],
         "Caveats:\n" + "\n".join(f"- {note}" for note in summary["verdict"]["caveats"]),
         "## Results\n\nMean over seeds; LAReQA mAP in the monolingual (Mo.), cross-lingual (Cr.) and multilingual "
         "(Mul.) settings (Elmahdy et al. Table 1), then each domain-shift task's main score.\n\n"
         + _results_table(summary["table"]),
-        "## Robustness to domain shift\n\nEach domain-shift score, its change vs zero-shot, and its difference to "
-        "the arm's own in-domain score (held-out fold, main metric).\n\n" + _robustness_table(summary["robustness"]),
+        "## Robustness to domain shift\n\nEach domain-shift score and its change vs zero-shot (in that task's main "
+        "metric), beside the arm's change vs zero-shot on the in-domain held-out fold (in its main metric): each "
+        "change compares a metric with itself.\n\n" + _robustness_table(summary["robustness"]),
     ]
     if summary["comparisons"]:
         parts.append(f"## {HYBRID} vs each baseline\n\n" + _comparison_table(summary["comparisons"]))
@@ -183,11 +189,41 @@ def _with_sd(mean: float | None, sd: float | None, digits: int = 4) -> float | s
 
 def _robustness_table(robustness: dict[str, Any]) -> str:
     rows = [
-        [arm, task, _with_sd(f["score"], f.get("sd")), f["delta_vs_zero_shot"], f["delta_vs_in_domain"]]
+        [arm, task, _with_sd(f["score"], f.get("sd")), f["delta_vs_zero_shot"], f.get("in_domain_delta_vs_zero_shot")]
         for arm, tasks in robustness.items()
         for task, f in tasks.items()
     ]
-    return markdown_table(["arm", "task", "score (± seed SD)", "Δ vs zero-shot", "Δ vs in-domain"], rows)
+    return markdown_table(["arm", "task", "score (± seed SD)", "Δ vs zero-shot", "in-domain Δ vs zero-shot"], rows)
+
+
+def trained_arm_comparisons(summary: dict[str, Any]) -> dict[str, Any]:
+    """The comparisons of hybrid with each arm (zero-shot included), post-hoc rows left out."""
+    arm_labels = {arm["label"] for arm in summary["arms"].values() if BASE_LABEL not in arm["info"]}
+    return {baseline: cells for baseline, cells in summary["comparisons"].items() if baseline in arm_labels}
+
+
+def _summary_section(summary: dict[str, Any]) -> str:
+    """One screen: the answer, the verdict's outcome counts, the debiasing goal and the forest plot."""
+    answer = summary["verdict"]
+    mde = answer.get("mde")
+    counts = [[answer["comparisons"], *(answer[name] for name in verdict.OUTCOMES),
+               "" if mde is None else f"{mde['median']:.4f} ({mde['min']:.4f}–{mde['max']:.4f})"]]
+    lines = [
+        "## Summary",
+        f"**Answer: {answer['answer']}** ({answer['reason']}). {HYBRID} against the standard fine-tuning arms on "
+        "the domain-shift tasks:",
+        markdown_table(["comparisons", *verdict.OUTCOMES, "median MDE (range)"], counts),
+    ]
+    goal = summary.get("recipes", {})
+    if goal.get("recipes"):
+        lines.append(f"Debiasing goal: best recipe **{goal['best']}**." if goal["best"] else
+                     f"Debiasing goal: **no recipe** beats {goal['arm']} on every criterion (section below).")
+    forest = summary.get("figures", {}).get("forest")
+    if forest:
+        lines.append(f"Each comparison of {HYBRID} with an arm (difference, 95% interval; green better, red worse, "
+                     f"blue equivalent, grey inconclusive; shaded: the equivalence margin):\n\n"
+                     f"![forest plot]({FIGURES_DIR}/{forest})")
+    return "\n\n".join(lines)
 
 
 COMPARISON_NOTE = (
