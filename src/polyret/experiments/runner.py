@@ -23,7 +23,7 @@ from rich.text import Text
 
 from polyret import provenance, settings
 from polyret.errors import DataError
-from polyret.evaluation.suite import run_suite
+from polyret.evaluation.suite import SuiteConfig, run_suite
 from polyret.experiments import report
 from polyret.experiments.analysis import TASK_TITLES
 from polyret.experiments.arm_result import RESULTS_FILE, TIME_KEYS, ArmResult, load_arm_result, save_arm_result
@@ -32,6 +32,7 @@ from polyret.experiments.config import ExperimentConfig, train_config
 from polyret.experiments.debias_rows import debias_rows, rows_missing, study_reference
 from polyret.experiments.provenance import data_checksums
 from polyret.experiments.study_data import StudyData, prepare_study_data
+from polyret.experiments.task_reuse import FINGERPRINT_KEY, REUSED_KEY, find_donor
 from polyret.io import read_json, write_json
 from polyret.models.encoders import backend_label, get_encoder, sentence_transformer_encoder
 from polyret.models.loading import keep_loaded
@@ -166,6 +167,7 @@ def run_arm(
         else:
             result.info |= {"status": "reused", "run_dir": _relative(run_dir, root)}  # older ones: absolute
             return result
+    donor = None if force else find_donor(root, arm.run_name, resolved, study.suite.task_names)
     write_json(run_dir / ARM_CONFIG_FILE, resolved)
     info: dict = {"run_dir": _relative(run_dir, root)}
     trained = _train_arm(config, arm, study, run_dir / TRAIN_DIR, info, console is not None) if arm.trained else None
@@ -173,9 +175,16 @@ def run_arm(
     started = time.perf_counter()
     encoder = _arm_encoder(config, arm, run_dir, trained, warn=None if console is None else say)
     info["backend"] = backend_label(encoder)
-    tasks = _evaluate(encoder, study, data_dir, console)
+    info[FINGERPRINT_KEY] = encoder.fingerprint()
+    reused = donor.lend(info[FINGERPRINT_KEY], info.get("train_loss")) if donor else {}
+    if reused:
+        info[REUSED_KEY] = {name: _relative(donor.run_dir, root) for name in reused}
+        say(f"{arm.run_name}: reusing {', '.join(reused)} from {donor.run_dir.name} (same model and task inputs)")
+    todo = study.suite.select(name for name in study.suite.task_names if name not in reused)
+    tasks = reused | (_evaluate(encoder, study, todo, data_dir, console) if todo.tasks else {})
     info["eval_wall_s"] = round(time.perf_counter() - started, 1)
     info["eval_texts"] = study.eval_texts
+    tasks = {name: tasks[name] for name in study.suite.task_names}
     result = ArmResult(arm.run_name, arm.label, digest, resolved, tasks, info)
     save_arm_result(run_dir, result)
     return result
@@ -262,22 +271,24 @@ def _train_arm(
     return model
 
 
-def _evaluate(encoder: Encoder, study: StudyData, data_dir: str | Path | None, console: Console | None) -> dict:
+def _evaluate(
+    encoder: Encoder, study: StudyData, suite: SuiteConfig, data_dir: str | Path | None, console: Console | None
+) -> dict:
     cache_root = settings.cache_dir() / "embeddings"
     options = {"data_dir": data_dir, "cache_root": cache_root, "task_data": study.task_data}
     if console is None:
-        return run_suite(encoder, study.suite, **options)
+        return run_suite(encoder, suite, **options)
     columns = (
         TextColumn("evaluating {task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=True) as bar:
-        task_id = bar.add_task("", total=len(study.suite.tasks))
+        task_id = bar.add_task("", total=len(suite.tasks))
 
         def progress(name: str, done: int, total: int) -> None:
             bar.update(task_id, description=name, completed=done, total=total)
 
-        return run_suite(encoder, study.suite, progress=progress, **options)
+        return run_suite(encoder, suite, progress=progress, **options)
 
 
 def _relative(run_dir: Path, root: Path) -> str:

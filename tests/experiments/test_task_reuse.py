@@ -1,0 +1,89 @@
+"""A study whose evaluation changed in one task reuses the other tasks' results of the same models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from polyret.evaluation.result import TaskResult
+from polyret.experiments import runner
+from polyret.experiments.arm_result import ArmResult
+from polyret.experiments.task_reuse import Donor
+
+from .conftest import run_cli, tiny_study, write_config
+
+CHANGED_TASK = "mlqa-r"
+
+
+def committed_copy(finished: Path, target: Path, *, legacy: bool) -> Path:
+    """The study's small result files only (no trained models), as a fresh clone has them; ``legacy`` drops the
+    model fingerprints, as in results written before runs recorded them."""
+    for path in finished.rglob("*.json"):
+        relative = path.relative_to(finished)
+        if "train" in relative.parts:
+            continue
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if legacy and path.name == "results.json" and "info" in data:
+            data["info"].pop("model_fingerprint", None)
+        (target / relative).write_text(json.dumps(data), encoding="utf-8")
+    return target
+
+
+def arm_results(study: Path) -> dict[str, dict]:
+    """Run name -> the stored result of its newest folder (the changed config's)."""
+    summary = json.loads((study / "results.json").read_text(encoding="utf-8"))
+    return {name: json.loads((study / arm["info"]["run_dir"] / "results.json").read_text(encoding="utf-8"))
+            for name, arm in summary["arms"].items()}
+
+
+@pytest.fixture(scope="module")
+def resized_config(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    changed = tiny_study(tiny_model_dir)
+    changed["evaluation"] = changed["evaluation"] | {"qa_max_articles": 2}
+    return write_config(tmp_path_factory.mktemp("resized") / "resized.yaml", changed)
+
+
+@pytest.fixture(scope="module")
+def fresh_resized(resized_config: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """Every arm of the resized study computed from scratch."""
+    fresh = tmp_path_factory.mktemp("fresh") / "study"
+    assert run_cli("experiment", "--config", str(resized_config), "--output-dir", str(fresh)) == 0
+    return arm_results(fresh)
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["fingerprint", "training-loss"])
+def test_only_the_changed_task_is_evaluated_and_the_result_equals_a_fresh_run(
+    finished_study: Path, resized_config: Path, fresh_resized: dict, tmp_path: Path, monkeypatch, legacy: bool
+) -> None:
+    study = committed_copy(finished_study, tmp_path / "study", legacy=legacy)
+    evaluated: list[list[str]] = []
+    real_run_suite = runner.run_suite
+    monkeypatch.setattr(runner, "run_suite",
+                        lambda encoder, suite, **k: evaluated.append(suite.task_names) or real_run_suite(
+                            encoder, suite, **k))
+    assert run_cli("experiment", "--config", str(resized_config), "--output-dir", str(study)) == 0
+    assert evaluated == [[CHANGED_TASK]] * 3  # zero-shot, mixed and hybrid: each only the resized task
+    reused = arm_results(study)
+    assert reused.keys() == fresh_resized.keys()
+    for name, result in reused.items():
+        assert set(result["info"]["tasks_reused_from"]) == {"xquad-r", "ntrex128"}, name
+        assert result["tasks"] == fresh_resized[name]["tasks"], name
+        assert result["config_hash"] == fresh_resized[name]["config_hash"]
+
+
+def donor(info: dict, *, trained: bool = True) -> Donor:
+    config = {"training": {}} if trained else {}
+    lendable = {"t": TaskResult("t", "acc", {"acc": 1.0})}
+    return Donor(Path("arms/x"), ArmResult("x", "x", "h", config, {}, info), lendable)
+
+
+def test_a_donor_lends_only_when_its_model_is_this_runs_model() -> None:
+    assert donor({"model_fingerprint": "a"}).lend("a", None)
+    assert not donor({"model_fingerprint": "a"}).lend("b", 0.5)
+    assert donor({"train_loss": 0.5}).lend("b", 0.5)  # a run from before fingerprints: same training loss
+    assert not donor({"train_loss": 0.5}).lend("b", 0.5000001)
+    assert not donor({}).lend("b", None)  # trained, but nothing to tell its model by
+    assert donor({}, trained=False).lend("b", None)  # the configured base model itself
