@@ -10,6 +10,8 @@ import pytest
 from polyret.evaluation.result import TaskResult
 from polyret.experiments import runner
 from polyret.experiments.arm_result import ArmResult
+from polyret.experiments.config import load_config
+from polyret.experiments.plan import plan_study
 from polyret.experiments.task_reuse import Donor
 
 from .conftest import run_cli, tiny_study, write_config
@@ -87,3 +89,16 @@ def test_a_donor_lends_only_when_its_model_is_this_runs_model() -> None:
     assert not donor({"train_loss": 0.5}).lend("b", 0.5000001)
     assert not donor({}).lend("b", None)  # trained, but nothing to tell its model by
     assert donor({}, trained=False).lend("b", None)  # the configured base model itself
+
+
+def test_the_dry_run_shows_what_each_run_borrows_and_counts_only_the_texts_left(
+    finished_study: Path, resized_config: Path, tmp_path: Path, capsys
+) -> None:
+    study = committed_copy(finished_study, tmp_path / "study", legacy=False)
+    assert run_cli("experiment", "--config", str(resized_config), "--output-dir", str(study), "--dry-run") == 0
+    out = capsys.readouterr().out
+    for run in ("zero-shot", "mixed-s3", "hybrid-s3"):
+        assert f"{run} (borrows xquad-r, ntrex128)" in out
+    plan = plan_study(load_config(resized_config), output_dir=study)
+    mlqa = next(task for task in plan["tasks"] if task["task"] == CHANGED_TASK)
+    assert {run["texts"] for run in plan["runs"]} == {mlqa["texts"]}

@@ -28,6 +28,7 @@ from polyret.experiments.arm_result import RESULTS_FILE
 from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import ExperimentConfig, train_config
 from polyret.experiments.study_data import StudyData, prepare_study_data
+from polyret.experiments.task_reuse import find_donor
 from polyret.io import read_json
 
 ARMS_DIR = "arms"
@@ -58,8 +59,9 @@ def plan_study(config: ExperimentConfig, *, output_dir: str | Path, data_dir: st
     train_s = None if costs["train_s_per_pair"] is None else \
         to_train * training.max_steps * training.batch_size * costs["train_s_per_pair"]
     own_model = [run for run in to_evaluate if not run["reference"]]
-    eval_s = None if costs["eval_s_per_text"] is None or study.eval_texts is None else \
-        len(own_model) * study.eval_texts * costs["eval_s_per_text"]
+    texts = [run["texts"] for run in own_model]
+    eval_s = None if costs["eval_s_per_text"] is None or None in texts else \
+        sum(texts) * costs["eval_s_per_text"]
     return {
         "name": config.name,
         "output_dir": str(output_dir),
@@ -82,10 +84,16 @@ def plan_study(config: ExperimentConfig, *, output_dir: str | Path, data_dir: st
 
 
 def _run_status(config: ExperimentConfig, arm: ArmSpec, study: StudyData, output_dir: Path) -> dict[str, Any]:
+    """Whether the run is finished, which tasks it can borrow from an earlier run of its model (when training
+    again gives that model), and the texts it still has to encode."""
     resolved = resolved_arm_config(config, arm, eval_inputs=study.eval_inputs, train_inputs=study.train_inputs)
     folder = output_dir / ARMS_DIR / f"{arm.run_name}-{config_hash(resolved)}"
-    return {"run": arm.run_name, "trained": arm.trained, "reference": arm.model is not None,
-            "finished": (folder / RESULTS_FILE).is_file()}
+    finished = (folder / RESULTS_FILE).is_file()
+    donor = None if finished else find_donor(output_dir / ARMS_DIR, arm.run_name, resolved, study.suite.task_names)
+    borrows = [] if donor is None else list(donor.tasks)
+    todo = [] if finished else [name for name in study.suite.task_names if name not in borrows]
+    return {"run": arm.run_name, "trained": arm.trained, "reference": arm.model is not None, "finished": finished,
+            "borrows": borrows, "texts": study.texts_of(todo)}
 
 
 def _pairs_per_language(study: StudyData) -> dict[str, int]:
@@ -191,7 +199,7 @@ def render_plan(plan: dict[str, Any]) -> str:
         f"Plan of study {plan['name']!r} (output {plan['output_dir']}); nothing is trained or encoded.",
         f"Runs: {len(runs)} ({sum(r['trained'] for r in runs)} trained: arms x seeds {plan['seeds']}); "
         f"finished already: {sum(r['finished'] for r in runs)}.",
-        "  " + ", ".join(r["run"] + (" (finished)" if r["finished"] else "") for r in runs),
+        "  " + ", ".join(r["run"] + _run_note(r) for r in runs),
         f"Training: {training['questions']} questions; pairs per language: "
         + ", ".join(f"{lang} {n}" for lang, n in training["pairs_per_language"].items()),
         f"Step budget per trained run: {training['max_steps']} steps x {training['batch_size']} pairs "
@@ -227,3 +235,9 @@ def _estimate_text(estimate: dict[str, Any], costs: dict[str, Any]) -> str:
     if estimate["references_not_estimated"]:
         text += f"; {estimate['references_not_estimated']} reference encoder(s) not estimated"
     return text + "."
+
+
+def _run_note(run: dict[str, Any]) -> str:
+    if run["finished"]:
+        return " (finished)"
+    return f" (borrows {', '.join(run['borrows'])})" if run.get("borrows") else ""

@@ -183,7 +183,7 @@ def run_arm(
     todo = study.suite.select(name for name in study.suite.task_names if name not in reused)
     tasks = reused | (_evaluate(encoder, study, todo, data_dir, console) if todo.tasks else {})
     info["eval_wall_s"] = round(time.perf_counter() - started, 1)
-    info["eval_texts"] = study.eval_texts
+    info["eval_texts"] = study.texts_of(todo.task_names)
     tasks = {name: tasks[name] for name in study.suite.task_names}
     result = ArmResult(arm.run_name, arm.label, digest, resolved, tasks, info)
     save_arm_result(run_dir, result)

@@ -61,8 +61,12 @@ class StudyData:
     @property
     def eval_texts(self) -> int | None:
         """Texts one evaluation of the suite encodes (``None`` when a task cannot be sized)."""
-        sizes = list(self.sizes.values())
-        return None if not sizes or None in sizes else sum(size.texts for size in sizes if size is not None)
+        return self.texts_of(self.sizes)
+
+    def texts_of(self, tasks: Iterable[str]) -> int | None:
+        """Texts an evaluation of ``tasks`` encodes (``None`` when one of them cannot be sized)."""
+        sizes = [self.sizes.get(name) for name in tasks]
+        return None if None in sizes else sum(size.texts for size in sizes if size is not None)
 
 
 def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None = None) -> StudyData:
