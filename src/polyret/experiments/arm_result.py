@@ -15,9 +15,19 @@ from typing import Any
 from polyret.errors import DataError
 from polyret.evaluation.result import TaskResult
 from polyret.io import read_json, write_json
+from polyret.schema import Nullable, Number, Ranged, Record, at_least, check_shape
 
 RESULTS_FILE = "results.json"
 TIME_KEYS = ("train_wall_s", "eval_wall_s")
+_COUNT, _SECONDS = Ranged(int, at_least(0)), Nullable(Ranged(Number, at_least(0)))
+SHAPE = Record(
+    {"run_name": str, "label": str, "config_hash": str, "tasks": dict,
+     "config": Record({}, {"training": Nullable(Record({}, {"batch_size": Ranged(int, at_least(1)),
+                                                           "max_seq_length": Nullable(int)}, open=True))}, open=True)},
+    {"info": Record({}, {"train_steps": _COUNT, "eval_texts": _COUNT, "train_wall_s": _SECONDS,
+                         "eval_wall_s": _SECONDS, "backend": str}, open=True)},
+)
+"""What a stored arm result must look like (the task results are checked by :meth:`TaskResult.from_json`)."""
 """The keys of an arm's ``info`` that hold its training and evaluation seconds (absent when not done)."""
 
 
@@ -72,17 +82,15 @@ def load_arm_result(run_dir: str | Path, *, config_hash: str, tasks: list[str]) 
     """
     path = Path(run_dir) / RESULTS_FILE
     data = read_json(path)
-    try:
-        result = ArmResult(
-            run_name=data["run_name"],
-            label=data["label"],
-            config_hash=data["config_hash"],
-            config=data["config"],
-            tasks={name: TaskResult.from_dict(task) for name, task in data["tasks"].items()},
-            info=data.get("info", {}),
-        )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise DataError(path, f"not a complete arm result ({type(exc).__name__}: {exc})") from None
+    check_shape(data, SHAPE, path)
+    result = ArmResult(
+        run_name=data["run_name"],
+        label=data["label"],
+        config_hash=data["config_hash"],
+        config=data["config"],
+        tasks={name: TaskResult.from_json(task, path, f"/tasks/{name}") for name, task in data["tasks"].items()},
+        info=data.get("info", {}),
+    )
     if result.config_hash != config_hash:
         raise DataError(path, f"config hash {result.config_hash!r} does not match", expected=repr(config_hash))
     for name in tasks:

@@ -25,10 +25,12 @@ from polyret.errors import PolyretError
 from polyret.evaluation.significance import detectable_effect
 from polyret.experiments.analysis import ACCURACY_METRICS
 from polyret.experiments.arm_result import RESULTS_FILE
+from polyret.experiments.arm_result import SHAPE as ARM_SHAPE
 from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import ExperimentConfig, train_config
 from polyret.experiments.study_data import StudyData, prepare_study_data
 from polyret.io import read_json
+from polyret.schema import ListOf, MapOf, Nullable, Number, Record, check_shape
 
 ARMS_DIR = "arms"
 MDE_FACTOR = detectable_effect(1.0)
@@ -106,7 +108,7 @@ def measured_costs(
     per_pair, per_text, sources = [], [], set()
     for path in sorted({*output_dir.glob(f"{ARMS_DIR}/*/{RESULTS_FILE}"),
                         *output_dir.parent.glob(f"*/{ARMS_DIR}/*/{RESULTS_FILE}")}):
-        arm = _read(path)
+        arm = _read(path, ARM_SHAPE)
         config, info = arm.get("config", {}), arm.get("info", {})
         if config.get("base_model") != base_model:
             continue
@@ -125,20 +127,29 @@ def measured_costs(
     }
 
 
-def _read(path: Path) -> dict[str, Any]:
-    """A stored arm result as raw JSON (an unreadable one counts as absent)."""
+_PRIOR_STUDY = Record({}, {
+    "comparisons": MapOf(MapOf(Record({}, {"sd_difference": Nullable(Number)}, open=True))),
+    "table": Record({}, {"columns": ListOf(Record({"id": str, "task": str, "key": str}, open=True)),
+                         "rows": ListOf(Record({}, {"sd": Nullable(MapOf(Nullable(Number)))}, open=True))}, open=True),
+}, open=True)
+"""The parts of an earlier study's results.json the plan reads (a file of another shape counts as absent)."""
+
+
+def _read(path: Path, shape: Any) -> dict[str, Any]:
+    """A stored result as raw JSON, checked against ``shape`` (an unreadable one counts as absent)."""
     try:
         data = read_json(path)
+        check_shape(data, shape, path)
     except PolyretError:
         return {}
-    return data if isinstance(data, dict) else {}
+    return data
 
 
 def _prior_results(output_dir: Path) -> list[tuple[str, dict[str, Any]]]:
     """Earlier study summaries: the study folder's own first, then those of the study folders beside it."""
     paths = [output_dir / RESULTS_FILE, *sorted(output_dir.parent.glob(f"*/{RESULTS_FILE}"))]
     found = dict.fromkeys(path.resolve() for path in paths if path.is_file())
-    return [(path.parent.name, _read(path)) for path in found]
+    return [(path.parent.name, _read(path, _PRIOR_STUDY)) for path in found]
 
 
 def _task_plans(study: StudyData, prior: list[tuple[str, dict[str, Any]]], seeds: int) -> list[dict[str, Any]]:
