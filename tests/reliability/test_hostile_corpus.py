@@ -384,3 +384,31 @@ def test_bare_polyret_version_and_debug_after_the_command(cli):
 
     with pytest.raises(UsageError, match="data directory not found"):
         cli("data", "verify", "--data-dir", "/DOES_NOT_EXIST", "--debug")
+
+
+BAD_TASK_LINES = {
+    "a key twice": '{"id": "2", "id": "9", "text": {"en": "a", "de": "b"}}',
+    "a surrogate": '{"id": "\\ud800", "text": {"en": "a", "de": "b"}}',
+    "deep nesting": "[" * 100_000 + "]" * 100_000,
+    "a huge integer": '{"id": ' + "7" * 5000 + "}",
+    "invisible text": json.dumps({"id": "2", "text": {"en": "\u00a0\u200b", "de": "x"}}),
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_TASK_LINES))
+def test_data_check_finds_what_evaluate_rejects(bad, cli, tmp_path):
+    path = _task_file(tmp_path, BAD_TASK_LINES[bad])
+    result = cli("data", "check", path)
+    assert result.code == 3, result.out + result.err
+    assert "no problems found" not in result.out and "line 2" in result.out, result.out
+
+
+def test_region_subtags_of_a_users_file_name_one_language(cli, tmp_path):
+    path = tmp_path / "regions.jsonl"
+    rows = [{"id": str(i), "text": {"zh-CN": f"红鞋 {i}", "pt_BR": f"sapato {i}", " de-de ": f"Schuh {i}"}}
+            for i in range(3)]
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    result = cli("data", "check", path)
+    assert result.code == 0, result.err
+    assert "languages: de, pt, zh" in result.out
+    assert "language code 'zh-CN' read as 'zh'" in result.err and "'pt_BR' read as 'pt'" in result.err

@@ -52,3 +52,19 @@ def test_task_file_names_that_would_mix_tasks_are_refused_in_a_dry_run(names, sa
     assert result.code == 2, result.err
     (error,) = result.error_lines
     assert says in error and "evaluation.task_files[" in error
+
+
+def test_a_dry_run_ignores_stored_results_of_another_shape(cli, tiny_model_dir, tmp_path):
+    shop = _corpus(tmp_path / "shop.jsonl")
+    config = _study(tmp_path, tiny_model_dir, [{"path": str(shop), "kind": "domain-shift"}])
+    sibling = tmp_path / "studies" / "old"
+    arm = sibling / "arms" / "hybrid-s3-0"
+    arm.mkdir(parents=True)
+    (arm / "results.json").write_text(json.dumps({  # a batch size of 0 and negative seconds: not a measurement
+        "config": {"base_model": str(tiny_model_dir), "training": {"batch_size": 0, "max_seq_length": 32}},
+        "info": {"train_steps": 2, "train_wall_s": -1e309}}))
+    (sibling / "results.json").write_text(json.dumps({"comparisons": [], "table": {"columns": "x"}}))
+    result = cli("experiment", "--config", config, "--dry-run", "-o", tmp_path / "studies" / "new")
+    assert result.code == 0, result.err
+    assert "shop: size not counted before evaluation" in result.out and "None items" not in result.out
+    assert "Estimated time: training unknown" in result.out and "-inf" not in result.out

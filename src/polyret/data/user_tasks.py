@@ -38,7 +38,7 @@ from polyret.io import loads_json, read_lines
 TASK_FORMATS = ("multiway", "tsv", "parallel", "clsd", "qa", "beir")
 """Formats of user task files (docs/data.md)."""
 
-LANGUAGE_KEY = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+LANGUAGE_KEY = re.compile(r"\s*[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*\s*")
 """What a language key of a user file looks like (``de``, ``deu``, ``pt-BR``, ``sr-Latn``): no path characters."""
 
 MULTIWAY_FIELDS = ("id", "text", "group")

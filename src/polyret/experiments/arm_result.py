@@ -15,20 +15,21 @@ from typing import Any
 from polyret.errors import DataError
 from polyret.evaluation.result import TaskResult
 from polyret.io import read_json, write_json
-from polyret.schema import Nullable, Number, Ranged, Record, at_least, check_shape
+from polyret.schema import Check, Nullable, Number, Ranged, Record, at_least, check_shape
 
 RESULTS_FILE = "results.json"
 TIME_KEYS = ("train_wall_s", "eval_wall_s")
-_COUNT, _SECONDS = Ranged(int, at_least(0)), Nullable(Ranged(Number, at_least(0)))
-SHAPE = Record(
-    {"run_name": str, "label": str, "config_hash": str, "tasks": dict,
-     "config": Record({}, {"training": Nullable(Record({}, {"batch_size": Ranged(int, at_least(1)),
-                                                           "max_seq_length": Nullable(int)}, open=True))}, open=True)},
-    {"info": Record({}, {"train_steps": _COUNT, "eval_texts": _COUNT, "train_wall_s": _SECONDS,
-                         "eval_wall_s": _SECONDS, "backend": str}, open=True)},
-)
-"""What a stored arm result must look like (the task results are checked by :meth:`TaskResult.from_json`)."""
 """The keys of an arm's ``info`` that hold its training and evaluation seconds (absent when not done)."""
+_COUNT = Ranged(int, at_least(0))
+_SECONDS = Nullable(Ranged(Number, Check(lambda value: math.isfinite(value) and value >= 0, "finite and >= 0")))
+_CONFIG = Record({}, {"training": Nullable(Record({}, {"batch_size": Ranged(int, at_least(1)),
+                                                      "max_seq_length": Nullable(int)}, open=True))}, open=True)
+_INFO = Record({}, {"train_steps": _COUNT, "eval_texts": _COUNT, "train_wall_s": _SECONDS, "eval_wall_s": _SECONDS,
+                    "backend": str}, open=True)
+COSTS_SHAPE = Record({}, {"config": _CONFIG, "info": _INFO}, open=True)
+"""The parts of a stored arm result a study plan reads to estimate time."""
+SHAPE = Record({"run_name": str, "label": str, "config_hash": str, "tasks": dict, "config": _CONFIG}, {"info": _INFO})
+"""What a stored arm result must look like (the task results are checked by :meth:`TaskResult.from_json`)."""
 
 
 @dataclass

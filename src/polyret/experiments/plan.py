@@ -24,8 +24,7 @@ from typing import Any
 from polyret.errors import PolyretError
 from polyret.evaluation.significance import detectable_effect
 from polyret.experiments.analysis import ACCURACY_METRICS
-from polyret.experiments.arm_result import RESULTS_FILE
-from polyret.experiments.arm_result import SHAPE as ARM_SHAPE
+from polyret.experiments.arm_result import COSTS_SHAPE, RESULTS_FILE
 from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import ExperimentConfig, train_config
 from polyret.experiments.study_data import StudyData, prepare_study_data
@@ -108,7 +107,7 @@ def measured_costs(
     per_pair, per_text, sources = [], [], set()
     for path in sorted({*output_dir.glob(f"{ARMS_DIR}/*/{RESULTS_FILE}"),
                         *output_dir.parent.glob(f"*/{ARMS_DIR}/*/{RESULTS_FILE}")}):
-        arm = _read(path, ARM_SHAPE)
+        arm = _read(path, COSTS_SHAPE)
         config, info = arm.get("config", {}), arm.get("info", {})
         if config.get("base_model") != base_model:
             continue
@@ -213,7 +212,9 @@ def render_plan(plan: dict[str, Any]) -> str:
     for task in plan["tasks"]:
         mde = f"MDE {task['mde']:.4f}" if task.get("mde") is not None else "MDE unknown"
         seed = f", seed SD {task['seed_sd']:.4f}" if task["seed_sd"] is not None else ", seed SD not included"
-        lines.append(f"  {task['task']}: {task['items']} items, {task['texts']} texts, {task['metric']}: {mde} "
+        size = ("size not counted before evaluation" if task["items"] is None
+                else f"{task['items']} items, {task['texts']} texts")
+        lines.append(f"  {task['task']}: {size}, {task['metric']}: {mde} "
                      f"(sd(d) {task['sd_difference']:.3f}, {task['sd_source']}{seed})")
     lines.append(_estimate_text(estimate, costs))
     return "\n".join(lines)
