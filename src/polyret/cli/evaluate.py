@@ -121,8 +121,12 @@ def evaluate_command(
     ] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep embeddings in memory only.")] = False,
     device: Annotated[str | None, typer.Option(help="Torch device (cpu, cuda, ...); default: automatic.")] = None,
-    backend: Annotated[str, typer.Option(help="Inference backend: torch (reference), onnx or openvino.")] = "torch",
-    precision: Annotated[str, typer.Option(help="Inference precision: fp32 (reference) or bf16.")] = "fp32",
+    backend: Annotated[str, typer.Option(help="Inference backend: torch (reference), onnx or openvino. Every backend "
+                                         "runs at --precision, fp32 unless given: OpenVINO's faster mode needs "
+                                         "--precision bf16.")] = "torch",
+    precision: Annotated[str, typer.Option(help="Inference precision: fp32 (the default: the reference every backend "
+                                           "is checked against) or bf16 (torch autocast, OpenVINO's bf16 hint).")
+                         ] = "fp32",
     beir_corpus: Annotated[Path | None, typer.Option(help="BEIR/MIRACL corpus JSONL (adds a BEIR task).")] = None,
     beir_topics: Annotated[Path | None, typer.Option(help="Topics TSV or queries JSONL of the BEIR task.")] = None,
     beir_qrels: Annotated[Path | None, typer.Option(help="Qrels (TREC or BEIR TSV) of the BEIR task.")] = None,
