@@ -140,7 +140,7 @@ def loads_json(text: str, path: str | Path, record: int | None = None) -> Any:
             follow, or an escaped UTF-16 surrogate without its pair (``"\\ud800"``, no Unicode character).
     """
     try:
-        value = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         line = exc.lineno if record is None else record
         raise DataError(path, f"malformed JSON: {exc.msg} at column {exc.colno}", record=line) from None
@@ -174,6 +174,10 @@ def _bounded_int(digits: str) -> int:
         raise _JsonValueError(f"an integer of {len(digits.lstrip('-'))} digits",
                               f"at most {MAX_INT_DIGITS} digits")
     return int(digits)
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_int=_bounded_int)
+"""One decoder for every call (``json.loads`` with hooks would build a new one each time)."""
 
 
 def _has_surrogate(value: Any) -> bool:
