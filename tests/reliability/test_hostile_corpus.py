@@ -412,3 +412,11 @@ def test_region_subtags_of_a_users_file_name_one_language(cli, tmp_path):
     assert result.code == 0, result.err
     assert "languages: de, pt, zh" in result.out
     assert "language code 'zh-CN' read as 'zh'" in result.err and "'pt_BR' read as 'pt'" in result.err
+
+
+def test_a_tasks_run_is_recorded_under_its_tasks_not_the_default_suite(cli, tiny_model_dir, tmp_path):
+    out = tmp_path / "run"
+    result = cli("evaluate", "--model", tiny_model_dir, "--tasks", "xquad-r", "--no-context", "-o", out)
+    assert result.code == 0, result.err
+    assert json.loads((out / "results.json").read_text())["meta"]["suite"] == "xquad-r"
+    assert "| suite | xquad-r |" in (out / "report.md").read_text()
