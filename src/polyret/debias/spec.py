@@ -64,7 +64,7 @@ def parse_spec(text: str) -> DebiasSpec:
         return DebiasSpec(method)
     if method == LanguageCentering.method:
         raise UsageError(f"debiasing method {text!r}: centering takes no rank")
-    rank = parse_int(rank_text, f"debiasing method {text!r}: the rank")
+    rank = parse_int(rank_text, f"debiasing method {text!r}: the rank (a positive integer)")
     if rank < 1:
         raise UsageError(f"debiasing method {text!r}: the rank must be a positive integer")
     return DebiasSpec(method, rank)
