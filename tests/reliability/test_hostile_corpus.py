@@ -420,3 +420,17 @@ def test_a_tasks_run_is_recorded_under_its_tasks_not_the_default_suite(cli, tiny
     assert result.code == 0, result.err
     assert json.loads((out / "results.json").read_text())["meta"]["suite"] == "xquad-r"
     assert "| suite | xquad-r |" in (out / "report.md").read_text()
+
+
+def test_two_directions_sharing_a_score_key_are_refused(tmp_path):
+    from polyret.data.records import ParallelCorpus
+    from polyret.errors import UsageError
+    from polyret.evaluation.bitext import evaluate_bitext
+    from polyret.evaluation.store import EmbeddingStore
+
+    languages = ("en", "pt-br", "en-pt", "br")  # en→pt-br and en-pt→br would both be "en-pt-br"
+    corpus = ParallelCorpus("clash", [str(i) for i in range(4)],
+                            {lang: [f"{lang} text {i}" for i in range(4)] for lang in languages})
+    with pytest.raises(UsageError, match="share the score key 'en-pt-br'"):
+        evaluate_bitext(corpus, EmbeddingStore(_CountingEncoder(), tmp_path), name="clash",
+                        pairs=[("en", "pt-br"), ("en-pt", "br")])
