@@ -403,14 +403,15 @@ def test_data_check_finds_what_evaluate_rejects(bad, cli, tmp_path):
     assert "no problems found" not in result.out and "line 2" in result.out, result.out
 
 
-def test_region_subtags_of_a_users_file_name_one_language(cli, tmp_path):
+def test_region_subtags_name_one_language_and_padded_texts_are_flagged(cli, tmp_path):
     path = tmp_path / "regions.jsonl"
-    rows = [{"id": str(i), "text": {"zh-CN": f"红鞋 {i}", "pt_BR": f"sapato {i}", " de-de ": f"Schuh {i}"}}
+    rows = [{"id": str(i), "text": {"zh-CN": f"红鞋 {i}", "pt_BR": f"sapato {i}", " de-de ": f"Schuh {i} "}}
             for i in range(3)]
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     result = cli("data", "check", path)
     assert result.code == 0, result.err
     assert "languages: de, pt, zh" in result.out
+    assert "note: 3 text(s) start or end with white space" in result.out
     assert "language code 'zh-CN' read as 'zh'" in result.err and "'pt_BR' read as 'pt'" in result.err
 
 
