@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from polyret.errors import DataError
 from polyret.evaluation.markdown import markdown_table, matrix_table
 from polyret.evaluation.plots import bar_chart, heatmap
 from polyret.evaluation.result import TaskResult
@@ -71,6 +72,9 @@ def read_evaluation_results(path: str | Path) -> tuple[str, dict[str, Any], dict
     if path.is_dir():
         path = path / RESULTS_FILE
     data = read_json(path)
+    if not (isinstance(data, dict) and {"model", "results"} <= data.keys()):
+        raise DataError(path, "not an evaluation results file (no model and results)",
+                        expected="polyret evaluate output")
     check_shape(data, Record({"model": str, "results": dict}, {"meta": dict}, open=True), path)
     results = {name: TaskResult.from_json(item, path, f"/results/{name}") for name, item in data["results"].items()}
     return data["model"], data.get("meta", {}), results
