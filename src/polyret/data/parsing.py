@@ -84,7 +84,7 @@ def is_visible(text: str) -> bool:
 
 
 def _emptiness(text: str) -> str:
-    return "empty" if not text else f"only invisible characters ({len(text)}: white space or zero-width)"
+    return "empty" if not text.strip() else f"only invisible characters ({len(text)}: white space or zero-width)"
 
 
 def iter_jsonl(path: str | Path, problems: ProblemLog) -> Iterator[tuple[int, dict[str, Any]]]:
