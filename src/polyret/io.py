@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import json
 import os
+import re
 import shutil
+import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,14 +31,15 @@ _BOMS = ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "ut
 def read_bytes(path: str | Path) -> bytes:
     """Return the (decompressed) bytes of ``path``; ``.gz`` files are gunzipped.
 
+    Only regular files are read (or symbolic links to one): a FIFO, a device such as ``/dev/zero`` or a socket
+    is refused instead of blocking or filling memory.
+
     Raises:
-        DataError: the file is missing, a directory, unreadable, or a truncated/corrupt gzip stream.
+        DataError: the file is missing (or a link to nothing), a directory, not a regular file, unreadable, or
+            a truncated/corrupt gzip stream.
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError(path, "file not found")
-    if path.is_dir():
-        raise DataError(path, "is a directory", expected="a file")
+    check_regular_file(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -46,6 +50,39 @@ def read_bytes(path: str | Path) -> bytes:
         except (OSError, EOFError) as exc:
             raise DataError(path, f"corrupt or truncated gzip file ({exc})", expected="a complete .gz file") from None
     return raw
+
+
+def check_regular_file(path: str | Path) -> Path:
+    """Make sure ``path`` names a regular file (directly or through symbolic links) before it is opened.
+
+    Raises:
+        DataError: missing, a link to nothing or a link loop, a directory, or not a regular file (FIFO, device,
+            socket), each named as such.
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if path.is_symlink():
+            target = os.readlink(path)
+            problem = "is a symbolic link loop" if exc.errno == errno.ELOOP else f"is a symbolic link to {target}, " \
+                "which does not exist"
+            raise DataError(path, problem, expected="a link to an existing file") from None
+        if exc.errno == errno.ENOENT:
+            raise DataError(path, "file not found") from None
+        raise DataError(path, f"cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise DataError(path, "is a directory", expected="a file")
+    if not stat.S_ISREG(mode):
+        raise DataError(path, f"is a {_file_kind(mode)}, not a regular file", expected="a regular file (read it "
+                        "into a file first)")
+    return path
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISCHR, "character device"),
+             (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"))
+    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def read_text(path: str | Path, encoding: str | None = None) -> str:
@@ -83,12 +120,80 @@ def read_lines(path: str | Path, encoding: str | None = None) -> list[str]:
 
 
 def read_json(path: str | Path) -> Any:
-    """Parse a (plain or gzip) JSON file, reporting the line and column of a syntax error."""
-    text = read_text(path)
+    """Parse a (plain or gzip) JSON file safely (see :func:`loads_json`)."""
+    return loads_json(read_text(path), path)
+
+
+MAX_INT_DIGITS = 100
+"""Integers in JSON input may have at most this many digits (ids and counts; longer ones are an attack or junk)."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def loads_json(text: str, path: str | Path, record: int | None = None) -> Any:
+    """Parse JSON ``text`` from ``path`` (at line ``record`` of a JSON-lines file), refusing what Python's parser
+    accepts but polyret cannot use.
+
+    Raises:
+        DataError: naming the file, the line and what was expected, for malformed JSON, a key given twice in one
+            object, an integer of more than :data:`MAX_INT_DIGITS` digits, nesting deeper than the parser can
+            follow, or an escaped UTF-16 surrogate without its pair (``"\\ud800"``, no Unicode character).
+    """
     try:
-        return json.loads(text)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
-        raise DataError(path, f"malformed JSON: {exc.msg} at column {exc.colno}", record=exc.lineno) from None
+        line = exc.lineno if record is None else record
+        raise DataError(path, f"malformed JSON: {exc.msg} at column {exc.colno}", record=line) from None
+    except RecursionError:
+        raise DataError(path, "JSON nested too deeply", record=record, expected="plain records") from None
+    except _JsonValueError as exc:
+        raise DataError(path, str(exc), record=record, expected=exc.expected) from None
+    if _SURROGATE_ESCAPE.search(text) and _has_surrogate(value):
+        raise DataError(path, "a text holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)", record=record,
+                        expected="valid Unicode text")
+    return value
+
+
+class _JsonValueError(ValueError):
+    def __init__(self, message: str, expected: str):
+        super().__init__(message)
+        self.expected = expected
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        key = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise _JsonValueError(f"key {key!r} appears twice in one object", "each key once (which value is meant?)")
+    return obj
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise _JsonValueError(f"an integer of {len(digits.lstrip('-'))} digits",
+                              f"at most {MAX_INT_DIGITS} digits")
+    return int(digits)
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_int=_bounded_int)
+"""One decoder for every call (``json.loads`` with hooks would build a new one each time)."""
+
+
+def _has_surrogate(value: Any) -> bool:
+    """Whether any text (key or value) inside ``value`` holds a lone surrogate (walked without recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 @contextlib.contextmanager
@@ -121,35 +226,86 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
 
 
 @contextlib.contextmanager
-def atomic_directory(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``target`` to fill; on success it replaces ``target``, on failure it is
-    removed, so ``target`` is never half-written. Leftovers of a killed process match ``.<name>.*.tmp``.
+def atomic_directory(target: str | Path, *, ours: Callable[[Path], bool] | None = None) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target`` to fill; on success it takes the place of ``target``, on failure
+    it is removed, so ``target`` is never half-written. Leftovers of a killed process match ``.<name>.*.tmp``.
     The folder gets the permissions the user's umask gives a new folder.
 
+    Nothing polyret did not write is deleted: an existing ``target`` is replaced only when it is empty, or when
+    ``ours(target)`` says polyret wrote it *and* the new folder holds every name it holds (so no file of the old
+    one is lost that is not written again). This is checked before the work starts and again before the swap.
+
+    Args:
+        target: the folder to write.
+        ours: whether an existing, non-empty ``target`` is one polyret wrote (e.g. a previous export).
+
     Raises:
-        UsageError: ``target`` is a file, or its folder cannot be created or written (naming the path).
+        UsageError: ``target`` is a file, the current folder (or one holding it), a non-empty folder polyret did
+            not write, or its folder cannot be created or written (naming the path).
     """
-    target = Path(target)
+    target = Path(os.path.abspath(target))
     check_output_dir(target)
+    if Path.cwd() == target or target in Path.cwd().parents:
+        raise UsageError(f"{target}: is the current folder or holds it (name a new folder to write into)")
+    check_replaceable(target, ours)
     with _writing(target):
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         staging.chmod(0o777 & ~_umask())
         yield staging
-        if target.exists():
-            shutil.rmtree(target)
-        os.rename(staging, target)
+        _swap_into_place(staging, target, ours)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def check_output_dir(path: str | Path) -> Path:
-    """Make sure ``path`` can become (or already is) a folder polyret writes into, before any work is done.
+def check_replaceable(target: Path, ours: Callable[[Path], bool] | None, new: Path | None = None) -> None:
+    """Refuse to replace a non-empty ``target`` polyret did not write (or one holding names ``new`` lacks).
 
     Raises:
-        UsageError: ``path`` is a file, lies under a file, or its nearest existing folder is not writable.
+        UsageError: naming the folder and what it holds.
+    """
+    if not target.is_dir() or not any(target.iterdir()):
+        return
+    held = sorted(entry.name for entry in target.iterdir())
+    if ours is None or not ours(target):
+        raise UsageError(
+            f"{target}: folder is not empty and was not written by polyret (holds {', '.join(held[:3])}"
+            f"{', ...' if len(held) > 3 else ''}); nothing was changed (name a new or empty folder)"
+        )
+    lost = [name for name in held if new is not None and not (new / name).exists()]
+    if lost:
+        raise UsageError(
+            f"{target}: holds {', '.join(lost[:3])} that the new output would not write again; nothing was "
+            "changed (remove it yourself or name a new folder)"
+        )
+
+
+def _swap_into_place(staging: Path, target: Path, ours: Callable[[Path], bool] | None) -> None:
+    """Rename ``staging`` to ``target``; a previous ``target`` polyret wrote is moved aside first, then removed."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    check_replaceable(target, ours, staging)
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old.tmp", dir=target.parent))
+    os.rename(target, old / target.name)
+    os.rename(staging, target)
+    shutil.rmtree(old)
+
+
+def check_output_dir(path: str | Path, *, written_by: Sequence[str] | None = None) -> Path:
+    """Make sure ``path`` can become (or already is) a folder polyret writes into, before any work is done.
+
+    Args:
+        path: the output folder.
+        written_by: names that only a folder this command wrote before holds (``results.json``): a non-empty
+            existing folder holding none of them is refused, so no file of the user's is overwritten. ``None``:
+            the caller checks the folder itself.
+
+    Raises:
+        UsageError: ``path`` is a file, lies under a file, its nearest existing folder is not writable, or it is
+            a non-empty folder holding none of ``written_by``.
     """
     path = Path(path)
     existing = next((p for p in (path, *path.parents) if p.exists()), Path.cwd())
@@ -159,6 +315,8 @@ def check_output_dir(path: str | Path) -> Path:
         raise UsageError(f"{path}: lies under the file {existing} (expected a folder to write the output into)")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"{path}: the folder {existing} is not writable (choose another output folder)")
+    if written_by is not None and existing == path and not any((path / name).exists() for name in written_by):
+        check_replaceable(path, None)
     return path
 
 

@@ -1,5 +1,6 @@
 """One config schema for every polyret config file: a mapping (YAML/TOML/JSON) becomes a dataclass, every key and
-type is checked, and every value is range-checked, with errors naming the dotted key.
+type is checked, and every value is range-checked, with errors naming the dotted key. Files polyret reads back
+(results) are checked against a declared shape (:func:`check_shape`) before any code uses them.
 
 A dataclass declares its fields with types and defaults (``int``/``float``/``str``/``bool``, ``X | None``,
 ``list[X]``, ``dict[str, Any]`` or a nested dataclass) and its value ranges in a ``RANGES`` class variable mapping a
@@ -24,13 +25,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
+import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
-from polyret.errors import UsageError
+from polyret.errors import DataError, UsageError
 
 T = TypeVar("T")
 
@@ -61,6 +65,11 @@ def greater_than(low: float) -> Check:
     return Check(lambda value: value > low, f"> {low}")
 
 
+def finite() -> Check:
+    """Finite numbers (no ``NaN``, no infinity)."""
+    return Check(math.isfinite, "finite (not NaN or infinite)")
+
+
 def between(low: float, high: float, *, high_open: bool = False) -> Check:
     """Values in ``[low, high]`` (``[low, high)`` with ``high_open``)."""
     close = ")" if high_open else "]"
@@ -76,6 +85,45 @@ def distinct(*, non_empty: bool = True) -> Check:
     """Lists without repeated items (and, with ``non_empty``, with at least one)."""
     expected = "a non-empty list without repeated items" if non_empty else "a list without repeated items"
     return Check(lambda items: len(set(map(repr, items))) == len(items) and (bool(items) or not non_empty), expected)
+
+
+SEED_MAX = 2**32 - 1
+"""Seeds lie in ``[0, 2**32 - 1]``: what numpy's and torch's generators take."""
+RESAMPLES_MAX = 1_000_000
+"""At most this many resamples of a significance test (10**6 already resolves p to 0.001 %)."""
+
+
+def seed_range() -> Check:
+    """Seeds ``0 .. 2**32 - 1``."""
+    return between(0, SEED_MAX)
+
+
+def seeds_range() -> Check:
+    """A non-empty list of distinct seeds, each ``0 .. 2**32 - 1``."""
+    unique = distinct()
+    return Check(lambda items: unique.test(items) and all(0 <= seed <= SEED_MAX for seed in items),
+                 f"a non-empty list of distinct seeds in [0, {SEED_MAX}]")
+
+
+def parse_int(text: str, what: str) -> int:
+    """``text`` as an integer written with the digits 0-9 (and an optional sign).
+
+    Raises:
+        UsageError: naming ``what`` and the reason; a digit of another script (``²``, ``٣``) is named, since
+            Python's ``int()`` would refuse some and silently read others.
+    """
+    odd = non_ascii_digit(text)
+    if odd is not None:
+        raise UsageError(f"{what}: {text!r} holds {odd} (write numbers with the digits 0-9)")
+    if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
+        raise UsageError(f"{what}: {text!r} is not an integer")
+    return int(text)
+
+
+def non_ascii_digit(text: str) -> str | None:
+    """A description of the first digit of another script in ``text`` (``"the digit '²' (SUPERSCRIPT TWO)"``)."""
+    odd = next((char for char in text if not char.isascii() and (char.isdigit() or char.isnumeric())), None)
+    return None if odd is None else f"the digit {odd!r} ({unicodedata.name(odd, 'unnamed')})"
 
 
 def build_dataclass(cls: type[T], data: dict[str, Any], *, base: T | None = None, where: str = "") -> T:
@@ -147,3 +195,124 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     if hint is int and isinstance(value, bool) or not isinstance(value, hint):
         raise UsageError(f"config key {key!r}: must be {hint.__name__}, got {value!r}")
     return value
+
+
+# --- files polyret reads back (results.json of an evaluation, an arm, a study) --------------------------------------
+
+
+class Number:
+    """Shape of a JSON number (``int`` or ``float``, never ``bool``; ``NaN`` allowed: a score may be undefined)."""
+
+
+@dataclass(frozen=True)
+class Nullable:
+    """Shape ``inner`` or JSON ``null``."""
+
+    inner: Any
+
+
+@dataclass(frozen=True)
+class MapOf:
+    """Shape of a JSON object with any keys whose values all have shape ``value``."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """Shape of a JSON list whose items all have shape ``item``."""
+
+    item: Any
+
+
+@dataclass(frozen=True)
+class Record:
+    """Shape of a JSON object with ``required`` and ``optional`` keys (others allowed only with ``open``)."""
+
+    required: dict[str, Any]
+    optional: dict[str, Any] = dataclasses.field(default_factory=dict)
+    open: bool = False
+
+
+@dataclass(frozen=True)
+class Ranged:
+    """Shape ``inner`` whose value passes ``check``."""
+
+    inner: Any
+    check: Check
+
+
+_NAMES = {str: "a text", bool: "true or false", dict: "an object", list: "a list", int: "an integer"}
+
+
+def check_shape(value: Any, shape: Any, path: str | Path, where: str = "") -> None:
+    """Check a value read from a JSON file against ``shape`` (types, :class:`Number`, :class:`Nullable`,
+    :class:`MapOf`, :class:`ListOf`, :class:`Record`, :class:`Ranged`), before any code uses it.
+
+    Raises:
+        DataError: naming the file, the key path (``results/xquad-r/per_query/multi.ap/q1``) and what was expected.
+    """
+    stack = [(value, shape, where)]
+    while stack:
+        item, expected, at = stack.pop()
+        if isinstance(expected, Nullable):
+            if item is not None:
+                stack.append((item, expected.inner, at))
+            continue
+        if not _is_a(item, expected):
+            _wrong(path, at, item, describe(expected))
+        if isinstance(expected, Ranged):
+            if not expected.check.test(item):
+                _wrong(path, at, item, describe(expected.inner) + " " + expected.check.describe())
+        elif isinstance(expected, MapOf):
+            stack.extend((v, expected.value, f"{at}/{k}") for k, v in item.items())
+        elif isinstance(expected, ListOf):
+            stack.extend((v, expected.item, f"{at}/{i}") for i, v in enumerate(item))
+        elif isinstance(expected, Record):
+            _check_keys(item, expected, path, at)
+            stack.extend((item[k], s, f"{at}/{k}") for k, s in {**expected.required, **expected.optional}.items()
+                         if k in item)
+
+
+def describe(shape: Any) -> str:
+    """What a value of ``shape`` is, in words (for errors)."""
+    if shape is Number:
+        return "a number"
+    if isinstance(shape, Nullable):
+        return f"{describe(shape.inner)} or null"
+    if isinstance(shape, MapOf):
+        return f"an object of {describe(shape.value)} values"
+    if isinstance(shape, ListOf):
+        return f"a list of {describe(shape.item)} items"
+    if isinstance(shape, Record):
+        return f"an object with keys {', '.join(shape.required) or '(any)'}"
+    if isinstance(shape, Ranged):
+        return describe(shape.inner)
+    return _NAMES.get(shape, getattr(shape, "__name__", str(shape)))
+
+
+def _is_a(item: Any, shape: Any) -> bool:
+    if isinstance(shape, Ranged):
+        return _is_a(item, shape.inner)
+    if shape is Number:
+        return isinstance(item, (int, float)) and not isinstance(item, bool)
+    if isinstance(shape, (MapOf, Record)):
+        return isinstance(item, dict)
+    if isinstance(shape, ListOf):
+        return isinstance(item, list)
+    return isinstance(item, shape) and not (shape is int and isinstance(item, bool))
+
+
+def _check_keys(item: dict, shape: Record, path: str | Path, at: str) -> None:
+    missing = [key for key in shape.required if key not in item]
+    if missing:
+        raise DataError(path, f"key {at or '/'}: {missing[0]!r} is missing", expected=describe(shape))
+    unknown = [] if shape.open else sorted(set(item) - set(shape.required) - set(shape.optional))
+    if unknown:
+        known = ", ".join([*shape.required, *shape.optional])
+        raise DataError(path, f"key {at}/{unknown[0]}: unknown key", expected=f"only {known}")
+
+
+def _wrong(path: str | Path, at: str, item: Any, expected: str) -> None:
+    shown = repr(item) if len(repr(item)) <= 40 else f"a {type(item).__name__}"
+    raise DataError(path, f"key {at or '/'}: {shown}", expected=expected)

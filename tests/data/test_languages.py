@@ -22,7 +22,12 @@ from polyret.errors import DataError
         ("yue", None, "yue"),
         ("es-LA", "tico19", "es"),
         ("pt-BR", "tico19", "pt"),
-        ("pt-BR", None, "pt-BR"),
+        ("pt-BR", "ntrex128", "pt-BR"),  # a public data set keeps its regions
+        ("pt-BR", None, "pt"),  # a user's file: the region is dropped (with a warning)
+        ("pt_BR", None, "pt"),
+        ("de-de", None, "de"),
+        (" zh-CN ", None, "zh"),
+        ("sr_latn", None, "sr-Latn"),
         ("de", None, "de"),
         ("ti-ER", "tico19", "ti-ER"),
     ],

@@ -86,6 +86,53 @@ def _damaged_checkpoint(tmp: Path, fx: dict[str, Path], damage: Callable[[Path],
     return ["train", "--output-dir", run, "--resume", "--max-steps", "8"]
 
 
+def _row(i: int, en: str = "red shoe", de: str = "roter Schuh") -> str:
+    return json.dumps({"id": str(i), "text": {"en": f"{en} {i}", "de": f"{de} {i}"}}, ensure_ascii=False)
+
+
+def _task_file(tmp: Path, bad_line: str, name: str = "shop.jsonl") -> Path:
+    path = tmp / name
+    path.write_text("\n".join([_row(1), bad_line, _row(3)]) + "\n", encoding="utf-8")
+    return path
+
+
+def _evaluate(fx: dict[str, Path], task_file: Path | str, *extra: object) -> list:
+    return ["evaluate", "--model", fx["model"], "--task-file", task_file, "--no-cache", "-o", "out", *extra]
+
+
+def _fifo(tmp: Path) -> Path:
+    path = tmp / "pipe.jsonl"
+    os.mkfifo(path)
+    return path
+
+
+def _link_to_nothing(tmp: Path) -> Path:
+    path = tmp / "link.jsonl"
+    path.symlink_to(tmp / "gone.jsonl")
+    return path
+
+
+def _results_with(tmp: Path, change: Callable[[dict], None]) -> list[Path]:
+    """Two evaluation results; the second rewritten by ``change`` (its ``clsd-wmt19`` task result)."""
+    folders = _results(tmp)
+    path = folders[1] / "results.json"
+    data = json.loads(path.read_text())
+    change(data["results"]["clsd-wmt19"])
+    path.write_text(json.dumps(data))
+    return folders
+
+
+def _compare(tmp: Path, change: Callable[[dict], None], *extra: object) -> list:
+    return ["evaluate", "compare", *_results_with(tmp, change), "--resamples", "100", *extra]
+
+
+def _set_first_query(value: object) -> Callable[[dict], None]:
+    def change(result: dict) -> None:
+        queries = result["per_query"]["acc"]
+        queries[next(iter(queries))] = value
+    return change
+
+
 class _Payload:
     def __reduce__(self):
         return (os.system, ("echo never-run",))
@@ -167,6 +214,70 @@ CASES: dict[str, Case] = {
     "model: Hub name while offline": Case(
         lambda tmp, fx: _train(fx, "--model", "polyret-tests/absent", "-o", tmp / "run"), 4, "HF_HUB_OFFLINE",
         ("run",)),
+    # JSON that Python's parser takes in unusual ways: one data error naming the file and line
+    "task file: a key twice in one object": Case(
+        lambda tmp, fx: _evaluate(fx, _task_file(tmp, '{"id": "2", "id": "9", "text": {"en": "a", "de": "b"}}')), 3,
+        "shop.jsonl, line 2: key 'id' appears twice in one object", ("out",)),
+    "task file: an unpaired surrogate escape": Case(
+        lambda tmp, fx: _evaluate(fx, _task_file(tmp, '{"id": "\\ud800", "text": {"en": "a", "de": "b"}}')), 3,
+        "shop.jsonl, line 2: a text holds an unpaired UTF-16 surrogate", ("out",)),
+    "task file: nested 100,000 deep": Case(
+        lambda tmp, fx: _evaluate(fx, _task_file(tmp, "[" * 100_000 + "]" * 100_000)), 3,
+        "shop.jsonl, line 2: JSON nested too deeply", ("out",)),
+    "task file: an integer of 5,000 digits": Case(
+        lambda tmp, fx: _evaluate(fx, _task_file(tmp, '{"id": ' + "7" * 5000 + "}")), 3,
+        "shop.jsonl, line 2: an integer of 5000 digits", ("out",)),
+    "task file: only invisible characters": Case(
+        lambda tmp, fx: _evaluate(fx, _task_file(tmp, _row(2, en="\u00a0\u200b", de="x").replace(" 2", ""))), 3,
+        "line 2: text['en'] is only invisible characters", ("out",)),
+    # inputs that are not regular files: refused at once, never read (no hang, no memory blow-up)
+    "task file: /dev/zero": Case(lambda tmp, fx: _evaluate(fx, "/dev/zero", "--task-format", "multiway"), 3,
+                                 "/dev/zero: is a character device, not a regular file", ("out",)),
+    "task file: a FIFO without a writer": Case(
+        lambda tmp, fx: _evaluate(fx, _fifo(tmp), "--task-format", "multiway"), 3, "is a FIFO (named pipe)",
+        ("out",)),
+    "task file: a link to nothing": Case(
+        lambda tmp, fx: _evaluate(fx, _link_to_nothing(tmp), "--task-format", "multiway"), 3,
+        "is a symbolic link to", ("out",)),
+    "check: a FIFO": Case(lambda tmp, fx: ["data", "check", _fifo(tmp)], 3, "is a FIFO (named pipe)"),
+    "debias: --fit-on a FIFO": Case(
+        lambda tmp, fx: ["debias", "--model", fx["model"], "--fit-on", _fifo(tmp), "-o", "out"], 3,
+        "is a FIFO (named pipe)", ("out",)),
+    "debias: --fit-on an empty file": Case(
+        lambda tmp, fx: ["debias", "--model", fx["model"], "--fit-on", _file(tmp, "empty.jsonl"), "-o", "out"], 3,
+        "empty.jsonl", ("out",)),
+    # results files of another shape read back by compare: the key at fault is named
+    "compare: a per-query value as a string": Case(lambda tmp, fx: _compare(tmp, _set_first_query("1.0")), 3,
+                                                  "per_query/acc/0|de-fr: '1.0' (expected a number)"),
+    "compare: a per-query value as a list": Case(lambda tmp, fx: _compare(tmp, _set_first_query([1.0])), 3,
+                                                "per_query/acc/0|de-fr: [1.0] (expected a number)"),
+    "compare: per_query a list": Case(
+        lambda tmp, fx: _compare(tmp, lambda r: r.update(per_query=[1.0])), 3, "/results/clsd-wmt19/per_query"),
+    "compare: a NaN per-query value": Case(lambda tmp, fx: _compare(tmp, _set_first_query(float("nan"))), 3,
+                                          "finite (not NaN or infinite)"),
+    # numbers outside what the code can take: a usage error naming the option
+    "compare: --seed -1": Case(lambda tmp, fx: _compare(tmp, lambda r: None, "--seed", "-1"), 2, "'--seed'"),
+    "compare: --seed 2**32": Case(lambda tmp, fx: _compare(tmp, lambda r: None, "--seed", str(2**32)), 2,
+                                  "4294967295"),
+    "compare: --resamples 10**12": Case(lambda tmp, fx: _compare(tmp, lambda r: None, "--resamples", str(10**12)), 2,
+                                        "'--resamples'"),
+    "compare: an Arabic-Indic digit": Case(lambda tmp, fx: _compare(tmp, lambda r: None, "--seed", "\u0663"), 2,
+                                           "ARABIC-INDIC DIGIT THREE"),
+    "debias: a superscript rank": Case(
+        lambda tmp, fx: ["debias", "--model", fx["model"], "--method", "lsar:\u00b2", "-o", "out"], 2,
+        "SUPERSCRIPT TWO", ("out",)),
+    "config: a seed of 2**32": Case(lambda tmp, fx: _config(tmp, fx, seed=2**32), 2, "config key 'seed'", ("run",)),
+    "study: a negative seed": Case(lambda tmp, fx: _study(tmp, seeds=[-1]), 2, "config key 'seeds'", ("study",)),
+    # devices are checked before anything loads
+    "evaluate: --device quantum": Case(lambda tmp, fx: _evaluate(fx, fx["qa"], "--device", "quantum"), 2,
+                                       "unknown device 'quantum'", ("out",)),
+    **({} if torch.cuda.is_available() else {"evaluate: cuda without a GPU": Case(
+        lambda tmp, fx: _evaluate(fx, fx["qa"], "--device", "cuda"), 2, "no such CUDA GPU", ("out",))}),
+    # task lists that name no task
+    "evaluate: --tasks ,": Case(lambda tmp, fx: ["evaluate", "--model", fx["model"], "--tasks", ",", "-o", "out"], 2,
+                                "--tasks: no name in ','", ("out",)),
+    "evaluate: --tasks ''": Case(lambda tmp, fx: ["evaluate", "--model", fx["model"], "--tasks", "", "-o", "out"], 2,
+                                 "--tasks: no name in ''", ("out",)),
     "verify: missing data folder": Case(
         lambda tmp, fx: ["data", "verify", "--data-dir", tmp / "DOES_NOT_EXIST"], 2, "DOES_NOT_EXIST"),
 }
@@ -273,3 +384,54 @@ def test_bare_polyret_version_and_debug_after_the_command(cli):
 
     with pytest.raises(UsageError, match="data directory not found"):
         cli("data", "verify", "--data-dir", "/DOES_NOT_EXIST", "--debug")
+
+
+BAD_TASK_LINES = {
+    "a key twice": '{"id": "2", "id": "9", "text": {"en": "a", "de": "b"}}',
+    "a surrogate": '{"id": "\\ud800", "text": {"en": "a", "de": "b"}}',
+    "deep nesting": "[" * 100_000 + "]" * 100_000,
+    "a huge integer": '{"id": ' + "7" * 5000 + "}",
+    "invisible text": json.dumps({"id": "2", "text": {"en": "\u00a0\u200b", "de": "x"}}),
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_TASK_LINES))
+def test_data_check_finds_what_evaluate_rejects(bad, cli, tmp_path):
+    path = _task_file(tmp_path, BAD_TASK_LINES[bad])
+    result = cli("data", "check", path)
+    assert result.code == 3, result.out + result.err
+    assert "no problems found" not in result.out and "line 2" in result.out, result.out
+
+
+def test_region_subtags_name_one_language_and_padded_texts_are_flagged(cli, tmp_path):
+    path = tmp_path / "regions.jsonl"
+    rows = [{"id": str(i), "text": {"zh-CN": f"红鞋 {i}", "pt_BR": f"sapato {i}", " de-de ": f"Schuh {i} "}}
+            for i in range(3)]
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    result = cli("data", "check", path)
+    assert result.code == 0, result.err
+    assert "languages: de, pt, zh" in result.out
+    assert "note: 3 text(s) start or end with white space" in result.out
+    assert "language code 'zh-CN' read as 'zh'" in result.err and "'pt_BR' read as 'pt'" in result.err
+
+
+def test_a_tasks_run_is_recorded_under_its_tasks_not_the_default_suite(cli, tiny_model_dir, tmp_path):
+    out = tmp_path / "run"
+    result = cli("evaluate", "--model", tiny_model_dir, "--tasks", "xquad-r", "--no-context", "-o", out)
+    assert result.code == 0, result.err
+    assert json.loads((out / "results.json").read_text())["meta"]["suite"] == "xquad-r"
+    assert "| suite | xquad-r |" in (out / "report.md").read_text()
+
+
+def test_two_directions_sharing_a_score_key_are_refused(tmp_path):
+    from polyret.data.records import ParallelCorpus
+    from polyret.errors import UsageError
+    from polyret.evaluation.bitext import evaluate_bitext
+    from polyret.evaluation.store import EmbeddingStore
+
+    languages = ("en", "pt-br", "en-pt", "br")  # en→pt-br and en-pt→br would both be "en-pt-br"
+    corpus = ParallelCorpus("clash", [str(i) for i in range(4)],
+                            {lang: [f"{lang} text {i}" for i in range(4)] for lang in languages})
+    with pytest.raises(UsageError, match="share the score key 'en-pt-br'"):
+        evaluate_bitext(corpus, EmbeddingStore(_CountingEncoder(), tmp_path), name="clash",
+                        pairs=[("en", "pt-br"), ("en-pt", "br")])

@@ -124,3 +124,25 @@ def test_sigint_twice_interrupts_at_once_and_handlers_are_restored():
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is before
+
+
+WORKER = Path(__file__).with_name("interrupt_worker.py")
+
+
+@pytest.mark.parametrize(("command", "sig"), [("evaluate", "SIGINT"), ("evaluate", "SIGTERM"),
+                                               ("debias", "SIGINT"), ("debias", "SIGTERM")])
+def test_a_signal_during_evaluate_or_debias_ends_with_its_code_and_writes_nothing(
+    command, sig, tiny_model_dir, qa_file, tmp_path
+):
+    out = tmp_path / "out"
+    args = {
+        "evaluate": ["evaluate", "--model", tiny_model_dir, "--task-file", qa_file, "--no-cache", "-o", out],
+        "debias": ["debias", "--model", tiny_model_dir, "--fit-on", qa_file, "-o", out],
+    }[command]
+    env = {**os.environ, "POLYRET_CACHE_DIR": str(tmp_path / "cache")}
+    process = subprocess.run([sys.executable, str(WORKER), sig, *map(str, args)], capture_output=True, text=True,
+                             env=env, timeout=240)
+    assert process.returncode == 128 + signal.Signals[sig], process.stderr
+    assert f"interrupted by {sig}" in process.stderr and "Traceback" not in process.stderr
+    assert not out.exists() or not any(out.iterdir()), sorted(out.iterdir())
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")], "a staging folder was left behind"

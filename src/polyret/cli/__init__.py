@@ -6,12 +6,14 @@ usage error. ``--debug`` (anywhere on the command line) shows the stack trace in
 libraries underneath print their own progress bars and warnings.
 
 Exit codes: 0 success, 1 other polyret error, 2 usage or configuration error, 3 data error, 4 model error,
-5 training fault, 70 internal error (a bug: please report it with ``--debug`` output), 130 interrupted.
+5 training fault, 70 internal error (a bug: please report it with ``--debug`` output), 130 / 143 interrupted by
+SIGINT / SIGTERM, 141 standard output closed early (``polyret ... | head``).
 """
 
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
 from importlib.metadata import version
 
@@ -19,8 +21,16 @@ import typer
 from rich.text import Text
 
 from polyret.cli import data, debias, evaluate, experiment, models, train
-from polyret.cli.console import err_console, show_warnings, styled
+from polyret.cli.console import (
+    closed_stdout_ends_quietly,
+    err_console,
+    escape_unencodable_output,
+    show_warnings,
+    styled,
+)
+from polyret.cli.options import check_arguments
 from polyret.cli.quiet import quiet_libraries
+from polyret.cli.signals import INTERRUPTED, interrupts_as_keyboard_interrupt
 from polyret.errors import MissingDataError, PolyretError, UsageError
 
 app = typer.Typer(
@@ -67,16 +77,25 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     given = [flag for flag in GLOBAL_FLAGS if flag in args]
     args = given + [arg for arg in args if arg not in GLOBAL_FLAGS]  # root flags also after the sub-command
-    debug = "--debug" in given
     quiet_libraries(verbose=bool(given))
     show_warnings()
+    escape_unencodable_output()
+    with interrupts_as_keyboard_interrupt() as received, closed_stdout_ends_quietly():
+        _run(args, debug="--debug" in given, received=received)
+
+
+def _run(args: list[str], *, debug: bool, received: list[int]) -> None:
+    """Run the command line ``args``; every failure becomes one message and its exit code."""
     try:
-        app(args=args, prog_name="polyret", standalone_mode=False)
+        check_arguments(args)
+        code = app(args=args, prog_name="polyret", standalone_mode=False)
     except PolyretError as exc:
         if debug:
             raise
         hint = exc.hint or _hint(exc)
         _fail(f"{exc}. {hint}" if hint else str(exc), exc.exit_code)
+    except BrokenPipeError:  # standard output closed early: closed_stdout_ends_quietly ends it
+        raise
     except OSError as exc:  # a file-system failure no layer foresaw: still the user's path, not a bug
         if debug:
             raise
@@ -96,12 +115,22 @@ def main(argv: list[str] | None = None) -> None:
             if debug:
                 raise exc.__cause__ from None
             _fail(f"EOFError: {exc.__cause__}\nRerun with --debug for details.", 70, label="internal error")
-        err_console.print("interrupted")
-        sys.exit(130)
+        _interrupted(received)
     except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
         if debug:
             raise
         _fail(f"{type(exc).__name__}: {exc}\nRerun with --debug for details.", 70, label="internal error")
+    if code == INTERRUPTED:  # typer turns a KeyboardInterrupt into Exit(130) and returns it without standalone_mode
+        _interrupted(received)
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+def _interrupted(received: list[int]) -> None:
+    """Report an interrupt and exit with the shell's code for its signal (130 SIGINT, 143 SIGTERM)."""
+    number = received[-1] if received else signal.SIGINT
+    err_console.print(f"interrupted by {signal.Signals(number).name}; nothing more was written")
+    sys.exit(128 + number)
 
 
 def _fail(message: str, exit_code: int, *, label: str = "error") -> None:

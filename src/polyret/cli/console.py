@@ -9,15 +9,59 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import logging
+import os
+import sys
+from collections.abc import Iterator
 
 from rich.console import Console
 from rich.progress import TextColumn
 from rich.text import Text
 
-console = Console(markup=False, highlight=False, soft_wrap=True)
+BROKEN_PIPE = 141
+"""Exit code when standard output is closed early (``polyret ... | head``): the shell's code for SIGPIPE."""
+
+
+def escape_unencodable_output() -> None:
+    """Print what the terminal's encoding cannot show as escapes (``\\u4e2d``) instead of failing on it."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
+@contextlib.contextmanager
+def closed_stdout_ends_quietly() -> Iterator[None]:
+    """End quietly with :data:`BROKEN_PIPE` when the reader of standard output goes away (``| head``).
+
+    Standard output is pointed at ``/dev/null`` so that the interpreter's last flush cannot fail again.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        _end_on_broken_pipe()
+
+
+def _end_on_broken_pipe() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(BROKEN_PIPE)
+
+
+class _Console(Console):
+    """A rich console that ends with :data:`BROKEN_PIPE` (not 1) when its reader goes away."""
+
+    def on_broken_pipe(self) -> None:
+        _end_on_broken_pipe()
+
+
+console = _Console(markup=False, highlight=False, soft_wrap=True)
 """Standard output: results and summaries (long lines are not broken, so paths stay whole)."""
-err_console = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+err_console = _Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 """Standard error: errors, warnings and progress of long steps."""
 
 

@@ -94,6 +94,8 @@ def check(
         console.print(f"languages: {', '.join(report.languages)}")
     for lang, share in report.coverage.items():
         console.print(f"  {lang}: {share:.1%} of the records")
+    if report.padded:
+        console.print(f"note: {report.padded} text(s) start or end with white space (kept as written)")
     for reason, count in report.skipped.items():
         console.print(f"skipped (left out of evaluation): {count} {reason}")
     for problem in report.problems:

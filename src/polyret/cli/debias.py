@@ -10,9 +10,11 @@ import typer
 
 from polyret.cli.console import console
 from polyret.cli.options import DataDirOption
+from polyret.data.records import ParallelQA
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.debias import DebiasSpec, parse_spec
-from polyret.errors import ModelError, UsageError
+from polyret.debias.export import CARD_SIGNATURE
+from polyret.errors import DataError, ModelError, UsageError
 from polyret.evaluation.debiased import (
     DebiasedRun,
     Reference,
@@ -47,7 +49,7 @@ def debias_command(
     device: Annotated[str | None, typer.Option(help="Torch device (cpu, cuda, ...); default: automatic.")] = None,
 ) -> None:
     """Fit LSAR on reference texts and write MODEL + a fixed projection layer as a sentence-transformers model."""
-    from polyret.debias.export import export_model
+    from polyret.debias.export import check_export_dir, export_model
     from polyret.evaluation.store import EmbeddingStore
     from polyret.models.encoders import SentenceTransformerEncoder, get_encoder
     from polyret.settings import cache_dir
@@ -58,6 +60,7 @@ def debias_command(
             f"{spec.method} needs the language of every text at query and index time, so it cannot be built into a "
             f"model; it is evaluation-time only (polyret evaluate --debias {spec.method}); use --method lsar"
         )
+    check_export_dir(output_dir)
     reference = fit_reference(fit_on, with_context=not no_context, data_dir=data_dir_opt)
     encoder = get_encoder(model, device=device)
     if not isinstance(encoder, SentenceTransformerEncoder):
@@ -82,7 +85,20 @@ def fit_reference(fit_on: str | Path, *, with_context: bool, data_dir: Path | No
         config = ExperimentConfig()
         config.evaluation = replace(config.evaluation, with_context=with_context)
         return study_reference(config, data_dir=data_dir)
-    return Reference.from_qa(load_qa_jsonl(fit_on), {"source": str(fit_on)}, with_context=with_context)
+    return Reference.from_qa(reference_items(fit_on), {"source": str(fit_on)}, with_context=with_context)
+
+
+def reference_items(path: str | Path) -> list[ParallelQA]:
+    """The QA records of a ``--fit-on`` / ``--debias-fit-on`` file.
+
+    Raises:
+        DataError: the file cannot be read, or holds no record to fit on.
+    """
+    items = load_qa_jsonl(path)
+    if not items:
+        raise DataError(path, "no QA records to fit on (an empty file)",
+                        expected="JSON lines with questions and answers in two or more languages")
+    return items
 
 
 def model_card(model: str, spec: DebiasSpec, facts: dict, reference: dict) -> str:
@@ -95,7 +111,7 @@ def model_card(model: str, spec: DebiasSpec, facts: dict, reference: dict) -> st
         "orthogonal complement of a low-rank language subspace estimated from per-language mean embeddings. It "
         "needs no language labels at inference.",
         "",
-        "Built with `polyret debias`.",
+        CARD_SIGNATURE,
         "",
         "## Fitted on",
         "",
@@ -132,7 +148,7 @@ def debias_reference(
         return None
     if fit_on is None:
         return unused_articles_reference(suite, data_dir=data_dir)
-    items = load_qa_jsonl(fit_on)
+    items = reference_items(fit_on)
     check_reference(items, [task.load(data_dir) for task in suite.tasks if isinstance(task, LareqaSpec)])
     return Reference.from_qa(items, {"source": str(fit_on)}, with_context=suite.with_context)
 

@@ -17,12 +17,18 @@ from rich.table import Table
 
 from polyret.cli.console import console, styled, text_column
 from polyret.cli.debias import debias_reference, debiased_results
-from polyret.cli.options import DataDirOption, comma_list
+from polyret.cli.options import DataDirOption, ResamplesOption, SeedOption, comma_list, names_list
 from polyret.cli.task_options import skip_lines, task_file_specs, task_tables
 from polyret.debias import parse_specs
 from polyret.errors import UsageError
 from polyret.evaluation.debiased import run_debiased
-from polyret.evaluation.report import read_evaluation_results, slug, write_evaluation_report
+from polyret.evaluation.report import (
+    REPORT_FILE,
+    RESULTS_FILE,
+    read_evaluation_results,
+    slug,
+    write_evaluation_report,
+)
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.significance import compare_results
 from polyret.evaluation.suite import SUITES, TASKS, BeirSpec, SuiteConfig, get_suite, run_tasks, suite_context
@@ -115,8 +121,12 @@ def evaluate_command(
     ] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep embeddings in memory only.")] = False,
     device: Annotated[str | None, typer.Option(help="Torch device (cpu, cuda, ...); default: automatic.")] = None,
-    backend: Annotated[str, typer.Option(help="Inference backend: torch (reference), onnx or openvino.")] = "torch",
-    precision: Annotated[str, typer.Option(help="Inference precision: fp32 (reference) or bf16.")] = "fp32",
+    backend: Annotated[str, typer.Option(help="Inference backend: torch (reference), onnx or openvino. Every backend "
+                                         "runs at --precision, fp32 unless given: OpenVINO's faster mode needs "
+                                         "--precision bf16.")] = "torch",
+    precision: Annotated[str, typer.Option(help="Inference precision: fp32 (the default: the reference every backend "
+                                           "is checked against) or bf16 (torch autocast, OpenVINO's bf16 hint).")
+                         ] = "fp32",
     beir_corpus: Annotated[Path | None, typer.Option(help="BEIR/MIRACL corpus JSONL (adds a BEIR task).")] = None,
     beir_topics: Annotated[Path | None, typer.Option(help="Topics TSV or queries JSONL of the BEIR task.")] = None,
     beir_qrels: Annotated[Path | None, typer.Option(help="Qrels (TREC or BEIR TSV) of the BEIR task.")] = None,
@@ -152,7 +162,8 @@ def evaluate_command(
                                  task_columns)
     own = [*file_tasks, *([beir] if beir is not None else [])]
     config = _suite_config(suite, tasks, batch_size, not no_context, own_tasks=bool(own)).with_tasks(*own)
-    out = check_output_dir(output_dir or Path("polyret-eval") / f"{slug(Path(model).name or model)}-{config.name}")
+    out = check_output_dir(output_dir or Path("polyret-eval") / f"{slug(Path(model).name or model)}-{config.name}",
+                           written_by=(RESULTS_FILE, REPORT_FILE))
     specs = parse_specs(debias or [])
     reference = debias_reference(config, specs, debias_fit_on, debias_transductive, data_dir_opt)
     cache_root = None if no_cache else cache_dir() / "embeddings"
@@ -204,8 +215,8 @@ def compare_command(
     run_a: Annotated[Path, typer.Argument(help="First run: a results.json or the folder holding it.")],
     run_b: Annotated[Path, typer.Argument(help="Second run.")],
     method: Annotated[str, typer.Option(help="randomization (sign flip) or bootstrap.")] = "randomization",
-    resamples: Annotated[int, typer.Option(min=100, help="Resamples of the test.")] = 10_000,
-    seed: Annotated[int, typer.Option(help="Random seed (results are reproducible).")] = 0,
+    resamples: ResamplesOption = 10_000,
+    seed: SeedOption = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the comparison as JSON.")] = None,
 ) -> None:
     """Paired significance of A - B for every per-query score the two runs share (same task, same query ids)."""
@@ -239,8 +250,9 @@ def _suite_config(
     """The named suite (default ``quick``); with task files and neither --suite nor --tasks, no suite task at all."""
     own_only = own_tasks and name is None and tasks is None
     config = SuiteConfig("task-files", ()) if own_only else get_suite(name or "quick")
-    if tasks:
-        config = config.select(comma_list(tasks))
+    if tasks is not None:  # the run is named after the tasks chosen, not after the suite they were taken from
+        config = config.select(names_list(tasks, "--tasks"))
+        config = replace(config, name="+".join(config.task_names))
     return replace(config, with_context=with_context, batch_size=batch_size)
 
 

@@ -71,13 +71,14 @@ def experiment_command(
         plan = plan_study(study, output_dir=output_dir, data_dir=data_dir)
         console.print(render_plan(plan), soft_wrap=True)
         return
-    from polyret.experiments.runner import run_experiment  # torch and friends load here, not at CLI start-up
+    from polyret.experiments.report import REPORT_FILE, RESULTS_FILE
+    from polyret.experiments.runner import ARMS_DIR, run_experiment  # torch and friends load here, not at start-up
 
     command = invocation(ctx)
     try:
         run_experiment(
             study,
-            output_dir=check_output_dir(output_dir),
+            output_dir=check_output_dir(output_dir, written_by=(RESULTS_FILE, REPORT_FILE, ARMS_DIR)),
             data_dir=data_dir,
             force=not resume,
             command=command,

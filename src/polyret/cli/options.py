@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from polyret import settings
+from polyret.errors import UsageError
+from polyret.schema import RESAMPLES_MAX, SEED_MAX, non_ascii_digit
 
 DataDirOption = Annotated[
     Path | None,
@@ -22,9 +24,45 @@ DataDirOption = Annotated[
 ]
 
 
+SeedOption = Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Random seed (results are reproducible).")]
+ResamplesOption = Annotated[int, typer.Option(min=100, max=RESAMPLES_MAX, help="Resamples of the test.")]
+
+
+def check_arguments(args: list[str]) -> None:
+    """Refuse a command-line value written with digits of another script (``--seed ٣``, ``lsar:²``): Python's
+    ``int()`` reads some of them silently and fails on others, so none is taken for a number.
+
+    Raises:
+        UsageError: naming the argument and the digit.
+    """
+    for arg in args:
+        value = arg.partition("=")[2] if arg.startswith("--") else arg
+        odd = non_ascii_digit(value)
+        if odd is not None and _numeric(value):
+            raise UsageError(f"argument {arg!r} holds {odd} (write numbers with the digits 0-9)")
+
+
+def _numeric(value: str) -> bool:
+    """Whether ``value`` reads as a number or a ``method:rank`` spec (digits, signs, points, commas, a colon)."""
+    tail = value.rpartition(":")[2]
+    return bool(tail) and all(char.isdigit() or char.isnumeric() or char in "+-.,_ " for char in tail)
+
+
 def comma_list(value: str | None) -> list[str] | None:
     """``"de, en,,fr"`` -> ``["de", "en", "fr"]``; ``None`` stays ``None`` (the option was not given)."""
     return [part.strip() for part in value.split(",") if part.strip()] if value is not None else None
+
+
+def names_list(value: str, flag: str) -> list[str]:
+    """A comma-separated list of names that must hold at least one (``--tasks ,`` and ``--tasks ''`` are errors).
+
+    Raises:
+        UsageError: naming ``flag``.
+    """
+    names = comma_list(value) or []
+    if not names:
+        raise UsageError(f"{flag}: no name in {value!r} (expected comma-separated names, e.g. xquad-r,ntrex128)")
+    return names
 
 
 def config_options(cls: type, *, skip: Collection[str] = ()) -> Callable[[Callable[..., None]], Callable[..., None]]:

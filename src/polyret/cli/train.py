@@ -18,6 +18,7 @@ from polyret.data.user_qa import load_qa_jsonl
 from polyret.errors import DataError, TrainingInterrupted, UsageError
 from polyret.io import check_output_dir
 from polyret.training import TrainConfig
+from polyret.training.layout import CHECKPOINTS_DIR, CONFIG_FILE, TRAIN_LOG_FILE
 
 
 def register(app: typer.Typer) -> None:
@@ -50,7 +51,7 @@ def train_command(
     resolved = base.replace(model=model, data=data, resume=resume or None, **overrides)
     if not resolved.model or not resolved.data:
         raise UsageError("give --model and --data (or set model and data in --config)")
-    check_output_dir(output_dir)
+    check_output_dir(output_dir, written_by=(CONFIG_FILE, TRAIN_LOG_FILE, CHECKPOINTS_DIR))
     records = _load_data(resolved.data, resolved.languages, data_dir)
     from polyret.training.trainer import train  # torch and friends load here, not at CLI start-up
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,8 @@ class FileReport:
         coverage: language -> share of records present in that language (QA items, aligned files).
         problems: the problems found (at most ``limit`` of them); ``problem_count`` counts them all.
         skipped: rows read but left out of evaluation on purpose (reason -> count), see :mod:`polyret.data.user_tasks`.
+        padded: texts with white space at their start or end (kept as written: a tokenizer ignores it, but exact
+            comparisons such as a CLSD distractor equal to its translation do not).
     """
 
     path: str
@@ -49,6 +51,7 @@ class FileReport:
     problems: list[DataError] = field(default_factory=list)
     problem_count: int = 0
     skipped: Skipped = field(default_factory=Skipped)
+    padded: int = 0
 
     @property
     def ok(self) -> bool:
@@ -115,9 +118,16 @@ def _check_lareqa(path: Path, report: FileReport, problems: ProblemLog) -> None:
     report.languages = _name_language(path)
 
 
+def padded_count(texts: Iterable[str | None]) -> int:
+    """How many texts start or end with white space."""
+    return sum(1 for text in texts if text and text != text.strip())
+
+
 def _check_qa(path: Path, report: FileReport, problems: ProblemLog) -> None:
     items = load_qa_jsonl(path, problems=problems)
     report.records = len(items)
+    report.padded = padded_count(text for item in items for part in (item.questions, item.answers)
+                                 for text in part.values())
     langs = sorted({lang for item in items for lang in item.languages})
     report.languages = langs
     report.coverage = {lang: sum(lang in item.languages for item in items) / len(items) for lang in langs}
@@ -139,17 +149,20 @@ def _check_qrels(path: Path, report: FileReport, problems: ProblemLog) -> None:
 def _check_clsd(path: Path, report: FileReport, problems: ProblemLog) -> None:
     items = read_discrimination(path, problems=problems, skipped=report.skipped, require_languages=False)
     report.records = len(items)
+    report.padded = padded_count(text for item in items for text in (item.query, *item.candidates))
     report.languages = sorted({lang for item in items for lang in (item.query_lang, item.candidate_lang)} - {""})
 
 
 def _check_multiway(path: Path, report: FileReport, problems: ProblemLog) -> None:
     corpus = read_multiway(path, problems=problems, skipped=report.skipped)
     report.records, report.languages, report.coverage = len(corpus), corpus.languages, language_coverage(corpus)
+    report.padded = padded_count(text for texts in corpus.texts.values() for text in texts)
 
 
 def _check_tsv(path: Path, report: FileReport, problems: ProblemLog) -> None:
     corpus = read_parallel_tsv(path, problems=problems)
     report.records, report.languages = len(corpus), corpus.languages
+    report.padded = padded_count(text for texts in corpus.texts.values() for text in texts)
 
 
 def _check_beir(path: Path, report: FileReport, problems: ProblemLog) -> None:

@@ -1,17 +1,22 @@
 """Language codes: polyret's short codes and the mapping from the codes the public data sets use.
 
 polyret names a language by its ISO 639-1 code where one exists (``de``, ``zh``, ``ar``) and by its ISO 639-3 code
-otherwise (``yue``, ``gsw``, ``fil``). A region or script suffix is kept (``pt-BR``, ``sr-Latn``, ``en-GB``), except
-where a data set's variant is *the* version of that language in polyret (NTREX ``zho-CN`` -> ``zh``, TICO-19
-``es-LA`` -> ``es`` and ``pt-BR`` -> ``pt``).
+otherwise (``yue``, ``gsw``, ``fil``). In the public data sets a region or script suffix is kept (``pt-BR``,
+``sr-Latn``, ``en-GB``: NTREX has several English references), except where a data set's variant is *the* version
+of that language in polyret (NTREX ``zho-CN`` -> ``zh``, TICO-19 ``es-LA`` -> ``es`` and ``pt-BR`` -> ``pt``). In a
+user's own files a region is dropped (``zh-CN`` -> ``zh``, ``pt_BR`` -> ``pt``, with a warning), a script kept.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from polyret.errors import DataError, UsageError
+
+log = logging.getLogger(__name__)
 
 # ISO 639-3 (and 639-2/B) codes used by NTREX-128, Tatoeba and TICO-19 -> polyret code. A bare entry maps to itself
 # (the language has no ISO 639-1 code). Individual languages map to their macrolanguage's code where that is how the
@@ -52,6 +57,11 @@ def normalize_language(
 ) -> str:
     """Return polyret's short code for ``code`` (``deu`` -> ``de``, ``zho-CN`` -> ``zh`` for NTREX).
 
+    A public data set's codes keep their region (NTREX's ``en-GB`` and ``en-US`` are two references). A code from
+    a user's own file (``dataset=None``) is read as a language: white space is trimmed, ``_`` is ``-``, and a region
+    subtag is dropped (``zh-CN``, ``pt_BR``, ``de-DE`` and ``de-de`` are ``zh``, ``pt``, ``de``, ``de``; a script
+    such as ``sr-Latn`` is kept), with one warning per code that names the change.
+
     Args:
         code: a code as a data set or a user's file spells it.
         dataset: registry name whose own spellings apply first (``ntrex128``, ``tico19``).
@@ -65,7 +75,8 @@ def normalize_language(
     override = DATASET_OVERRIDES.get(dataset or "", {}).get(code)
     if override is not None:
         return override
-    base, _, suffix = code.strip().partition("-")
+    spelled = code.strip() if dataset else code.strip().replace("_", "-")
+    base, _, suffix = spelled.partition("-")
     base = base.lower()
     short = ISO639_3_TO_SHORT.get(base) or (base if base in KNOWN_CODES else None)
     if short is None:
@@ -77,7 +88,25 @@ def normalize_language(
             record=record,
             expected="an ISO 639-1 or 639-3 code such as 'de' or 'deu' (or allow unknown codes explicitly)",
         )
+    if dataset is None:
+        tags = [tag for tag in suffix.split("-") if tag]
+        suffix = "-".join(tag.title() for tag in tags if not _REGION.fullmatch(tag))
+        if any(_REGION.fullmatch(tag) for tag in tags):
+            _note_once(code, f"{short}-{suffix}" if suffix else short)
     return f"{short}-{suffix}" if suffix else short
+
+
+_REGION = re.compile(r"[A-Za-z]{2}|[0-9]{3}")
+"""A region subtag (``CN``, ``br``, ``419``); scripts have four letters (``Latn``)."""
+_NOTED: set[str] = set()
+
+
+def _note_once(code: str, normalized: str) -> None:
+    """Warn once per process that ``code`` of a user's file is read as ``normalized``."""
+    if code not in _NOTED:
+        _NOTED.add(code)
+        log.warning("language code %r read as %r (a region is dropped: polyret names languages, not countries)",
+                    code, normalized)
 
 
 def select_languages(name: str, available: Iterable[str], requested: Iterable[str] | None) -> list[str]:

@@ -7,13 +7,13 @@ parsers with a collecting :class:`ProblemLog` so that a user sees every problem 
 from __future__ import annotations
 
 import contextlib
-import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from polyret.errors import DataError
-from polyret.io import read_lines
+from polyret.io import loads_json, read_lines
 
 
 class ProblemLog:
@@ -59,8 +59,8 @@ def field(obj: Any, key: str, kind: type | tuple[type, ...], path: str | Path, r
         raise DataError(
             path, f"field {key!r} is a {type(value).__name__}", record=record, expected=f"a {_kind_name(kind)}"
         )
-    if isinstance(value, str) and not value.strip():
-        raise DataError(path, f"field {key!r} is empty", record=record, expected="a non-empty text")
+    if isinstance(value, str) and not is_visible(value):
+        raise DataError(path, f"field {key!r} is {_emptiness(value)}", record=record, expected="a non-empty text")
     return value
 
 
@@ -68,9 +68,23 @@ def nonempty_text(value: Any, what: str, path: str | Path, record: str | int) ->
     """Return ``value`` if it is a string with visible content, else raise naming ``what``."""
     if not isinstance(value, str):
         raise DataError(path, f"{what} is a {type(value).__name__}", record=record, expected="a text")
-    if not value.strip():
-        raise DataError(path, f"{what} is empty", record=record, expected="a non-empty text")
+    if not is_visible(value):
+        raise DataError(path, f"{what} is {_emptiness(value)}", record=record, expected="a non-empty text")
     return value
+
+
+_VISIBLE = re.compile(r"[^\s\u00ad\u180e\u200b-\u200f\u2028-\u202f\u205f-\u206f\ufeff]")
+"""A character that shows: not white space (``\\s`` includes NBSP), not zero-width (ZWSP, ZWJ, direction marks,
+word joiner, BOM) and not a soft hyphen."""
+
+
+def is_visible(text: str) -> bool:
+    """Whether ``text`` holds at least one visible character (a text of NBSP or zero-width spaces does not)."""
+    return _VISIBLE.search(text) is not None
+
+
+def _emptiness(text: str) -> str:
+    return "empty" if not text.strip() else f"only invisible characters ({len(text)}: white space or zero-width)"
 
 
 def iter_jsonl(path: str | Path, problems: ProblemLog) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -86,10 +100,7 @@ def iter_jsonl(path: str | Path, problems: ProblemLog) -> Iterator[tuple[int, di
 
 
 def _json_object(line: str, path: str | Path, number: int) -> dict[str, Any]:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DataError(path, f"malformed JSON ({exc.msg} at column {exc.colno})", record=number) from None
+    obj = loads_json(line, path, number)
     if not isinstance(obj, dict):
         raise DataError(path, f"a JSON {type(obj).__name__}", record=number, expected="one JSON object per line")
     return obj

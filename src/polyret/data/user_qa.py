@@ -84,13 +84,15 @@ def parse_qa_record(
         if not required and obj.get(key) is None:
             return {}
         raw = field(obj, key, dict, path, record)
-        out = {
-            normalize_language(lang, allow_unknown=allow_unknown, path=path, record=record): nonempty_text(
-                text, f"{key}[{lang!r}]", path, record
-            )
-            for lang, text in raw.items()
-            if text is not None
-        }
+        out: dict[str, str] = {}
+        for lang, text in raw.items():
+            code = normalize_language(lang, allow_unknown=allow_unknown, path=path, record=record)
+            if text is None:
+                continue
+            if code in out:  # e.g. "de" and "de-DE": one language, two texts
+                raise DataError(path, f"two {key} in language {code!r} ({lang!r} among them)", record=record,
+                                expected="one text per language")
+            out[code] = nonempty_text(text, f"{key}[{lang!r}]", path, record)
         if required and not out:
             raise DataError(path, f"no {key}", record=record, expected=f"at least one language in {key!r}")
         return out

@@ -19,7 +19,6 @@ evaluators as the registered tasks (bitext, CLSD, LAReQA, BEIR).
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -34,12 +33,12 @@ from polyret.data.parsing import ProblemLog, field, iter_jsonl, nonempty_text
 from polyret.data.records import DiscriminationItem, ParallelCorpus, Passage, Query, RetrievalTask
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.errors import DataError, UsageError
-from polyret.io import read_lines
+from polyret.io import loads_json, read_lines
 
 TASK_FORMATS = ("multiway", "tsv", "parallel", "clsd", "qa", "beir")
 """Formats of user task files (docs/data.md)."""
 
-LANGUAGE_KEY = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+LANGUAGE_KEY = re.compile(r"\s*[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*\s*")
 """What a language key of a user file looks like (``de``, ``deu``, ``pt-BR``, ``sr-Latn``): no path characters."""
 
 MULTIWAY_FIELDS = ("id", "text", "group")
@@ -425,8 +424,8 @@ def first_object(path: str | Path) -> dict[str, Any]:
     for line in read_lines(path):
         if line.strip():
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
+                obj = loads_json(line, path, 1)
+            except DataError:
                 return {}
             return obj if isinstance(obj, dict) else {}
     return {}

@@ -9,6 +9,7 @@ from polyret.debias.centering import LanguageCentering
 from polyret.debias.lir import LanguageInformationRemoval
 from polyret.debias.lsar import LowRankSubspaceRemoval
 from polyret.errors import UsageError
+from polyret.schema import parse_int
 
 METHODS: dict[str, type] = {
     LanguageCentering.method: LanguageCentering,
@@ -63,9 +64,10 @@ def parse_spec(text: str) -> DebiasSpec:
         return DebiasSpec(method)
     if method == LanguageCentering.method:
         raise UsageError(f"debiasing method {text!r}: centering takes no rank")
-    if not rank_text.strip().isdigit() or int(rank_text) < 1:
+    rank = parse_int(rank_text, f"debiasing method {text!r}: the rank (a positive integer)")
+    if rank < 1:
         raise UsageError(f"debiasing method {text!r}: the rank must be a positive integer")
-    return DebiasSpec(method, int(rank_text))
+    return DebiasSpec(method, rank)
 
 
 def parse_specs(texts: list[str]) -> list[DebiasSpec]:

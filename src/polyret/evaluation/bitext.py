@@ -113,6 +113,12 @@ def _add_pair_scores(
     matrix: dict[str, dict[str, float]] = {}
     hits: dict[str, float] = {}
     empty: list[str] = []
+    directions: dict[str, tuple[str, str]] = {}
+    for direction in (d for a, b in pairs for d in ((a, b), (b, a))):
+        other = directions.setdefault("-".join(direction), direction)
+        if other != direction:  # ("en", "pt-br") and ("en-pt", "br"): one score key would drop hits of the other
+            raise UsageError(f"bitext evaluation of {corpus.name!r}: directions {'→'.join(other)} and "
+                             f"{'→'.join(direction)} share the score key {'-'.join(direction)!r}")
     for a, b in pairs:
         shared = np.intersect1d(present[a], present[b])
         if not len(shared):

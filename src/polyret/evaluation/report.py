@@ -20,6 +20,7 @@ from polyret.evaluation.markdown import markdown_table, matrix_table
 from polyret.evaluation.plots import bar_chart, heatmap
 from polyret.evaluation.result import TaskResult
 from polyret.io import atomic_write, read_json, write_json
+from polyret.schema import Record, check_shape
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
@@ -71,11 +72,12 @@ def read_evaluation_results(path: str | Path) -> tuple[str, dict[str, Any], dict
     if path.is_dir():
         path = path / RESULTS_FILE
     data = read_json(path)
-    try:
-        results = {name: TaskResult.from_dict(item) for name, item in data["results"].items()}
-        return str(data["model"]), dict(data.get("meta", {})), results
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise DataError(path, f"not an evaluation results file ({exc})", expected="polyret evaluate output") from None
+    if not (isinstance(data, dict) and {"model", "results"} <= data.keys()):
+        raise DataError(path, "not an evaluation results file (no model and results)",
+                        expected="polyret evaluate output")
+    check_shape(data, Record({"model": str, "results": dict}, {"meta": dict}, open=True), path)
+    results = {name: TaskResult.from_json(item, path, f"/results/{name}") for name, item in data["results"].items()}
+    return data["model"], data.get("meta", {}), results
 
 
 def _meta_section(meta: Mapping[str, Any]) -> str:

@@ -10,7 +10,17 @@ heatmaps (``matrices[metric][query_lang][passage_lang]``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
+
+from polyret.schema import MapOf, Nullable, Number, Ranged, Record, check_shape, finite
+
+SHAPE = Record(
+    {"task": str, "main": str, "scores": MapOf(Nullable(Number))},
+    {"matrices": MapOf(MapOf(MapOf(Nullable(Number)))), "per_query": MapOf(MapOf(Ranged(Number, finite()))),
+     "details": dict},
+)
+"""What a stored task result must look like (checked on load by :meth:`TaskResult.from_json`)."""
 
 
 @dataclass(slots=True)
@@ -33,4 +43,14 @@ class TaskResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskResult:
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, data: Any, path: str | Path, where: str) -> TaskResult:
+        """A result read from the file ``path`` at key ``where``, its shape checked first (:data:`SHAPE`).
+
+        Raises:
+            DataError: naming the file, the key and what was expected.
+        """
+        check_shape(data, SHAPE, path, where)
         return cls(**data)

@@ -15,10 +15,21 @@ from typing import Any
 from polyret.errors import DataError
 from polyret.evaluation.result import TaskResult
 from polyret.io import read_json, write_json
+from polyret.schema import Check, Nullable, Number, Ranged, Record, at_least, check_shape
 
 RESULTS_FILE = "results.json"
 TIME_KEYS = ("train_wall_s", "eval_wall_s")
 """The keys of an arm's ``info`` that hold its training and evaluation seconds (absent when not done)."""
+_COUNT = Ranged(int, at_least(0))
+_SECONDS = Nullable(Ranged(Number, Check(lambda value: math.isfinite(value) and value >= 0, "finite and >= 0")))
+_CONFIG = Record({}, {"training": Nullable(Record({}, {"batch_size": Ranged(int, at_least(1)),
+                                                      "max_seq_length": Nullable(int)}, open=True))}, open=True)
+_INFO = Record({}, {"train_steps": _COUNT, "eval_texts": _COUNT, "train_wall_s": _SECONDS, "eval_wall_s": _SECONDS,
+                    "backend": str}, open=True)
+COSTS_SHAPE = Record({}, {"config": _CONFIG, "info": _INFO}, open=True)
+"""The parts of a stored arm result a study plan reads to estimate time."""
+SHAPE = Record({"run_name": str, "label": str, "config_hash": str, "tasks": dict, "config": _CONFIG}, {"info": _INFO})
+"""What a stored arm result must look like (the task results are checked by :meth:`TaskResult.from_json`)."""
 
 
 @dataclass
@@ -72,17 +83,15 @@ def load_arm_result(run_dir: str | Path, *, config_hash: str, tasks: list[str]) 
     """
     path = Path(run_dir) / RESULTS_FILE
     data = read_json(path)
-    try:
-        result = ArmResult(
-            run_name=data["run_name"],
-            label=data["label"],
-            config_hash=data["config_hash"],
-            config=data["config"],
-            tasks={name: TaskResult.from_dict(task) for name, task in data["tasks"].items()},
-            info=data.get("info", {}),
-        )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise DataError(path, f"not a complete arm result ({type(exc).__name__}: {exc})") from None
+    check_shape(data, SHAPE, path)
+    result = ArmResult(
+        run_name=data["run_name"],
+        label=data["label"],
+        config_hash=data["config_hash"],
+        config=data["config"],
+        tasks={name: TaskResult.from_json(task, path, f"/tasks/{name}") for name, task in data["tasks"].items()},
+        info=data.get("info", {}),
+    )
     if result.config_hash != config_hash:
         raise DataError(path, f"config hash {result.config_hash!r} does not match", expected=repr(config_hash))
     for name in tasks:

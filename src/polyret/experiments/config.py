@@ -17,10 +17,21 @@ from typing import Any, ClassVar
 from polyret.debias import parse_specs
 from polyret.errors import UsageError
 from polyret.evaluation.suite import TASKS
-from polyret.experiments.task_files import study_task_files
+from polyret.experiments.task_files import check_task_file_names, study_task_files
 from polyret.io import read_mapping
 from polyret.models.backends import InferenceBackend
-from polyret.schema import Check, at_least, between, build_dataclass, check_ranges, distinct, greater_than
+from polyret.schema import (
+    RESAMPLES_MAX,
+    Check,
+    at_least,
+    between,
+    build_dataclass,
+    check_ranges,
+    distinct,
+    greater_than,
+    seed_range,
+    seeds_range,
+)
 from polyret.training.config import TrainConfig
 
 ZERO_SHOT = "zero-shot"
@@ -66,7 +77,7 @@ class DataSettings:
     allow_leakage: bool = False
 
     RANGES: ClassVar[dict[str, Check]] = {
-        "train_languages": distinct(), "folds": at_least(2), "test_fold": at_least(0),
+        "fold_seed": seed_range(), "train_languages": distinct(), "folds": at_least(2), "test_fold": at_least(0),
         "max_train_questions": at_least(1),
     }
 
@@ -180,7 +191,8 @@ class ExperimentConfig:
 
     RANGES: ClassVar[dict[str, Check]] = {
         "arms": distinct(), "hybrid_alpha": between(0.0, 1.0), "alpha_sweep": distinct(non_empty=False),
-        "seeds": distinct(), "significance_level": between(0.0, 1.0), "significance_resamples": at_least(100),
+        "seeds": seeds_range(), "significance_level": between(0.0, 1.0),
+        "significance_resamples": between(100, RESAMPLES_MAX),
         "reference_models": distinct(non_empty=False), "equivalence_margin_map": greater_than(0),
         "equivalence_margin_accuracy": greater_than(0), "equivalence_margin_bias": greater_than(0),
         "debias_reference_articles": at_least(1),
@@ -304,7 +316,7 @@ def validate(config: ExperimentConfig) -> None:
     _check_names(config.evaluation.in_domain, IN_DOMAIN_TASKS, "evaluation.in_domain")
     config.evaluation.inference_backend()
     _check_names(config.evaluation.domain_shift, DOMAIN_SHIFT_TASKS, "evaluation.domain_shift")
-    study_task_files(config.evaluation.task_files)
+    check_task_file_names(study_task_files(config.evaluation.task_files), TASKS)
 
 
 def train_config(config: ExperimentConfig, sampler: str, *, alpha: float | None, seed: int) -> TrainConfig:

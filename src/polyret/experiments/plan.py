@@ -24,12 +24,13 @@ from typing import Any
 from polyret.errors import PolyretError
 from polyret.evaluation.significance import detectable_effect
 from polyret.experiments.analysis import ACCURACY_METRICS
-from polyret.experiments.arm_result import RESULTS_FILE
+from polyret.experiments.arm_result import COSTS_SHAPE, RESULTS_FILE
 from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import ExperimentConfig, train_config
 from polyret.experiments.study_data import StudyData, prepare_study_data
 from polyret.experiments.task_reuse import find_donor
 from polyret.io import read_json
+from polyret.schema import ListOf, MapOf, Nullable, Number, Record, check_shape
 
 ARMS_DIR = "arms"
 MDE_FACTOR = detectable_effect(1.0)
@@ -114,7 +115,7 @@ def measured_costs(
     per_pair, per_text, sources = [], [], set()
     for path in sorted({*output_dir.glob(f"{ARMS_DIR}/*/{RESULTS_FILE}"),
                         *output_dir.parent.glob(f"*/{ARMS_DIR}/*/{RESULTS_FILE}")}):
-        arm = _read(path)
+        arm = _read(path, COSTS_SHAPE)
         config, info = arm.get("config", {}), arm.get("info", {})
         if config.get("base_model") != base_model:
             continue
@@ -133,20 +134,29 @@ def measured_costs(
     }
 
 
-def _read(path: Path) -> dict[str, Any]:
-    """A stored arm result as raw JSON (an unreadable one counts as absent)."""
+_PRIOR_STUDY = Record({}, {
+    "comparisons": MapOf(MapOf(Record({}, {"sd_difference": Nullable(Number)}, open=True))),
+    "table": Record({}, {"columns": ListOf(Record({"id": str, "task": str, "key": str}, open=True)),
+                         "rows": ListOf(Record({}, {"sd": Nullable(MapOf(Nullable(Number)))}, open=True))}, open=True),
+}, open=True)
+"""The parts of an earlier study's results.json the plan reads (a file of another shape counts as absent)."""
+
+
+def _read(path: Path, shape: Any) -> dict[str, Any]:
+    """A stored result as raw JSON, checked against ``shape`` (an unreadable one counts as absent)."""
     try:
         data = read_json(path)
+        check_shape(data, shape, path)
     except PolyretError:
         return {}
-    return data if isinstance(data, dict) else {}
+    return data
 
 
 def _prior_results(output_dir: Path) -> list[tuple[str, dict[str, Any]]]:
     """Earlier study summaries: the study folder's own first, then those of the study folders beside it."""
     paths = [output_dir / RESULTS_FILE, *sorted(output_dir.parent.glob(f"*/{RESULTS_FILE}"))]
     found = dict.fromkeys(path.resolve() for path in paths if path.is_file())
-    return [(path.parent.name, _read(path)) for path in found]
+    return [(path.parent.name, _read(path, _PRIOR_STUDY)) for path in found]
 
 
 def _task_plans(study: StudyData, prior: list[tuple[str, dict[str, Any]]], seeds: int) -> list[dict[str, Any]]:
@@ -210,7 +220,9 @@ def render_plan(plan: dict[str, Any]) -> str:
     for task in plan["tasks"]:
         mde = f"MDE {task['mde']:.4f}" if task.get("mde") is not None else "MDE unknown"
         seed = f", seed SD {task['seed_sd']:.4f}" if task["seed_sd"] is not None else ", seed SD not included"
-        lines.append(f"  {task['task']}: {task['items']} items, {task['texts']} texts, {task['metric']}: {mde} "
+        size = ("size not counted before evaluation" if task["items"] is None
+                else f"{task['items']} items, {task['texts']} texts")
+        lines.append(f"  {task['task']}: {size}, {task['metric']}: {mde} "
                      f"(sd(d) {task['sd_difference']:.3f}, {task['sd_source']}{seed})")
     lines.append(_estimate_text(estimate, costs))
     return "\n".join(lines)

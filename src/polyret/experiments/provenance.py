@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from polyret.data.registry import get_dataset, verify
+from polyret.experiments.config import ExperimentConfig
+from polyret.experiments.task_files import study_task_files
 from polyret.provenance import file_sha256
 
 TASK_DATASETS = {
@@ -19,16 +21,25 @@ def data_checksums(tasks: list[str], data_dir: str | Path | None, extra_files: l
     A registered file whose content does not match its checksum is listed with its status instead of the hash.
 
     Args:
-        tasks: evaluation task names (each maps to a registered data set).
+        tasks: evaluation task names; those of registered data sets have their registered files checked (a task
+            file's own name is not one: pass its path in ``extra_files``).
         data_dir: the data directory.
-        extra_files: user files (e.g. a training QA JSONL), hashed as they are.
+        extra_files: user files (a training QA JSONL, task files; a folder, e.g. BEIR: every file in it), hashed
+            as they are.
     """
-    datasets = sorted({TASK_DATASETS[task] for task in tasks})
+    datasets = sorted({TASK_DATASETS[task] for task in tasks if task in TASK_DATASETS})
     out = {}
     for status in verify(data_dir, datasets=datasets):
         digest = get_dataset(status.dataset).files[status.relpath]
         ok = status.status == "ok"
         out[f"{status.dataset}/{status.relpath}"] = digest if ok else f"{status.status} {status.detail}"
-    for path in extra_files:
-        out[str(path)] = file_sha256(path)
+    for path in map(Path, extra_files):
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        out.update({str(file): file_sha256(file) for file in files})
     return out
+
+
+def study_files(config: ExperimentConfig) -> list[str]:
+    """The user's own files a study reads: its training QA file and its task files."""
+    own = [item.spec.path for item in study_task_files(config.evaluation.task_files)]
+    return [*([config.data.train_qa] if config.data.train_qa else []), *own]

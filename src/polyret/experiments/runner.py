@@ -30,7 +30,7 @@ from polyret.experiments.arm_result import RESULTS_FILE, TIME_KEYS, ArmResult, l
 from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import ExperimentConfig, train_config
 from polyret.experiments.debias_rows import debias_rows, rows_missing, study_reference
-from polyret.experiments.provenance import data_checksums
+from polyret.experiments.provenance import data_checksums, study_files
 from polyret.experiments.study_data import StudyData, prepare_study_data
 from polyret.experiments.task_reuse import FINGERPRINT_KEY, REUSED_KEY, find_donor
 from polyret.io import read_json, write_json
@@ -96,9 +96,7 @@ def run_experiment(
         results = _run_arms(config, study, output_dir=output_dir, data_dir=data_dir, force=force, console=console)
     facts = {
         **provenance.environment(command),
-        "data_checksums": data_checksums(
-            study.suite.task_names, data_dir, [config.data.train_qa] if config.data.train_qa else []
-        ),
+        "data_checksums": data_checksums(study.suite.task_names, data_dir, study_files(config)),
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
     summary = report.summarise(

@@ -18,6 +18,7 @@ report reads :func:`task_names` to place their results beside the registered tas
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,23 @@ def _entry(entry: dict[str, Any], where: str) -> StudyTaskFile:
     except UsageError as exc:
         raise UsageError(f"config key '{where}.format': {exc}") from None
     return StudyTaskFile(spec, entry["kind"])
+
+
+def check_task_file_names(files: list[StudyTaskFile], registered: Collection[str]) -> None:
+    """Every task file needs a name of its own: results, tables and checksums are keyed by it.
+
+    Raises:
+        UsageError: two files share a name, or a file takes the name of a registered task.
+    """
+    seen: dict[str, int] = {}
+    for i, item in enumerate(files):
+        name, where = item.spec.name, f"config key 'evaluation.task_files[{i}].name'"
+        if name in registered:
+            raise UsageError(f"{where}: {name!r} is the name of a registered task (give the file a name of its own)")
+        if name in seen:
+            raise UsageError(f"{where}: {name!r} is also the name of task_files[{seen[name]}] (give each file a "
+                             "name of its own)")
+        seen[name] = i
 
 
 def task_names(entries: list[dict[str, Any]], kind: str) -> list[str]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from polyret.errors import UsageError
 from polyret.models.backends import InferenceBackend, autocast, install_backend, resolve_backend
 from polyret.models.loading import load_sentence_transformer, model_fingerprint, use_weights_dir
 from polyret.models.protocol import Encoder, Role, check_role
@@ -200,14 +201,39 @@ def get_encoder(
     (else the log) when that backend's runtime is not installed.
 
     Raises:
+        UsageError: ``device`` is not a torch device, or not one this machine has.
         ModelError: ``spec`` cannot be loaded as an encoder.
     """
+    check_device(device)
     if str(spec) == USE_ALIAS and not Path(spec).exists():
         use_weights_dir()  # a clear ModelError when the package is missing
         return USEEncoder()
     model = load_sentence_transformer(spec, device=device)
     return sentence_transformer_encoder(model, name=str(spec), max_seq_length=max_seq_length, backend=backend,
                                         warn=warn)
+
+
+def check_device(device: str | None) -> None:
+    """Make sure torch can place a model on ``device`` (``None``: chosen automatically) before anything loads.
+
+    Raises:
+        UsageError: an unknown device name, or CUDA / MPS / a GPU index this machine does not have.
+    """
+    if device is None:
+        return
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise UsageError(f"unknown device {device!r} (expected cpu, cuda, cuda:N or mps)") from None
+    if parsed.type == "cuda" and (not torch.cuda.is_available() or (parsed.index or 0) >= torch.cuda.device_count()):
+        raise UsageError(f"device {device}: no such CUDA GPU is visible to torch ({torch.cuda.device_count()} "
+                         "visible; use cpu)")
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise UsageError(f"device {device}: MPS is not available on this machine (use cpu)")
+    if parsed.type not in ("cpu", "cuda", "mps"):
+        raise UsageError(f"device {device}: not supported for encoding (expected cpu, cuda, cuda:N or mps)")
 
 
 def sentence_transformer_encoder(

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from polyret import schema
 from polyret.errors import UsageError
 from polyret.io import atomic_write, read_json, read_mapping
 from polyret.schema import Check, at_least, between, build_dataclass, check_ranges, distinct, greater_than, one_of
@@ -110,6 +111,7 @@ class TrainConfig:
         "weighting": one_of(lambda: _choices("Weighting")),
         "precision": one_of(lambda: ("auto", "fp32", "fp16", "bf16")),
         "alpha": between(0.0, 1.0),
+        "seed": schema.seed_range(),
         "batch_size": Check(lambda size: size >= 2, ">= 2 (a batch of one pair has no in-batch negatives)"),
         "mini_batch_size": at_least(1),
         "positives_per_query": at_least(1),

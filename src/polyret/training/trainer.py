@@ -406,6 +406,6 @@ def _eval_batches(
 
 def _save_final(model: SentenceTransformer, target: Path) -> Path:
     """Save the model next to ``target`` and move it into place, so ``final/`` is never half-written."""
-    with atomic_directory(target) as staging:
+    with atomic_directory(target, ours=lambda folder: (folder / "modules.json").is_file()) as staging:
         model.save(str(staging))
     return target
