@@ -78,12 +78,12 @@ def cases(data_dir: str | None = None) -> Iterator[tuple[str, list[ParallelQA], 
                    {**options, "batch_size": 4, "seed": 5, "world_size": world_size, "exclude_languages": ()})
 
 
-def record(sampler: Any, describe: Callable[[int], str]) -> dict[str, Any]:
-    """The record of one sampler: ``describe(entry)`` writes a batch entry as ``id:x:y``."""
+def record(sampler: Any, describe: Callable[[Any], list[str]]) -> dict[str, Any]:
+    """The record of one sampler: ``describe(batch)`` writes each entry of a batch as ``id:x:y``."""
     out: dict[str, Any] = {"steps_per_epoch": sampler.steps_per_epoch, "fingerprint": sampler.fingerprint}
     for epoch in EPOCHS:
         plan = sampler.epoch_plan(epoch)
-        lines = [f"{label}\t{','.join(describe(int(entry)) for entry in batch)}"
+        lines = [f"{label}\t{','.join(describe(batch))}"
                  for label, batch in zip(plan.plans, plan.batches, strict=True)]
         out[f"epoch{epoch}"] = {
             "sha256": hashlib.sha256("\n".join(lines).encode()).hexdigest(),
@@ -94,21 +94,31 @@ def record(sampler: Any, describe: Callable[[int], str]) -> dict[str, Any]:
     return out
 
 
-def main(data_dir: str | None = None) -> None:
-    """Record every case with the samplers of this checkout."""
+def describe_pairs(table: Any) -> Callable[[Any], list[str]]:
+    """``id:x:y`` of each pair code of a batch of ``table`` (a :class:`~polyret.sampling.PairTable`)."""
+
+    def describe(batch: Any) -> list[str]:
+        ids = table.alignment_ids(batch)
+        return [f"{i}:{ref.query_lang}:{ref.passage_lang}" for i, ref in zip(ids, table.pairs(batch), strict=True)]
+
+    return describe
+
+
+def sampler_of(records: list[ParallelQA], options: dict[str, Any]) -> Any:
+    """The sampler of one case."""
     from polyret.sampling import LanguageBatchSampler, PairTable
 
+    options = dict(options)
+    table = PairTable(records, exclude_languages=options.pop("exclude_languages"))
+    return LanguageBatchSampler(table, options.pop("batch_size"), **options)
+
+
+def main(data_dir: str | None = None) -> None:
+    """Record every case with the samplers of this checkout."""
     records = {}
     for name, data, options in cases(data_dir):
-        options = dict(options)
-        table = PairTable(data, exclude_languages=options.pop("exclude_languages"))
-        sampler = LanguageBatchSampler(table, options.pop("batch_size"), **options)
-
-        def describe(row: int, table: PairTable = table) -> str:
-            ref = table.rows[row]
-            return f"{table.alignment_ids[ref.example_index]}:{ref.query_lang}:{ref.passage_lang}"
-
-        records[name] = record(sampler, describe)
+        sampler = sampler_of(data, options)
+        records[name] = record(sampler, describe_pairs(sampler.table))
         print(name, records[name]["steps_per_epoch"], file=sys.stderr)
     FIXTURE.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
