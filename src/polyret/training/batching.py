@@ -81,8 +81,8 @@ class LanguageAwareTrainer(SentenceTransformerTrainer):
             for info in infos if isinstance(dataset, PairTexts) else ():
                 info["size"] = len(dataset)
         if isinstance(datasets[0], PairTexts):
-            card.tags = [tag for tag in card.tags if not tag.startswith("dataset_size:")]
-            card.add_tags(f"dataset_size:{len(datasets[0])}")
+            size = f"dataset_size:{len(datasets[0])}"
+            card.tags = [size if tag.startswith("dataset_size:") else tag for tag in card.tags]
 
     def get_batch_sampler(self, dataset: Any, *args: Any, **kwargs: Any) -> BatchSampler | None:
         if dataset is self.train_dataset:
