@@ -55,7 +55,22 @@ class _Bucket:
         self.size = len(items)
 
     def take(self, picks: np.ndarray) -> np.ndarray:
-        """Remove and return ``items[pick]`` for each pick in turn, the last item moving into its place."""
+        """Remove and return ``items[pick]`` for each pick in turn, the last item moving into its place.
+
+        Pick ``j`` lies below ``size - j``. When no pick repeats an earlier one and none falls on the last
+        ``len(picks)`` places (which the earlier picks move away), every pick reads an item no earlier step moved,
+        and the steps are done at once; otherwise one by one.
+        """
+        items, count = self.items, len(picks)
+        last = self.size - count
+        if count > 1 and (picks.max() >= last or len(set(picks.tolist())) < count):
+            return self._take_one_by_one(picks)
+        out = items[picks]
+        items[picks] = items[last : self.size][::-1]
+        self.size = last
+        return out
+
+    def _take_one_by_one(self, picks: np.ndarray) -> np.ndarray:
         items, size = self.items, self.size
         out = np.empty(len(picks), dtype=items.dtype)
         for index, pick in enumerate(picks.tolist()):
@@ -92,6 +107,7 @@ class DistinctIdPool:
     def __init__(self, members: np.ndarray, starts: np.ndarray, batch_size: int, rng: np.random.Generator) -> None:
         self.batch_size = batch_size
         self._rng = rng
+        self._steps = np.arange(batch_size)
         sizes = np.diff(starts)
         self._singletons = bool(np.all(sizes == 1))
         if self._singletons:  # the bucket holds the members themselves
@@ -114,6 +130,11 @@ class DistinctIdPool:
 
     def take(self) -> np.ndarray:
         """One batch of ``batch_size`` members of distinct ids; only call while ``capacity > 0``."""
+        self._remaining -= self.batch_size
+        self.capacity -= 1
+        if self._singletons:  # one bucket, and the batch is what it hands out
+            bucket = self._buckets[1]
+            return bucket.take(self._rng.integers(0, bucket.size - self._steps))
         chosen, needed = [], self.batch_size
         for count in sorted(self._buckets, reverse=True):
             bucket = self._buckets[count]
@@ -124,15 +145,9 @@ class DistinctIdPool:
             if not needed:
                 break
         groups = np.concatenate(chosen)
-        if self._singletons:
-            batch = groups
-        else:
-            self._left[groups] -= 1
-            left = self._left[groups]
-            batch = self._members[self._starts[groups] + left]
-            for count in np.unique(left[left > 0]).tolist():
-                self._buckets.setdefault(count, _Bucket(np.empty(0, dtype=np.int64))).append(groups[left == count])
+        self._left[groups] -= 1
+        left = self._left[groups]
+        for count in np.unique(left[left > 0]).tolist():
+            self._buckets.setdefault(count, _Bucket(np.empty(0, dtype=np.int64))).append(groups[left == count])
         self._buckets = {count: bucket for count, bucket in self._buckets.items() if bucket.size}
-        self._remaining -= self.batch_size
-        self.capacity -= 1
-        return batch
+        return self._members[self._starts[groups] + left]

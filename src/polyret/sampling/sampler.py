@@ -252,9 +252,6 @@ class LanguageBatchSampler:
             keys = self.table.answer_keys[members]
         return group_by_key(members, keys)
 
-    def _slot_codes(self, slot: tuple[int, int], members: np.ndarray) -> np.ndarray:
-        return members if slot in (ALL_PAIRS, ALL_CROSS) else self.table.encode(members, *slot)
-
     def _capacity(self, slot: tuple[int, int]) -> int:
         _, starts = self._slot_members(slot)
         return distinct_batch_capacity(np.diff(starts), self.global_batch_size)
@@ -270,8 +267,14 @@ class LanguageBatchSampler:
         cross = sum(self._capacity(slot) for slot in self._cross.values())
         if self.kind is not SamplerKind.HYBRID:
             return mono + cross
-        return max(n for n in range(mono + cross + 1) if _mono_share(n, self.alpha) <= mono
-                   and n - _mono_share(n, self.alpha) <= cross)
+        low, high = 0, mono + cross  # both shares grow with n: the n that fit are 0..N
+        while low < high:
+            mid = (low + high + 1) // 2
+            if _mono_share(mid, self.alpha) <= mono and mid - _mono_share(mid, self.alpha) <= cross:
+                low = mid
+            else:
+                high = mid - 1
+        return low
 
     def _draw_epoch(self, epoch: int) -> EpochPlan:
         if self.kind is SamplerKind.ST_DEFAULT:
@@ -285,16 +288,32 @@ class LanguageBatchSampler:
         usable = sum(pool.remaining_rows for pool in pools.values())
         n_mono = _mono_share(self._num_batches, self.alpha) if self.kind is SamplerKind.HYBRID else 0
         is_mono = rng.permutation(np.arange(self._num_batches) < n_mono)
-        batches = np.empty((self._num_batches, self.global_batch_size), dtype=np.int64)
+        members = np.empty((self._num_batches, self.global_batch_size), dtype=np.int64)
         plans = []
-        mono_plans, cross_plans = sorted(self._mono), sorted(self._cross)
+        open_mono = [p for p in sorted(self._mono) if pools[p].capacity > 0]  # the plans with a full batch left
+        open_cross = [p for p in sorted(self._cross) if pools[p].capacity > 0]
         for step, mono_batch in enumerate(is_mono.tolist()):
-            candidates = mono_plans if (mono_batch or not cross_plans) else cross_plans
-            plan = self._draw_slot([p for p in candidates if pools[p].capacity > 0], pools, rng)
-            batches[step] = self._slot_codes(slots[plan], pools[plan].take())
+            candidates = open_mono if (mono_batch or not self._cross) else open_cross
+            plan = self._draw_slot(candidates, pools, rng)
+            members[step] = pools[plan].take()
+            if not pools[plan].capacity:
+                candidates.remove(plan)
             plans.append(plan)
         unused = sum(pool.remaining_rows for pool in pools.values())
-        return EpochPlan(batches, plans, usable, unused)
+        return EpochPlan(self._codes(members, plans, slots), plans, usable, unused)
+
+    def _codes(self, members: np.ndarray, plans: list[str], slots: Slots) -> np.ndarray:
+        """Each batch's members as pair codes: rows of a language-pair slot are encoded, codes stay."""
+        labels = sorted(slots)
+        index = {plan: i for i, plan in enumerate(labels)}
+        scale = np.array([1 if slots[p] in (ALL_PAIRS, ALL_CROSS) else len(self.table.languages) ** 2
+                          for p in labels], dtype=np.int64)
+        offset = np.array([0 if slots[p] in (ALL_PAIRS, ALL_CROSS) else int(self.table.encode(0, *slots[p]))
+                           for p in labels], dtype=np.int64)
+        which = np.array([index[plan] for plan in plans], dtype=np.int64)
+        members *= scale[which][:, None]
+        members += offset[which][:, None]
+        return members
 
     def _draw_slot(self, plans: list[str], pools: dict[str, DistinctIdPool], rng: np.random.Generator) -> str:
         if self.weighting is Weighting.UNIFORM:
