@@ -4,8 +4,8 @@ Each measurement runs in a fresh subprocess on synthetic questions (9 languages,
 200-character answers with their paragraph). From data in memory to the texts of the first batch it times what
 ``polyret.training.train`` does before its first step: the pair table, the sampler, its fingerprint (written to
 ``config.json``), the epoch plan and the first batch's texts. It reports the RSS that stays with the pair table, the
-sampler and its cached epoch plan (per question, the texts excluded: they are the data's), the peak RSS rise, and
-batches/s of drawing plus text resolution over the following batches.
+sampler and its cached epoch plan (per question, after ``malloc_trim``; the texts excluded: they are the data's),
+the peak RSS rise, and batches/s of drawing plus text resolution over the following batches.
 
 - ``columns``: this checkout, on a synthetic :class:`~polyret.data.columns.QuestionColumns` that makes each text
   when it is read (nothing held per question), at every size.
@@ -19,6 +19,7 @@ batches/s of drawing plus text resolution over the following batches.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import subprocess
@@ -76,7 +77,9 @@ def synthetic_records(size: int) -> list:
 
 
 def rss_bytes() -> tuple[int, int]:
-    """Current and peak resident set size of this process."""
+    """Current and peak resident set size of this process, after handing freed heap memory back to the system
+    (so the current size counts what is still held, not what the allocator kept)."""
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
     fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
 

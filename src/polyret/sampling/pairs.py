@@ -117,7 +117,8 @@ class PairTable:
 
     def pairs(self, codes: Sequence[int] | np.ndarray) -> list[PairRef]:
         rows, query, passage = self.decode(codes)
-        return [PairRef(int(r), self.languages[x], self.languages[y]) for r, x, y in zip(rows, query, passage)]
+        langs = self.languages
+        return [PairRef(int(r), langs[x], langs[y]) for r, x, y in zip(rows, query, passage, strict=True)]
 
     def alignment_ids(self, codes: Sequence[int] | np.ndarray) -> list[str]:
         """The alignment ids of the questions of ``codes``."""

@@ -162,7 +162,8 @@ class LanguageBatchSampler:
         return (self.table.pairs(batch) for batch in self.row_batches())
 
     def row_batches(self) -> Iterator[list[int]]:
-        """Like iterating the sampler, but yields pair codes (the keys of :class:`polyret.training.dataset.PairTexts`)."""
+        """Like iterating the sampler, but yields pair codes (:class:`PairTable`; the keys of the trainer's
+        :class:`polyret.training.dataset.PairTexts`)."""
         start, self._resume_at = self._resume_at, 0
         self._position = start  # set now, not at the first next(), so state_dict() is right at once
         return self._rows_from(self.epoch_plan(self.epoch), start)
