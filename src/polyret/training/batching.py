@@ -1,10 +1,13 @@
 """How a :class:`~polyret.sampling.LanguageBatchSampler` plugs into sentence-transformers' trainer.
 
 The trainer builds its DataLoader with ``batch_sampler=trainer.get_batch_sampler(...)`` and hands it to
-``accelerator.prepare``. :class:`LanguageAwareTrainer` overrides only ``get_batch_sampler``: the training dataset
-gets the language-aware sampler (row indices of the materialised pair dataset), an evaluation dataset gets its
-own fixed-seed sampler. Under DDP accelerate gives rank r every W-th batch; the sampler emits the W per-rank
-slices of each global batch consecutively, so every rank follows the same language plan at each step.
+``accelerator.prepare``. :class:`LanguageAwareTrainer` swaps the batch sampler: the training dataset gets the
+language-aware sampler (pair codes, the keys of :class:`~polyret.training.dataset.PairTexts`), an evaluation dataset
+gets its own fixed-seed sampler. Its datasets are :class:`PairTexts`, which read a batch's texts only when the
+DataLoader fetches it, so the trainer builds their DataLoader itself (sentence-transformers' own takes ``datasets``
+objects only) with the arguments sentence-transformers would use, and hands the model card a ``datasets.Dataset``
+of the first pairs. Under DDP accelerate gives rank r every W-th batch; the sampler emits the W per-rank slices of
+each global batch consecutively, so every rank follows the same language plan at each step.
 """
 
 from __future__ import annotations
