@@ -1,6 +1,6 @@
 """Training throughput: polyret's hybrid batches vs plain sentence-transformers training, side by side.
 
-Both arms train the same model on the same XQuAD-R pairs (:func:`polyret.training.dataset.build_pair_dataset`) with
+Both arms train the same model on the same XQuAD-R pairs (:class:`polyret.training.dataset.PairTexts`) with
 ``MultipleNegativesRankingLoss``, the same batch size, steps, learning rate, precision and prompts:
 
 - **polyret**: :func:`polyret.training.train` with ``sampler="hybrid"`` (language-aware batches, per-step log with the
@@ -245,7 +245,7 @@ def _st_run(model_path: str, records: list, args: argparse.Namespace, precision:
 
     from polyret.sampling import PairTable
     from polyret.training import TrainConfig
-    from polyret.training.dataset import build_pair_dataset
+    from polyret.training.dataset import PairTexts
 
     defaults = TrainConfig()
     model = SentenceTransformer(model_path, device=args.device)
@@ -254,7 +254,8 @@ def _st_run(model_path: str, records: list, args: argparse.Namespace, precision:
     own = model.prompts or {}
     prompts = ({"query": own["query"], "passage": own["passage"]} if own.get("query") and own.get("passage")
                else {"query": defaults.query_prompt, "passage": defaults.passage_prompt})
-    dataset = build_pair_dataset(PairTable(records), with_context=defaults.with_context)
+    table = PairTable(records)
+    dataset = PairTexts(table, with_context=defaults.with_context).preview(len(table))  # every pair, materialised
     training_args = SentenceTransformerTrainingArguments(
         output_dir=str(out), per_device_train_batch_size=args.batch_size, max_steps=args.steps,
         learning_rate=defaults.lr, weight_decay=defaults.weight_decay, warmup_steps=defaults.warmup_ratio,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from polyret.errors import DataError, UsageError
 from polyret.sampling import LanguageBatchSampler, PairRef, PairTable, SamplerKind
-from polyret.sampling.pool import DistinctIdPool, distinct_batch_capacity
+from polyret.sampling.pool import DistinctIdPool, distinct_batch_capacity, group_by_key
 
 from .aligned import make_records
 
@@ -21,7 +21,9 @@ RECORDS = make_records([frozenset({"en", "de"})] * 4 + [frozenset({"en", "de", "
 def test_table_holds_every_existing_question_answer_combination():
     table = PairTable(RECORDS)
     assert len(table) == 4 * 4 + 2 * 9
-    assert PairRef(4, "zh", "en") in table.rows and PairRef(0, "zh", "en") not in table.rows
+    pairs = table.pairs(table.pair_codes())
+    assert PairRef(4, "zh", "en") in pairs and PairRef(0, "zh", "en") not in pairs
+    assert len(pairs) == len(set(pairs)) == len(table)
     assert len(PairTable(RECORDS, exclude_languages=["zh"])) == 6 * 4
 
 
@@ -70,7 +72,8 @@ def test_st_default_matches_sentence_transformers_default_sampler_on_the_same_ro
     expected = DefaultBatchSampler(
         RandomSampler(range(len(table)), generator=torch.Generator().manual_seed(7)), batch_size=5, drop_last=True
     )
-    assert list(sampler.row_batches()) == [list(b) for b in expected]
+    codes = table.pair_codes()  # the pairs in the order sentence-transformers numbers the dataset's rows
+    assert list(sampler.row_batches()) == [codes[b].tolist() for b in expected]
 
 
 def test_bad_options_are_usage_errors():
@@ -104,10 +107,17 @@ def test_pool_fills_exactly_its_capacity_with_distinct_ids(counts, batch_size, s
     offsets = np.cumsum([0, *counts])
     groups = [list(range(offsets[i], offsets[i + 1])) for i in range(len(counts))]
     owner = {row: i for i, group in enumerate(groups) for row in group}
-    pool = DistinctIdPool(groups, batch_size, np.random.default_rng(seed))
+    pool = DistinctIdPool(np.arange(offsets[-1]), offsets, batch_size, np.random.default_rng(seed))
     capacity = distinct_batch_capacity(counts, batch_size)
     assert pool.capacity == capacity
     taken = [pool.take() for _ in range(capacity)]
     for batch in taken:
-        assert len(batch) == batch_size and len({owner[row] for row in batch}) == batch_size
+        assert len(batch) == batch_size and len({owner[int(row)] for row in batch}) == batch_size
     assert pool.remaining_rows == sum(counts) - capacity * batch_size
+
+
+def test_group_by_key_keeps_first_occurrence_order_of_keys_and_members():
+    members, starts = group_by_key(np.array([10, 11, 12, 13, 14]), np.array([3, 0, 3, 5, 0]))
+    assert members.tolist() == [10, 12, 11, 14, 13] and starts.tolist() == [0, 2, 4, 5]
+    members, starts = group_by_key(np.array([7, 8, 9]), np.array([0, 4, 6]))
+    assert members.tolist() == [7, 8, 9] and starts.tolist() == [0, 1, 2, 3]

@@ -12,6 +12,7 @@ import pytest
 from sentence_transformers import SentenceTransformer
 from transformers import TrainerControl, TrainerState, TrainingArguments
 
+from polyret.data.columns import InMemoryColumns
 from polyret.data.lareqa import load_parallel_qa
 from polyret.errors import TrainingError, UsageError
 from polyret.models.encoders import SentenceTransformerEncoder
@@ -121,3 +122,12 @@ def test_multi_positive_trains_with_translation_groups_and_resumes_to_the_same_w
         np.testing.assert_allclose(got[name], value, atol=1e-5, err_msg=name)
     with pytest.raises(TrainingError, match="other data"):
         train(config.replace(resume=True, positives_per_query=1), records, output_dir=partial_dir)
+
+
+def test_question_columns_train_like_the_records_they_hold(tiny_model_dir, records, tmp_path):
+    config = _config(tiny_model_dir, max_steps=2, sampler="hybrid", save_steps=100)
+    from_records = train(config, records, output_dir=tmp_path / "records", final_checkpoint=False)
+    from_columns = train(config, InMemoryColumns(records), output_dir=tmp_path / "columns", final_checkpoint=False)
+    assert _log(from_columns.run_dir) == _log(from_records.run_dir)
+    provenance = [json.loads((run.run_dir / "provenance.json").read_text()) for run in (from_records, from_columns)]
+    assert provenance[0]["train_records_sha256"] == provenance[1]["train_records_sha256"]

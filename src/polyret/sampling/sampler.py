@@ -5,15 +5,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from sentence_transformers.base.sampler import DefaultBatchSampler
-from torch.utils.data import RandomSampler
 
 from polyret.errors import UsageError
 from polyret.sampling.kinds import (
@@ -25,20 +23,23 @@ from polyret.sampling.kinds import (
     pair_plan,
 )
 from polyret.sampling.pairs import PairRef, PairTable
-from polyret.sampling.pool import DistinctIdPool, distinct_batch_capacity
-from polyret.sampling.translations import draw_groups, group_counts, rows_by_question
+from polyret.sampling.pool import DistinctIdPool, distinct_batch_capacity, group_by_key
+from polyret.sampling.translations import draw_groups, group_counts
 
 logger = logging.getLogger(__name__)
 
-Slots = dict[str, list[list[int]]]
+ALL_PAIRS = (-1, -1)  # a slot of every usable pair (``mixed``)
+ALL_CROSS = (-1, -2)  # a slot of every X != Y pair (cross-lingual batches with ``per_example_pairs``)
+Slots = dict[str, tuple[int, int]]
+"""Plan label -> the slot's (query, passage) language indices, or :data:`ALL_PAIRS` / :data:`ALL_CROSS`."""
 
 
 @dataclass(slots=True)
 class EpochPlan:
-    """One epoch, fixed in advance: global batches of table rows, their plan labels, and what was left over.
+    """One epoch, fixed in advance: global batches of pair codes, their plan labels, and what was left over.
 
     Attributes:
-        batches: ``world_size * batch_size`` row indices per global batch.
+        batches: ``(steps, world_size * batch_size)`` pair codes (:class:`PairTable`), one line per global batch.
         plans: the plan label of each global batch (``"de-de"``, ``"de-en"``, ``"cross-mixed"``, ``"mixed"``,
             ``"multi-positive"``).
         usable_pairs: rows the design could draw from (e.g. only X-X rows for ``monolingual``).
@@ -46,7 +47,7 @@ class EpochPlan:
             ``hybrid`` the cross-lingual rows beyond its ``1 - alpha`` share).
     """
 
-    batches: list[list[int]]
+    batches: np.ndarray
     plans: list[str]
     usable_pairs: int
     unused_pairs: int
@@ -126,7 +127,6 @@ class LanguageBatchSampler:
         self._position = 0
         self._cached: dict[int, EpochPlan] = {}  # the latest two epochs drawn (a log interval may span both)
         self._mono, self._cross = self._build_slots()
-        self._questions = rows_by_question(table) if self.kind is SamplerKind.MULTI_POSITIVE else []
         if self.kind is SamplerKind.HYBRID and alpha < 1.0 and not self._cross:
             raise UsageError(
                 f"hybrid sampling needs question/answer pairs in two languages for its cross-lingual batches; the "
@@ -159,11 +159,11 @@ class LanguageBatchSampler:
         return self._num_batches
 
     def __iter__(self) -> Iterator[list[PairRef]]:
-        rows = self.table.rows
-        return ([rows[i] for i in batch] for batch in self.row_batches())
+        return (self.table.pairs(batch) for batch in self.row_batches())
 
     def row_batches(self) -> Iterator[list[int]]:
-        """Like iterating the sampler, but yields table row indices (= rows of the materialised dataset)."""
+        """Like iterating the sampler, but yields pair codes (:class:`PairTable`; the keys of the trainer's
+        :class:`polyret.training.dataset.PairTexts`)."""
         start, self._resume_at = self._resume_at, 0
         self._position = start  # set now, not at the first next(), so state_dict() is right at once
         return self._rows_from(self.epoch_plan(self.epoch), start)
@@ -174,7 +174,7 @@ class LanguageBatchSampler:
             step, slot = divmod(position, per_step)
             rank = self.rank if self.rank is not None else slot
             self._position = position + 1
-            yield plan.batches[step][rank * self.batch_size : (rank + 1) * self.batch_size]
+            yield plan.batches[step, rank * self.batch_size : (rank + 1) * self.batch_size].tolist()
 
     def epoch_plan(self, epoch: int) -> EpochPlan:
         """The global batches and plan labels of ``epoch`` (drawn once; the latest two epochs stay cached)."""
@@ -195,12 +195,10 @@ class LanguageBatchSampler:
                   self.batch_size, self.world_size)
         if self.kind is SamplerKind.MULTI_POSITIVE:  # other designs keep the fingerprints of their checkpoints
             design += (self.positives_per_query,)
-        if self.table.answer_keys != list(range(len(self.table.examples))):  # shared answers change the batches
-            design += ("answer-keys", tuple(self.table.answer_keys))
+        if self.table.shared_answers:  # shared answers change the batches
+            design += ("answer-keys", tuple(self.table.answer_keys.tolist()))
         digest.update(repr(design).encode())
-        for ref in self.table.rows:
-            digest.update(f"{self.table.alignment_ids[ref.example_index]}\t{ref.query_lang}\t{ref.passage_lang}\n"
-                          .encode())
+        self.table.fingerprint_lines(digest)
         return digest.hexdigest()[:16]
 
     def state_dict(self) -> dict[str, Any]:
@@ -224,51 +222,60 @@ class LanguageBatchSampler:
 
     # -- epoch construction ---------------------------------------------------------------------------------------
     def _build_slots(self) -> tuple[Slots, Slots]:
-        """Monolingual and cross-lingual slots of the design: plan label -> rows grouped by answer key."""
-        rows, keys = self.table.rows, self.table.answer_keys
+        """Monolingual and cross-lingual slots of the design (plan label -> languages), only those with pairs."""
         if self.kind is SamplerKind.MULTI_POSITIVE:  # its groups are drawn per epoch (polyret.sampling.translations)
             return {}, {}
         if self.kind in (SamplerKind.MIXED, SamplerKind.ST_DEFAULT):
-            return {}, {MIXED_PLAN: _group_by_answer(range(len(rows)), rows, keys)}
-        by_plan: dict[str, list[int]] = defaultdict(list)
-        for row, ref in enumerate(rows):
-            plan = CROSS_MIXED_PLAN if self.per_example_pairs and not ref.is_monolingual else None
-            by_plan[plan or pair_plan(ref.query_lang, ref.passage_lang)].append(row)
-        mono: Slots = {plan: _group_by_answer(slot, rows, keys) for plan, slot in by_plan.items()
-                       if rows[slot[0]].is_monolingual}
-        cross: Slots = {plan: _group_by_answer(slot, rows, keys) for plan, slot in by_plan.items() if plan not in mono}
+            return {}, {MIXED_PLAN: ALL_PAIRS}
+        langs, table = self.table.languages, self.table
+        present = (table.questions.astype(np.int64) @ table.answers.T.astype(np.int64)) > 0  # (X, Y) has a pair
+        mono: Slots = {pair_plan(langs[x], langs[x]): (x, x) for x in range(len(langs)) if present[x, x]}
+        cross: Slots = {pair_plan(langs[x], langs[y]): (x, y) for x in range(len(langs)) for y in range(len(langs))
+                        if x != y and present[x, y]}
+        if self.per_example_pairs and cross:
+            cross = {CROSS_MIXED_PLAN: ALL_CROSS}
         if self.kind is SamplerKind.ENGLISH:
             mono = {"en-en": mono["en-en"]} if "en-en" in mono else {}
         if self.kind in (SamplerKind.MONOLINGUAL, SamplerKind.ENGLISH):
             cross = {}
         elif self.kind is SamplerKind.CROSS_LINGUAL:
             mono = {}
-        return dict(mono), dict(cross)
+        return mono, cross
 
-    def _answer_key(self, row: int) -> int:
-        return self.table.answer_keys[self.table.rows[row].example_index]
+    def _slot_members(self, slot: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The slot's members (question rows of one language pair, else pair codes), in code order, grouped by
+        answer key (:func:`~polyret.sampling.pool.group_by_key`)."""
+        if slot in (ALL_PAIRS, ALL_CROSS):
+            members = self.table.pair_codes(monolingual=False if slot == ALL_CROSS else None)
+            keys = self.table.answer_keys[self.table.decode(members)[0]]
+        else:
+            members = self.table.slot_rows(*slot)
+            keys = self.table.answer_keys[members]
+        return group_by_key(members, keys)
 
-    def _capacities(self, slots: Slots) -> dict[str, int]:
-        return {
-            plan: distinct_batch_capacity([len(g) for g in groups], self.global_batch_size)
-            for plan, groups in slots.items()
-        }
+    def _capacity(self, slot: tuple[int, int]) -> int:
+        _, starts = self._slot_members(slot)
+        return distinct_batch_capacity(np.diff(starts), self.global_batch_size)
 
     def _epoch_length(self) -> int:
         if self.kind is SamplerKind.ST_DEFAULT:
             return len(self.table) // self.global_batch_size
         if self.kind is SamplerKind.MULTI_POSITIVE:
-            groups_per_answer: Counter[int] = Counter()
-            counts = group_counts(self._questions, self.positives_per_query)
-            for example, count in zip(self._questions, counts, strict=True):
-                groups_per_answer[self._answer_key(example[0][0])] += count
-            return distinct_batch_capacity(list(groups_per_answer.values()),
-                                           self.global_batch_size // self.positives_per_query)
-        mono, cross = sum(self._capacities(self._mono).values()), sum(self._capacities(self._cross).values())
+            counts = group_counts(self.table, self.positives_per_query)
+            groups_per_answer = np.bincount(self.table.answer_keys, weights=counts).astype(np.int64)
+            return distinct_batch_capacity(groups_per_answer, self.global_batch_size // self.positives_per_query)
+        mono = sum(self._capacity(slot) for slot in self._mono.values())
+        cross = sum(self._capacity(slot) for slot in self._cross.values())
         if self.kind is not SamplerKind.HYBRID:
             return mono + cross
-        return max(n for n in range(mono + cross + 1) if _mono_share(n, self.alpha) <= mono
-                   and n - _mono_share(n, self.alpha) <= cross)
+        low, high = 0, mono + cross  # both shares grow with n: the n that fit are 0..N
+        while low < high:
+            mid = (low + high + 1) // 2
+            if _mono_share(mid, self.alpha) <= mono and mid - _mono_share(mid, self.alpha) <= cross:
+                low = mid
+            else:
+                high = mid - 1
+        return low
 
     def _draw_epoch(self, epoch: int) -> EpochPlan:
         if self.kind is SamplerKind.ST_DEFAULT:
@@ -276,21 +283,38 @@ class LanguageBatchSampler:
         if self.kind is SamplerKind.MULTI_POSITIVE:
             return self._draw_multi_positive(epoch)
         rng = np.random.default_rng([self.seed, epoch])
-        pools = {
-            plan: DistinctIdPool(groups, self.global_batch_size, rng)
-            for plan, groups in sorted({**self._mono, **self._cross}.items())
-        }
+        slots = dict(sorted({**self._mono, **self._cross}.items()))
+        pools = {plan: DistinctIdPool(*self._slot_members(slot), self.global_batch_size, rng)
+                 for plan, slot in slots.items()}
         usable = sum(pool.remaining_rows for pool in pools.values())
         n_mono = _mono_share(self._num_batches, self.alpha) if self.kind is SamplerKind.HYBRID else 0
         is_mono = rng.permutation(np.arange(self._num_batches) < n_mono)
-        batches, plans = [], []
-        for mono_batch in is_mono:
-            candidates = self._mono if (mono_batch or not self._cross) else self._cross
-            plan = self._draw_slot([p for p in sorted(candidates) if pools[p].capacity > 0], pools, rng)
-            batches.append(pools[plan].take())
+        members = np.empty((self._num_batches, self.global_batch_size), dtype=np.int64)
+        plans = []
+        open_mono = [p for p in sorted(self._mono) if pools[p].capacity > 0]  # the plans with a full batch left
+        open_cross = [p for p in sorted(self._cross) if pools[p].capacity > 0]
+        for step, mono_batch in enumerate(is_mono.tolist()):
+            candidates = open_mono if (mono_batch or not self._cross) else open_cross
+            plan = self._draw_slot(candidates, pools, rng)
+            members[step] = pools[plan].take()
+            if not pools[plan].capacity:
+                candidates.remove(plan)
             plans.append(plan)
         unused = sum(pool.remaining_rows for pool in pools.values())
-        return EpochPlan(batches, plans, usable, unused)
+        return EpochPlan(self._codes(members, plans, slots), plans, usable, unused)
+
+    def _codes(self, members: np.ndarray, plans: list[str], slots: Slots) -> np.ndarray:
+        """Each batch's members as pair codes: rows of a language-pair slot are encoded, codes stay."""
+        labels = sorted(slots)
+        index = {plan: i for i, plan in enumerate(labels)}
+        scale = np.array([1 if slots[p] in (ALL_PAIRS, ALL_CROSS) else len(self.table.languages) ** 2
+                          for p in labels], dtype=np.int64)
+        offset = np.array([0 if slots[p] in (ALL_PAIRS, ALL_CROSS) else int(self.table.encode(0, *slots[p]))
+                           for p in labels], dtype=np.int64)
+        which = np.array([index[plan] for plan in plans], dtype=np.int64)
+        members *= scale[which][:, None]
+        members += offset[which][:, None]
+        return members
 
     def _draw_slot(self, plans: list[str], pools: dict[str, DistinctIdPool], rng: np.random.Generator) -> str:
         if self.weighting is Weighting.UNIFORM:
@@ -301,38 +325,27 @@ class LanguageBatchSampler:
     def _draw_multi_positive(self, epoch: int) -> EpochPlan:
         """Translation groups of distinct answers; a global batch is ``global_batch_size / M`` whole groups."""
         rng = np.random.default_rng([self.seed, epoch])
-        groups = draw_groups(self._questions, self.positives_per_query, rng)
-        flat = [group for example_groups in groups for group in example_groups]
-        ids: dict[int, list[int]] = defaultdict(list)  # the pool keeps two groups of one answer out of a batch
-        for group, rows in enumerate(flat):
-            ids[self._answer_key(rows[0])].append(group)
-        pool = DistinctIdPool(list(ids.values()), self.global_batch_size // self.positives_per_query, rng)
-        batches = [[row for group in pool.take() for row in flat[group]] for _ in range(self._num_batches)]
+        groups = draw_groups(self.table, self.positives_per_query, rng)
+        keys = self.table.answer_keys[self.table.decode(groups[:, 0])[0]]
+        members, starts = group_by_key(np.arange(len(groups), dtype=np.int64), keys)
+        pool = DistinctIdPool(members, starts, self.global_batch_size // self.positives_per_query, rng)
+        batches = np.stack([groups[pool.take()].reshape(-1) for _ in range(self._num_batches)])
         used = len(batches) * self.global_batch_size
         return EpochPlan(batches, [MULTI_POSITIVE_PLAN] * len(batches), len(self.table), len(self.table) - used)
 
     def _draw_st_default(self, epoch: int) -> EpochPlan:
-        """sentence-transformers' default sampler (random order, full batches), reseeded per epoch."""
+        """sentence-transformers' default sampler (``DefaultBatchSampler`` over a ``RandomSampler`` reseeded per
+        epoch: one ``torch.randperm`` of the pairs, cut into full batches)."""
         generator = torch.Generator().manual_seed(self.seed + epoch)
-        st_sampler = DefaultBatchSampler(
-            RandomSampler(range(len(self.table)), generator=generator),
-            batch_size=self.global_batch_size, drop_last=True, generator=generator, seed=self.seed,
-        )
-        batches = [list(batch) for batch in st_sampler]
-        return EpochPlan(batches, [MIXED_PLAN] * len(batches), len(self.table),
-                         len(self.table) - len(batches) * self.global_batch_size)
+        order = torch.randperm(len(self.table), generator=generator).numpy()
+        used = self._num_batches * self.global_batch_size
+        batches = self.table.codes_at(order[:used]).reshape(self._num_batches, self.global_batch_size)
+        return EpochPlan(batches, [MIXED_PLAN] * len(batches), len(self.table), len(self.table) - used)
 
 
 def _mono_share(num_batches: int, alpha: float) -> int:
     """Monolingual batches among ``num_batches`` of a hybrid epoch: ``alpha * num_batches``, rounded half up."""
     return int(alpha * num_batches + 0.5)
-
-
-def _group_by_answer(row_ids: Any, rows: list[PairRef], answer_keys: list[int]) -> list[list[int]]:
-    groups: dict[int, list[int]] = defaultdict(list)
-    for row in row_ids:
-        groups[answer_keys[rows[row].example_index]].append(row)
-    return list(groups.values())
 
 
 def _enum(enum_cls: type[Any], value: Any, name: str) -> Any:

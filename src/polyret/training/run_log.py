@@ -26,8 +26,7 @@ def plan_of_step(sampler: LanguageBatchSampler, step: int) -> str:
 def batch_example_ids(sampler: LanguageBatchSampler, step: int) -> list[str]:
     """The alignment ids of the (global) batch of optimizer step ``step`` (1-based), in batch order."""
     plan, index = _step_in_epoch(sampler, step)
-    table = sampler.table
-    return [table.alignment_ids[table.rows[row].example_index] for row in plan.batches[index]]
+    return sampler.table.alignment_ids(plan.batches[index])
 
 
 def _step_in_epoch(sampler: LanguageBatchSampler, step: int) -> tuple[EpochPlan, int]:

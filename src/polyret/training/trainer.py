@@ -31,6 +31,7 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
+from polyret.data.columns import InMemoryColumns, QuestionColumns, as_columns
 from polyret.data.records import ParallelQA
 from polyret.errors import TrainingError, TrainingInterrupted, UsageError
 from polyret.io import atomic_directory, write_json
@@ -48,7 +49,7 @@ from polyret.training.checkpoints import (
     latest_complete_checkpoint,
 )
 from polyret.training.config import TrainConfig
-from polyret.training.dataset import build_pair_dataset
+from polyret.training.dataset import PairTexts
 from polyret.training.interrupts import StopOnSignal
 from polyret.training.layout import RunFolder
 from polyret.training.losses import MultiPositiveRankingLoss
@@ -80,7 +81,7 @@ class TrainOutcome:
 
 def train(
     config: TrainConfig,
-    train_data: list[ParallelQA],
+    train_data: list[ParallelQA] | QuestionColumns,
     *,
     output_dir: str | Path,
     eval_data: list[ParallelQA] | None = None,
@@ -93,7 +94,9 @@ def train(
 
     Args:
         config: the run's settings (see :class:`TrainConfig`).
-        train_data: aligned QA records; an (example, X, Y) pair is used where question X and answer Y exist.
+        train_data: aligned QA records, or any :class:`~polyret.data.columns.QuestionColumns` (e.g. a prepared
+            corpus); a (question, X, Y) pair is used where question X and answer Y exist. Records are read through
+            :class:`~polyret.data.columns.InMemoryColumns`, so both take one path and no pair is materialised.
         output_dir: the run directory (see the module docstring for its layout).
         eval_data: validation records for the validation loss (and early stopping).
         progress: show a rich progress bar.
@@ -116,7 +119,8 @@ def train(
     on_cpu = _on_cpu(device)
     folder = RunFolder(Path(output_dir))
     resume_from = _resume_checkpoint(folder.root, folder.checkpoints, config.resume)
-    table = PairTable(train_data, languages=config.languages, exclude_languages=config.exclude_languages)
+    train_columns = as_columns(train_data)
+    table = PairTable(train_columns, languages=config.languages, exclude_languages=config.exclude_languages)
     model, prompts = _prepared_model(config)
     args = _training_arguments(config, folder.checkpoints, prompts, with_eval=eval_data is not None, on_cpu=on_cpu)
     is_main = args.process_index == 0  # under DDP only rank 0 writes the run directory
@@ -130,12 +134,12 @@ def train(
     log_callback, stop = RunLogCallback(folder.log, sampler), StopOnSignal()
     progress_bar = RichProgressCallback() if progress and is_main else None
     if is_main:
-        _write_run_record(folder, config, prompts, args, sampler, train_data, eval_data)
+        _write_run_record(folder, config, prompts, args, sampler, train_columns, eval_data)
     labels = config.sampler == SamplerKind.MULTI_POSITIVE  # the loss finds a row's translations by its label
     trainer = LanguageAwareTrainer(
         model=model, args=args, loss=_loss(model, config, gather=args.world_size > 1),
-        train_dataset=build_pair_dataset(table, with_context=config.with_context, group_labels=labels),
-        eval_dataset=build_pair_dataset(eval_table, with_context=config.with_context, group_labels=labels)
+        train_dataset=PairTexts(table, with_context=config.with_context, group_labels=labels),
+        eval_dataset=PairTexts(eval_table, with_context=config.with_context, group_labels=labels)
         if eval_table else None,
         callbacks=_callbacks(config, log_callback, stop, progress_bar, with_eval=eval_table is not None,
                              final_checkpoint=final_checkpoint),
@@ -219,7 +223,7 @@ class _NoCheckpointAtTheEnd(TrainerCallback):
 
 def _write_run_record(
     folder: RunFolder, config: TrainConfig, prompts: dict[str, str], args: SentenceTransformerTrainingArguments,
-    sampler: LanguageBatchSampler, train_data: list[ParallelQA], eval_data: list[ParallelQA] | None,
+    sampler: LanguageBatchSampler, train_data: QuestionColumns, eval_data: list[ParallelQA] | None,
 ) -> None:
     """``config.json`` (the resolved config and what it resolved to) and ``provenance.json``."""
     precision_used = "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"
@@ -276,13 +280,15 @@ def _resume_checkpoint(run_dir: Path, checkpoints_dir: Path, resume: bool) -> Pa
     return None
 
 
-def _provenance(config: TrainConfig, train_data: list[ParallelQA], eval_data: list[ParallelQA] | None) -> dict:
-    """Environment and input checksums of this run (the data file's and the records', whatever their source)."""
+def _provenance(config: TrainConfig, train_data: QuestionColumns, eval_data: list[ParallelQA] | None) -> dict:
+    """Environment and input checksums of this run (the data file's and the records', whatever their source; a
+    prepared corpus gives the digest it recorded when it was written, as its ``digest`` attribute)."""
     data_file = Path(config.data) if config.data else None
     return {
         **environment(),
         "data_file_sha256": {config.data: file_sha256(data_file)} if data_file and data_file.is_file() else {},
-        "train_records_sha256": records_sha256(train_data),
+        "train_records_sha256": records_sha256(train_data.records) if isinstance(train_data, InMemoryColumns)
+        else getattr(train_data, "digest", None),
         "eval_records_sha256": records_sha256(eval_data) if eval_data is not None else None,
     }
 
