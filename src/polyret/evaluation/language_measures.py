@@ -34,6 +34,8 @@ from scipy.stats import chi2
 
 from polyret.evaluation.search import RelevantRanks
 
+PER_QUERY_MEASURES = ("peer", "pref_gap")
+"""Measures whose per-query values a :class:`LanguageScores` keeps (for significance tests), besides target recall."""
 PEER_WEIGHTS: dict[int, float] = {0: 0.5, 1: 0.5}
 """Equal weight on the non-relevant (0) and relevant (1) level, polyret's default for binary relevance."""
 
@@ -185,6 +187,49 @@ def own_and_other(recall: np.ndarray, query_languages: np.ndarray) -> tuple[np.n
     counted = np.isfinite(others).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return own, np.where(counted > 0, np.nansum(others, axis=1) / np.maximum(counted, 1), np.nan)
+
+
+@dataclass(slots=True)
+class LanguageScores:
+    """Every measure of :func:`query_measures` arranged as a :class:`TaskResult` holds them.
+
+    Attributes:
+        by_language: measure -> query language -> the values of its queries (NaN values left out).
+        per_query: ``"multi.<measure>"`` -> query id -> value, for the measures of :data:`PER_QUERY_MEASURES`, and
+            ``"multi.target_r@k"`` -> ``"<query id>@<target language>"`` -> target-language recall.
+        target_recall: query language -> target language -> mean target-language recall@k over the queries with a
+            relevant item in the target language.
+    """
+
+    by_language: dict[str, dict[str, list[float]]]
+    per_query: dict[str, dict[str, float]]
+    target_recall: dict[str, dict[str, float]]
+
+
+def score_queries(view: PooledRanking, query_ids: Sequence[str], k: int) -> LanguageScores:
+    """Compute every measure of every query of ``view`` (ids ``query_ids``, in order) and group them by query language;
+    ``k`` names the cut-off in the measure names."""
+    query_langs = [view.languages[code] for code in view.query_languages.tolist()]
+    scores = LanguageScores({}, {}, {})
+    for name, values in query_measures(view, k).items():
+        keep = name.split("@")[0] in PER_QUERY_MEASURES
+        for query_id, lang, value in zip(query_ids, query_langs, values.tolist(), strict=True):
+            if value == value:  # not NaN
+                scores.by_language.setdefault(name, {}).setdefault(lang, []).append(value)
+                if keep:
+                    scores.per_query.setdefault(f"multi.{name}", {})[query_id] = value
+    recall = target_language_recall_at_k(view)
+    scores.per_query[f"multi.target_r@{k}"] = {
+        f"{query_id}@{target}": value
+        for query_id, row in zip(query_ids, recall.tolist(), strict=True)
+        for target, value in zip(view.languages, row, strict=True) if value == value
+    }
+    for code, query_lang in enumerate(view.languages):
+        rows = recall[view.query_languages == code]
+        for target, column in zip(view.languages, rows.T, strict=True):
+            if np.isfinite(column).any():
+                scores.target_recall.setdefault(query_lang, {})[target] = float(np.nanmean(column))
+    return scores
 
 
 def _level_p(view: PooledRanking, level: int) -> tuple[np.ndarray, np.ndarray]:

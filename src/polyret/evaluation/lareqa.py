@@ -27,7 +27,7 @@ from polyret.data.records import Query, RetrievalTask
 from polyret.errors import DataError
 from polyret.evaluation import metrics
 from polyret.evaluation.bias import normalised_rank_spread, own_language_share, rank_spread
-from polyret.evaluation.language_measures import PooledRanking, query_measures, target_language_recall_at_k
+from polyret.evaluation.language_measures import PooledRanking, score_queries
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.search import RelevantRanks, rank_relevant
 from polyret.evaluation.store import EmbeddingStore
@@ -51,8 +51,6 @@ PAIR_METRICS: dict[str, Metric] = {
 SHARE_KEY = f"own_lang_share@{TOP_K}"
 RELEVANT_SHARE_KEY = "relevant_own_lang_share"
 TARGET_RECALL_KEY = f"target_r@{TOP_K}"
-PER_QUERY_MEASURES = (f"peer@{TOP_K}", f"pref_gap@{TOP_K}")
-"""The field's bias measures whose per-query values are kept for significance tests (besides target recall)."""
 
 
 def evaluate_lareqa(
@@ -85,7 +83,10 @@ def evaluate_lareqa(
 
     found = _collect(queries, [relevant[i] for i in judged], ranks, p_langs, task.passage_languages)
     view = PooledRanking.from_ranks(ranks, [relevant[i] for i in judged], p_langs, [q.lang for q in queries], TOP_K)
-    matrices = {TARGET_RECALL_KEY: _add_language_measures(found, queries, view)}
+    language_scores = score_queries(view, [q.id for q in queries], TOP_K)
+    found.multi.update(language_scores.by_language)
+    found.per_query.update(language_scores.per_query)
+    matrices = {TARGET_RECALL_KEY: language_scores.target_recall}
     scores = {f"multi.{name}": metrics.macro_average(by_lang) for name, by_lang in found.multi.items()}
     scores["multi.map_all"] = metrics.micro_average(found.multi["map"])
     scores[f"multi.pref_ratio@{TOP_K}"] = scores[f"multi.{SHARE_KEY}"] / scores[f"multi.{RELEVANT_SHARE_KEY}"]
@@ -170,33 +171,6 @@ def _collect(
             setting = "mono" if pool_lang == query.lang else "cross"
             found.per_query[f"{setting}.ap"][f"{query.id}@{pool_lang}"] = found.pairs["map"][query.lang, pool_lang][-1]
     return found
-
-
-def _add_language_measures(
-    found: _Collected, queries: list[Query], view: PooledRanking
-) -> dict[str, dict[str, float]]:
-    """Add the field's bias measures of each query (:func:`query_measures`) to ``found`` and return the
-    target-language recall@k matrix (query language x target language, mean over the queries with a relevant item
-    in the target language). NaN values (no relevant item in the language asked for) are left out."""
-    for name, values in query_measures(view, TOP_K).items():
-        for query, value in zip(queries, values.tolist(), strict=True):
-            if value == value:  # not NaN
-                found.multi[name][query.lang].append(value)
-                if name in PER_QUERY_MEASURES:
-                    found.per_query.setdefault(f"multi.{name}", {})[query.id] = value
-    recall = target_language_recall_at_k(view)
-    found.per_query[f"multi.{TARGET_RECALL_KEY}"] = {
-        f"{query.id}@{lang}": float(value)
-        for query, row in zip(queries, recall, strict=True)
-        for lang, value in zip(view.languages, row.tolist(), strict=True) if value == value
-    }
-    matrix: dict[str, dict[str, float]] = {}
-    for code, query_lang in enumerate(view.languages):
-        rows = recall[view.query_languages == code]
-        for target, column in zip(view.languages, rows.T, strict=True):
-            if np.isfinite(column).any():
-                matrix.setdefault(query_lang, {})[target] = float(np.nanmean(column))
-    return matrix
 
 
 def _relevant_indices(task: RetrievalTask) -> list[np.ndarray]:
