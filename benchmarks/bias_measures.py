@@ -2,7 +2,7 @@
 
 Runs :func:`polyret.evaluation.lareqa.evaluate_lareqa` ``--repeats`` times per task and times, inside each run, the
 two calls that compute the new measures (building :class:`~polyret.evaluation.language_measures.PooledRanking` and
-``_add_language_measures``); prints both times and their share of the whole evaluation. Embeddings are encoded
+``score_queries``); prints both times and their share of the whole evaluation. Embeddings are encoded
 once before timing (the quick suite's slices with ``--model``, through polyret's embedding cache); with
 ``--full-random`` it also times the full XQuAD-R task (13,090 queries, 13,014 candidates) on seeded random vectors,
 the cost of the measures depending on the numbers of queries, relevant items and languages, not on the vectors.
@@ -73,13 +73,13 @@ def timing_added_calls(spent: list[float]) -> Iterator[None]:
                 spent.append(time.perf_counter() - start)
         return wrapper
 
-    original_view, original_add = lareqa.PooledRanking, lareqa._add_language_measures
+    original_view, original_score = lareqa.PooledRanking, lareqa.score_queries
     lareqa.PooledRanking = type("TimedRanking", (), {"from_ranks": staticmethod(timed(original_view.from_ranks))})
-    lareqa._add_language_measures = timed(original_add)
+    lareqa.score_queries = timed(original_score)
     try:
         yield
     finally:
-        lareqa.PooledRanking, lareqa._add_language_measures = original_view, original_add
+        lareqa.PooledRanking, lareqa.score_queries = original_view, original_score
 
 
 def measure(name: str, task: Any, store: EmbeddingStore, repeats: int) -> None:

@@ -34,8 +34,8 @@ from scipy.stats import chi2
 
 from polyret.evaluation.search import RelevantRanks
 
-PER_QUERY_MEASURES = ("peer", "pref_gap")
-"""Measures whose per-query values a :class:`LanguageScores` keeps (for significance tests), besides target recall."""
+PER_QUERY_MEASURES = ("peer", "pref_gap", "other_r")
+"""Measures whose per-query values a :class:`LanguageScores` keeps (for paired significance tests)."""
 PEER_WEIGHTS: dict[int, float] = {0: 0.5, 1: 0.5}
 """Equal weight on the non-relevant (0) and relevant (1) level, polyret's default for binary relevance."""
 
@@ -195,8 +195,7 @@ class LanguageScores:
 
     Attributes:
         by_language: measure -> query language -> the values of its queries (NaN values left out).
-        per_query: ``"multi.<measure>"`` -> query id -> value, for the measures of :data:`PER_QUERY_MEASURES`, and
-            ``"multi.target_r@k"`` -> ``"<query id>@<target language>"`` -> target-language recall.
+        per_query: ``"multi.<measure>"`` -> query id -> value, for the measures of :data:`PER_QUERY_MEASURES`.
         target_recall: query language -> target language -> mean target-language recall@k over the queries with a
             relevant item in the target language.
     """
@@ -209,26 +208,23 @@ class LanguageScores:
 def score_queries(view: PooledRanking, query_ids: Sequence[str], k: int) -> LanguageScores:
     """Compute every measure of every query of ``view`` (ids ``query_ids``, in order) and group them by query language;
     ``k`` names the cut-off in the measure names."""
-    query_langs = [view.languages[code] for code in view.query_languages.tolist()]
+    codes, ids = view.query_languages, np.asarray(query_ids, dtype=object)
     scores = LanguageScores({}, {}, {})
     for name, values in query_measures(view, k).items():
-        keep = name.split("@")[0] in PER_QUERY_MEASURES
-        for query_id, lang, value in zip(query_ids, query_langs, values.tolist(), strict=True):
-            if value == value:  # not NaN
-                scores.by_language.setdefault(name, {}).setdefault(lang, []).append(value)
-                if keep:
-                    scores.per_query.setdefault(f"multi.{name}", {})[query_id] = value
+        known = ~np.isnan(values)
+        if not known.any():
+            continue
+        scores.by_language[name] = {view.languages[code]: values[known & (codes == code)].tolist()
+                                    for code in np.unique(codes[known]).tolist()}
+        if name.split("@")[0] in PER_QUERY_MEASURES:
+            scores.per_query[f"multi.{name}"] = dict(zip(ids[known].tolist(), values[known].tolist(), strict=True))
     recall = target_language_recall_at_k(view)
-    scores.per_query[f"multi.target_r@{k}"] = {
-        f"{query_id}@{target}": value
-        for query_id, row in zip(query_ids, recall.tolist(), strict=True)
-        for target, value in zip(view.languages, row, strict=True) if value == value
-    }
-    for code, query_lang in enumerate(view.languages):
-        rows = recall[view.query_languages == code]
-        for target, column in zip(view.languages, rows.T, strict=True):
-            if np.isfinite(column).any():
-                scores.target_recall.setdefault(query_lang, {})[target] = float(np.nanmean(column))
+    for code in np.unique(codes).tolist():
+        rows = recall[codes == code]
+        scores.target_recall[view.languages[code]] = {
+            target: float(np.nanmean(column))
+            for target, column in zip(view.languages, rows.T, strict=True) if np.isfinite(column).any()
+        }
     return scores
 
 

@@ -151,9 +151,8 @@ def test_hand_computed_bias_and_skips():
     assert result.scores["multi.pref_gap@10"] == pytest.approx(((0.1 - 0.4) / 2 + -0.1) / 2)
     assert result.scores["multi.pref_ratio@10"] == pytest.approx(((3 / 5 + 2 / 5) / 2) / ((0.75 + 0.5) / 2))
     assert result.details["multi_by_lang"]["de"]["pref_ratio@10"] == pytest.approx((2 / 5) / (1 / 2))
-    # the pool of 5 is the whole top 10: every relevant item is found; b|en has no answer in de (no value there)
-    assert result.per_query["multi.target_r@10"] == {
-        "a|en@de": 1.0, "a|en@en": 1.0, "a|de@de": 1.0, "a|de@en": 1.0, "b|en@en": 1.0}
+    # the pool of 5 is the whole top 10: every relevant item is found; b|en has no answer outside en (no value)
+    assert result.per_query["multi.other_r@10"] == {"a|en": 1.0, "a|de": 1.0}
     assert result.matrices["target_r@10"] == {"de": {"de": 1.0, "en": 1.0}, "en": {"de": 1.0, "en": 1.0}}
     assert set(result.per_query["multi.peer@10"]) == {"a|en", "a|de", "b|en"}
 
