@@ -19,15 +19,19 @@ def _corpus(n: int, languages=LANGS, name="toy") -> ParallelCorpus:
     return ParallelCorpus(name, [f"r{i}" for i in range(n)], texts)
 
 
-def test_perfectly_aligned_vectors_score_perfectly(table_store):
-    corpus = _corpus(4)
+def _aligned_table(n: int) -> dict[str, list[float]]:
+    """Vectors of :func:`_corpus`: the row's direction plus a small offset shared by the sentences of a language."""
     table = {}
     for li, lang in enumerate(LANGS):
-        for i in range(4):
-            v = np.zeros(7)
-            v[i], v[4 + li] = 1.0, 0.1  # the row's direction plus a small language offset
+        for i in range(n):
+            v = np.zeros(n + len(LANGS))
+            v[i], v[n + li] = 1.0, 0.1
             table[f"{lang}{i}"] = v.tolist()
-    result = evaluate_bitext(corpus, table_store(table), name="toy")
+    return table
+
+
+def test_perfectly_aligned_vectors_score_perfectly(table_store):
+    result = evaluate_bitext(_corpus(4), table_store(_aligned_table(4)), name="toy")
     assert result.main == "p@1" and result.scores["p@1"] == 1.0 and result.scores["xsim_error"] == 0.0
     assert set(result.matrices["p@1"]) == set(LANGS) and result.matrices["p@1"]["de"] == {"en": 1.0, "fr": 1.0}
     assert result.scores["multi.map"] == pytest.approx(1.0)
@@ -37,14 +41,7 @@ def test_perfectly_aligned_vectors_score_perfectly(table_store):
 
 
 def test_pooled_bias_measures_by_hand(table_store):
-    corpus = _corpus(4)
-    table = {}
-    for li, lang in enumerate(LANGS):
-        for i in range(4):
-            v = np.zeros(7)
-            v[i], v[4 + li] = 1.0, 0.1
-            table[f"{lang}{i}"] = v.tolist()
-    result = evaluate_bitext(corpus, table_store(table), name="toy")
+    result = evaluate_bitext(_corpus(4), table_store(_aligned_table(4)), name="toy")
     # de0's pooled ranking: en0, fr0 (its translations), de1-de3 (shared language offset), then en1-en3, fr1, fr2
     # (score 0, by pool position) in the top 10. Non-relevant positions: de {3, 4, 5}, en {6, 7, 8}, fr {9, 10}:
     # H = 7 * 37.5 / 42 = 6.25 on 2 degrees of freedom, p = exp(-6.25 / 2); relevant: en {1}, fr {2}, H = 1.
