@@ -21,7 +21,8 @@ Example:
 
 Relations:
     Ranks and top indices come from :func:`polyret.evaluation.search.rank_relevant` (one tie rule for both); the
-    LAReQA evaluator averages these per-query values per query language, like every other ``multi.*`` score.
+    LAReQA and bitext (pooled) evaluators group the per-query values by query language with :func:`score_queries`
+    and macro-average them, like every other ``multi.*`` score.
 """
 
 from __future__ import annotations
