@@ -185,3 +185,20 @@ def test_forest_plot_leaves_post_hoc_rows_out(tmp_path) -> None:
     summary["comparisons"]["mixed + lsar"] = summary["comparisons"]["mixed"]
     summary["arms"]["mixed+lsar"] = {"label": "mixed + lsar", "config_hash": "x", "info": {"base_label": "mixed"}}
     assert set(trained_arm_comparisons(summary)) == {"zero-shot", "mixed", "monolingual"}
+
+
+def test_bias_section_shows_the_fields_measures_beside_the_criterion(tmp_path) -> None:
+    results = study(0.8, 0.5, seeds=(1, 2))
+    for n, result in enumerate(results):  # LAReQA results as the evaluator now scores them
+        result.tasks["xquad-r"].scores |= {"multi.peer@10": 0.1 * (n % 4), "multi.pref_gap@10": 0.5}
+    summary = summarise(config((1, 2)), results, train_inputs=TRAIN_INPUTS, provenance=PROVENANCE)
+    hybrid = [r.tasks["xquad-r"].scores["multi.peer@10"] for r in results if r.label == "hybrid"]
+    measures = summary["bias_measures"]["xquad-r"]["hybrid"]
+    assert measures["multi.peer@10"] == pytest.approx(sum(hybrid) / 2)
+    assert measures["multi.bias"] == summary["bias"]["xquad-r"]["hybrid"]  # the criterion is unchanged
+    assert "multi.peer@10" not in summary["bias_measures"]["mlqa-r"]["hybrid"]  # only the measures a task has
+    report = write_outputs(tmp_path, summary)["report"].read_text(encoding="utf-8")
+    section = report.split("The field's language-bias measures on xquad-r")[1].split("\n\n")[1]
+    assert section.splitlines()[0] == "| arm | max−min rank ↓ | PEER@10 ↑ | preference gap (0: none) |"
+    row = next(line for line in section.splitlines() if line.startswith("| hybrid |"))
+    assert row.endswith(f"| {measures['multi.bias']:.4f} | {measures['multi.peer@10']:.4f} | 0.5000 |")

@@ -21,6 +21,7 @@ Sentence matching is symmetric, so both sides are encoded with role ``"query"``,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
@@ -28,12 +29,15 @@ import numpy as np
 from polyret.data.records import ParallelCorpus
 from polyret.errors import UsageError
 from polyret.evaluation.bias import rank_spread
+from polyret.evaluation.language_measures import PooledRanking, score_queries
 from polyret.evaluation.metrics import average_precision, macro_average, mean
 from polyret.evaluation.result import TaskResult
-from polyret.evaluation.search import rank_relevant, top_k
+from polyret.evaluation.search import RelevantRanks, rank_relevant, top_k
 from polyret.evaluation.store import EmbeddingStore
 
 ROLE = "query"
+TOP_K = 10
+"""Cut-off of the field's bias measures in the pooled setting (as in LAReQA's)."""
 
 
 def language_pairs(languages: Sequence[str], pivot: str | None = None) -> list[tuple[str, str]]:
@@ -144,7 +148,8 @@ def _add_pooled_scores(
     result: TaskResult, corpus: ParallelCorpus, present: dict[str, np.ndarray], vectors: dict[str, np.ndarray]
 ) -> None:
     """``multi.map`` and (queries with two or more translations) the language bias over the pool of all sentences."""
-    pooled = pooled_ranks(present, vectors)
+    searched = pooled_ranks(present, vectors)
+    pooled = {lang: found.ranks for lang, found in searched.items()}
     ap = {lang: {row: float(average_precision(r)) for row, r in ranks.items()} for lang, ranks in pooled.items()}
     ap = {lang: values for lang, values in ap.items() if values}
     result.scores["multi.map"] = macro_average({lang: values.values() for lang, values in ap.items()})
@@ -160,6 +165,7 @@ def _add_pooled_scores(
         result.scores["multi.bias_norm"] = result.scores["multi.bias"] / (pool_size - 1)
         for lang, values in spread.items():
             by_language[lang]["bias"] = mean(values)
+    _add_language_measures(result, corpus, searched, by_language)
     result.details["multi_by_lang"] = by_language
     queries = sum(len(values) for values in ap.values())
     result.details["pooled_queries_without_translation"] = sum(len(r) for r in present.values()) - queries
@@ -171,12 +177,26 @@ def nearest_is_translation(src: np.ndarray, tgt: np.ndarray, tgt_texts: Sequence
     return np.array([tgt_texts[j] == tgt_texts[i] for i, j in enumerate(nearest[:, 0])], dtype=bool)
 
 
-def pooled_ranks(present: dict[str, np.ndarray], vectors: dict[str, np.ndarray]) -> dict[str, dict[int, np.ndarray]]:
-    """Per query language, per row with a translation: 1-based ranks of its translations among all other sentences.
+@dataclass(slots=True)
+class PooledQueries:
+    """The pooled search of the sentences of one language.
+
+    Attributes:
+        ranks: row -> 1-based ranks of its translations among all other sentences.
+        view: the same ranking as the field's bias measures read it (``None`` when no row has a translation).
+    """
+
+    ranks: dict[int, np.ndarray]
+    view: PooledRanking | None
+
+
+def pooled_ranks(present: dict[str, np.ndarray], vectors: dict[str, np.ndarray]) -> dict[str, PooledQueries]:
+    """Per query language, the pooled search of each row with a translation: the ranks of its translations among all
+    other sentences, and the top :data:`TOP_K` other sentences.
 
     The pool is every sentence present in every language; the query itself is ranked along with its translations
-    and then taken out (each translation ranked behind the query moves up by one), which is exact under the search
-    tie rule.
+    and then taken out (each translation ranked behind the query moves up by one, and the query leaves its top
+    list), which is exact under the search tie rule.
 
     Args:
         present: language -> the rows that have a sentence in it (:func:`present_rows`).
@@ -186,7 +206,8 @@ def pooled_ranks(present: dict[str, np.ndarray], vectors: dict[str, np.ndarray])
     starts = dict(zip(languages, np.cumsum([0] + [len(present[lang]) for lang in languages]), strict=False))
     position = {(lang, int(row)): int(starts[lang]) + k for lang in languages for k, row in enumerate(present[lang])}
     pool = np.concatenate([vectors[lang] for lang in languages])
-    ranks: dict[str, dict[int, np.ndarray]] = {}
+    pool_langs = np.repeat(languages, [len(present[lang]) for lang in languages])
+    searched: dict[str, PooledQueries] = {}
     for lang in languages:
         rows, relevant = [], []
         for k, row in enumerate(present[lang].tolist()):
@@ -194,9 +215,39 @@ def pooled_ranks(present: dict[str, np.ndarray], vectors: dict[str, np.ndarray])
             if others:
                 rows.append(k)
                 relevant.append(np.array([*others, int(starts[lang]) + k]))
-        found = rank_relevant(vectors[lang][rows], pool, relevant).pool if rows else []
-        ranks[lang] = {int(present[lang][k]): r[:-1] - (r[-1] < r[:-1]) for k, r in zip(rows, found, strict=True)}
-    return ranks
+        if not rows:
+            searched[lang] = PooledQueries({}, None)
+            continue
+        found = rank_relevant(vectors[lang][rows], pool, relevant, top=TOP_K + 1)
+        ranks = [r[:-1] - (r[-1] < r[:-1]) for r in found.pool]
+        width = min(TOP_K, len(pool) - 1)
+        top = np.stack([best[best != rel[-1]][:width] for best, rel in zip(found.top_indices, relevant, strict=True)])
+        view = PooledRanking.from_ranks(RelevantRanks(ranks, ranks, top), [rel[:-1] for rel in relevant], pool_langs,
+                                        [lang] * len(rows), TOP_K)
+        searched[lang] = PooledQueries(dict(zip(present[lang][rows].tolist(), ranks, strict=True)), view)
+    return searched
+
+
+def _add_language_measures(
+    result: TaskResult, corpus: ParallelCorpus, searched: dict[str, PooledQueries], by_language: dict[str, dict]
+) -> None:
+    """The field's bias measures of the pooled setting (:func:`~polyret.evaluation.language_measures.score_queries`):
+    macro averages over query languages, per-language means, per-query values and the target-recall matrix."""
+    values: dict[str, dict[str, list[float]]] = {}
+    for lang, found in searched.items():
+        if found.view is None:
+            continue
+        ids = [f"{corpus.ids[row]}|{lang}" for row in found.ranks]
+        scored = score_queries(found.view, ids, TOP_K)
+        for name, by_lang in scored.by_language.items():
+            values.setdefault(name, {}).update(by_lang)
+        for key, table in scored.per_query.items():
+            result.per_query.setdefault(key, {}).update(table)
+        result.matrices.setdefault(f"target_r@{TOP_K}", {}).update(scored.target_recall)
+    for name, by_lang in values.items():
+        result.scores[f"multi.{name}"] = macro_average(by_lang)
+        for lang, items in by_lang.items():
+            by_language.setdefault(lang, {})[name] = mean(items)
 
 
 def evaluate_bitext_corpora(

@@ -27,6 +27,7 @@ from polyret.data.records import Query, RetrievalTask
 from polyret.errors import DataError
 from polyret.evaluation import metrics
 from polyret.evaluation.bias import normalised_rank_spread, own_language_share, rank_spread
+from polyret.evaluation.language_measures import PooledRanking, score_queries
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.search import RelevantRanks, rank_relevant
 from polyret.evaluation.store import EmbeddingStore
@@ -48,6 +49,8 @@ PAIR_METRICS: dict[str, Metric] = {
     "ndcg@10": MULTI_METRICS["ndcg@10"],
 }
 SHARE_KEY = f"own_lang_share@{TOP_K}"
+RELEVANT_SHARE_KEY = "relevant_own_lang_share"
+TARGET_RECALL_KEY = f"target_r@{TOP_K}"
 
 
 def evaluate_lareqa(
@@ -79,9 +82,14 @@ def evaluate_lareqa(
     ranks = rank_relevant(q_vecs, p_vecs, [relevant[i] for i in judged], column_groups=p_langs, top=TOP_K)
 
     found = _collect(queries, [relevant[i] for i in judged], ranks, p_langs, task.passage_languages)
+    view = PooledRanking.from_ranks(ranks, [relevant[i] for i in judged], p_langs, [q.lang for q in queries], TOP_K)
+    language_scores = score_queries(view, [q.id for q in queries], TOP_K)
+    found.multi.update(language_scores.by_language)
+    found.per_query.update(language_scores.per_query)
+    matrices = {TARGET_RECALL_KEY: language_scores.target_recall}
     scores = {f"multi.{name}": metrics.macro_average(by_lang) for name, by_lang in found.multi.items()}
     scores["multi.map_all"] = metrics.micro_average(found.multi["map"])
-    matrices: dict[str, dict[str, dict[str, float]]] = {}
+    scores[f"multi.pref_ratio@{TOP_K}"] = scores[f"multi.{SHARE_KEY}"] / scores[f"multi.{RELEVANT_SHARE_KEY}"]
     for name, by_pair in found.pairs.items():
         pair_means = {pair: metrics.mean(values) for pair, values in sorted(by_pair.items())}
         scores[f"mono.{name}"] = metrics.mean(v for (ql, pl), v in pair_means.items() if ql == pl)
@@ -102,6 +110,8 @@ def evaluate_lareqa(
         "bias_skipped_queries": len(queries) - len(found.per_query["multi.bias"]),
         "with_context": with_context,
     }
+    for values in details["multi_by_lang"].values():
+        values[f"pref_ratio@{TOP_K}"] = values[SHARE_KEY] / values[RELEVANT_SHARE_KEY]
     return TaskResult(task.name, "multi.map", scores, matrices, found.per_query, details)
 
 
@@ -140,7 +150,7 @@ def _collect(
         pool_ranks = ranks.pool[n].tolist()
         multi = {name: metric(pool_ranks) for name, metric in MULTI_METRICS.items()}
         multi[SHARE_KEY] = own_language_share(p_langs[ranks.top_indices[n]].tolist(), query.lang)
-        multi["relevant_own_lang_share"] = own_language_share(rel_langs, query.lang)
+        multi[RELEVANT_SHARE_KEY] = own_language_share(rel_langs, query.lang)
         if len(pool_ranks) > 1:
             multi["bias"] = rank_spread(pool_ranks)
             multi["bias_norm"] = normalised_rank_spread(pool_ranks, len(p_langs))

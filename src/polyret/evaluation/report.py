@@ -26,8 +26,18 @@ RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
 HEATMAP_METRICS = ("map", "p@1")
 """Matrices drawn as heatmaps (the others appear as tables only)."""
-BIAS_KEYS = ("bias", "bias_norm", "own_lang_share@10", "relevant_own_lang_share")
-"""Per-language values shown in the bias table rather than the retrieval table."""
+BIAS_KEYS = (
+    "bias", "bias_norm", "peer@10", "peer_nonrel@10", "peer_rel@10", "own_lang_share@10", "relevant_own_lang_share",
+    "pref_gap@10", "pref_ratio@10", "own_r@10", "other_r@10",
+)
+"""Per-language values shown in the bias table rather than the retrieval table (docs/evaluation.md defines them)."""
+BIAS_NOTE = (
+    "bias: mean max − min rank of a query's relevant items (lower is better); peer@10: PEER, the probability that "
+    "every language has the same expected rank (1 is fair; _nonrel / _rel: the non-relevant and relevant level "
+    "alone); own_lang_share@10 against relevant_own_lang_share: the query's language in the top 10 and among the "
+    "answers (pref_gap@10: their difference, pref_ratio@10: their ratio); own_r@10 / other_r@10: recall@10 of the "
+    "answers in the query's language / in each other language (mean)."
+)
 
 
 @dataclass(slots=True)
@@ -99,7 +109,7 @@ def _task_section(name: str, result: TaskResult, out_dir: Path, figures: list[Pa
         parts.append("### Per query language\n\n" + _language_table(result, by_lang))
         biases = {lang: values["bias"] for lang, values in sorted(by_lang.items()) if "bias" in values}
         if biases:
-            parts.append("### Language bias per query language\n\n" + _bias_table(by_lang))
+            parts.append(f"### Language bias per query language\n\n{BIAS_NOTE}\n\n" + _bias_table(by_lang))
             path = bar_chart(biases, out_dir / f"{slug(name)}-bias.png", title=f"{name}: language bias",
                              ylabel="mean max - min rank")
             figures.append(path)

@@ -20,6 +20,13 @@ from polyret.experiments.config import BASELINE_ARMS, HYBRID, ZERO_SHOT
 
 LAREQA_SETTINGS = (("mono.map", "Mo."), ("cross.map", "Cr."), ("multi.map", "Mul."))
 BIAS_KEY = "multi.bias"
+BIAS_MEASURES = (
+    ("multi.bias", "max−min rank ↓"), ("multi.bias_norm", "÷ pool ↓"), ("multi.peer@10", "PEER@10 ↑"),
+    ("multi.own_lang_share@10", "own lang. in top 10"), ("multi.relevant_own_lang_share", "own lang. in answers"),
+    ("multi.pref_gap@10", "preference gap (0: none)"), ("multi.own_r@10", "R@10 own lang."),
+    ("multi.other_r@10", "R@10 other langs"),
+)
+"""The field's bias measures shown beside the study's criterion (max−min rank): score key, column title."""
 TASK_TITLES = {
     "xquad-r": "XQuAD-R", "mlqa-r": "MLQA-R", "clsd-wmt19": "CLSD", "clsd-wmt19-mt": "CLSD (en MT)",
     "ntrex128": "NTREX", "tico19": "TICO", "tatoeba": "Tatoeba",
@@ -231,6 +238,16 @@ def bias(groups: dict[str, list[ArmResult]], tasks: Sequence[str]) -> dict[str, 
     for task in tasks:
         means = {label: mean_scores(runs, task) for label, runs in groups.items()}
         out[task] = {label: scores[BIAS_KEY] for label, scores in means.items() if BIAS_KEY in scores}
+    return out
+
+
+def bias_measures(groups: dict[str, list[ArmResult]], tasks: Sequence[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """Every measure of :data:`BIAS_MEASURES` an arm has, mean over seeds: ``{task: {arm: {score key: value}}}``."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for task in tasks:
+        means = {label: mean_scores(runs, task) for label, runs in groups.items()}
+        out[task] = {label: {key: scores[key] for key, _ in BIAS_MEASURES if key in scores}
+                     for label, scores in means.items() if BIAS_KEY in scores}
     return out
 
 

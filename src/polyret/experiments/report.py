@@ -56,6 +56,7 @@ def summarise(
         "alpha_curve": analysis.alpha_curve(groups, [*in_domain, *shift]),
         "bias": analysis.bias(groups, in_domain),
         "bias_sd": analysis.bias_sd(groups, in_domain),
+        "bias_measures": analysis.bias_measures(groups, in_domain),
         "heatmaps": {
             task: {label: analysis.mean_matrix(runs, task, figures.HEATMAP_METRIC) for label, runs in groups.items()}
             for task in in_domain[:1]
@@ -296,6 +297,9 @@ def _figures_section(summary: dict[str, Any]) -> str:
             rows = [[arm, _with_sd(value, spread.get(arm), digits=1)] for arm, value in values.items()]
             lines.append(markdown_table(["arm", "bias (± seed SD)"], rows, digits=1))
             lines.append(f"![bias {task}]({FIGURES_DIR}/{figs['bias'][task]})")
+            measures = summary.get("bias_measures", {}).get(task)
+            if measures:
+                lines.append(_bias_measures_table(task, measures))
     for task, files in figs["heatmaps"].items():
         lines += [f"![{task} {arm}]({FIGURES_DIR}/{name})" for arm, name in files.items()]
     if figs["alpha_curve"]:
@@ -305,6 +309,14 @@ def _figures_section(summary: dict[str, Any]) -> str:
         lines.append(markdown_table(["task", *alphas], [[task, *points.values()] for task, points in curve.items()]))
         lines.append(f"![alpha curve]({FIGURES_DIR}/{figs['alpha_curve']})")
     return "\n\n".join(lines)
+
+
+def _bias_measures_table(task: str, measures: dict[str, dict[str, float]]) -> str:
+    """The field's bias measures per arm (mean over seeds) beside the criterion (docs/evaluation.md defines them)."""
+    columns = [(key, title) for key, title in analysis.BIAS_MEASURES if any(key in m for m in measures.values())]
+    rows = [[arm, *(values.get(key) for key, _ in columns)] for arm, values in measures.items()]
+    return (f"The field's language-bias measures on {task} (the criterion above stays max−min rank; ↑/↓: the better "
+            "direction):\n\n" + markdown_table(["arm", *(title for _, title in columns)], rows))
 
 
 def _seconds(value: float | None) -> str:

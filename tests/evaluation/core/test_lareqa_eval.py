@@ -147,6 +147,14 @@ def test_hand_computed_bias_and_skips():
     # own-language share of the top 10 (the whole pool of 5 here) vs share of relevant items
     assert result.details["multi_by_lang"]["en"]["own_lang_share@10"] == pytest.approx(3 / 5)
     assert result.details["multi_by_lang"]["en"]["relevant_own_lang_share"] == pytest.approx((1 / 2 + 1) / 2)
+    # preference gap per query: a|en 3/5 - 1/2, b|en 3/5 - 1 (en); a|de 2/5 - 1/2 (de); ratio of the macro shares
+    assert result.scores["multi.pref_gap@10"] == pytest.approx(((0.1 - 0.4) / 2 + -0.1) / 2)
+    assert result.scores["multi.pref_ratio@10"] == pytest.approx(((3 / 5 + 2 / 5) / 2) / ((0.75 + 0.5) / 2))
+    assert result.details["multi_by_lang"]["de"]["pref_ratio@10"] == pytest.approx((2 / 5) / (1 / 2))
+    # the pool of 5 is the whole top 10: every relevant item is found; b|en has no answer outside en (no value)
+    assert result.per_query["multi.other_r@10"] == {"a|en": 1.0, "a|de": 1.0}
+    assert result.matrices["target_r@10"] == {"de": {"de": 1.0, "en": 1.0}, "en": {"de": 1.0, "en": 1.0}}
+    assert set(result.per_query["multi.peer@10"]) == {"a|en", "a|de", "b|en"}
 
 
 def test_unknown_judged_passage_is_a_data_error():

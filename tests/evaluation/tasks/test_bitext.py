@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -17,21 +19,41 @@ def _corpus(n: int, languages=LANGS, name="toy") -> ParallelCorpus:
     return ParallelCorpus(name, [f"r{i}" for i in range(n)], texts)
 
 
-def test_perfectly_aligned_vectors_score_perfectly(table_store):
-    corpus = _corpus(4)
+def _aligned_table(n: int) -> dict[str, list[float]]:
+    """Vectors of :func:`_corpus`: the row's direction plus a small offset shared by the sentences of a language."""
     table = {}
     for li, lang in enumerate(LANGS):
-        for i in range(4):
-            v = np.zeros(7)
-            v[i], v[4 + li] = 1.0, 0.1  # the row's direction plus a small language offset
+        for i in range(n):
+            v = np.zeros(n + len(LANGS))
+            v[i], v[n + li] = 1.0, 0.1
             table[f"{lang}{i}"] = v.tolist()
-    result = evaluate_bitext(corpus, table_store(table), name="toy")
+    return table
+
+
+def test_perfectly_aligned_vectors_score_perfectly(table_store):
+    result = evaluate_bitext(_corpus(4), table_store(_aligned_table(4)), name="toy")
     assert result.main == "p@1" and result.scores["p@1"] == 1.0 and result.scores["xsim_error"] == 0.0
     assert set(result.matrices["p@1"]) == set(LANGS) and result.matrices["p@1"]["de"] == {"en": 1.0, "fr": 1.0}
     assert result.scores["multi.map"] == pytest.approx(1.0)
     assert result.scores["multi.bias"] == 1.0  # two translations at ranks 1 and 2
     assert result.scores["multi.bias_norm"] == pytest.approx(1 / 11)
     assert len(result.per_query["p@1"]) == 4 * 6 and len(result.per_query["multi.ap"]) == 4 * 3
+
+
+def test_pooled_bias_measures_by_hand(table_store):
+    result = evaluate_bitext(_corpus(4), table_store(_aligned_table(4)), name="toy")
+    # de0's pooled ranking: en0, fr0 (its translations), de1-de3 (shared language offset), then en1-en3, fr1, fr2
+    # (score 0, by pool position) in the top 10. Non-relevant positions: de {3, 4, 5}, en {6, 7, 8}, fr {9, 10}:
+    # H = 7 * 37.5 / 42 = 6.25 on 2 degrees of freedom, p = exp(-6.25 / 2); relevant: en {1}, fr {2}, H = 1.
+    p_nonrel, p_rel = math.exp(-3.125), math.erfc(math.sqrt(0.5))
+    assert result.per_query["multi.peer@10"]["r0|de"] == pytest.approx(0.5 * p_nonrel + 0.5 * p_rel, abs=1e-12)
+    assert result.per_query["multi.pref_gap@10"]["r0|de"] == pytest.approx(0.3)  # 3 of 10 in de, no answer in de
+    assert result.scores["multi.pref_gap@10"] == pytest.approx(0.3)  # every query alike
+    assert result.per_query["multi.other_r@10"]["r0|de"] == 1.0
+    assert result.scores["multi.other_r@10"] == 1.0 and "multi.own_r@10" not in result.scores
+    assert result.matrices["target_r@10"]["de"] == {"en": 1.0, "fr": 1.0}
+    assert result.details["multi_by_lang"]["fr"]["peer@10"] == pytest.approx(
+        np.mean([result.per_query["multi.peer@10"][f"r{i}|fr"] for i in range(4)]))
 
 
 def test_scores_match_brute_force_on_random_vectors(table_store):

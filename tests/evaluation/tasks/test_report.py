@@ -58,3 +58,16 @@ def test_markdown_tables_align_numbers_and_show_gaps():
     with pytest.raises(ValueError, match="row 0 has 1 cells"):
         markdown_table(["a", "b"], [["x"]])
     assert matrix_table({"de": {"en": 1.0}, "en": {"de": 0.5, "en": 1.0}}).splitlines()[2] == "| de | – | 1.0000 |"
+
+
+def test_bias_table_shows_the_fields_measures(tmp_path):
+    result = _results()["xquad-r"]
+    result.details["multi_by_lang"]["de"] |= {"peer@10": 0.25, "pref_gap@10": 0.5, "own_r@10": 0.9}
+    result.matrices["target_r@10"] = {"de": {"de": 0.9, "en": 0.2}, "en": {"de": 0.3, "en": 0.8}}
+    text = write_evaluation_report({"xquad-r": result}, tmp_path, model_name="m").markdown.read_text("utf-8")
+    bias = text.split("### Language bias per query language")[1]
+    assert "| query language | bias | peer@10 | pref_gap@10 | own_r@10 |" in bias
+    assert "| de | 100.0000 | 0.2500 | 0.5000 | 0.9000 |" in bias
+    assert "| en | 147.0000 | – | – | – |" in bias
+    assert "peer@10: PEER" in bias  # each measure is explained where it is shown
+    assert "### target_r@10 (rows: query language" in text and "| de | 0.9000 | 0.2000 |" in text
