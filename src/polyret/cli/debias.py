@@ -1,4 +1,4 @@
-"""CLI: ``polyret debias`` — build LSAR into a model directory; the ``--debias`` options of ``polyret evaluate``."""
+"""CLI: ``polyret debias`` — build LSAR into a model directory."""
 
 from __future__ import annotations
 
@@ -13,15 +13,7 @@ from polyret.cli.options import DataDirOption
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.debias import DebiasSpec, parse_spec
 from polyret.errors import ModelError, UsageError
-from polyret.evaluation.debiased import (
-    DebiasedRun,
-    Reference,
-    check_reference,
-    fit_method,
-    unused_articles_reference,
-)
-from polyret.evaluation.result import TaskResult
-from polyret.evaluation.suite import LareqaSpec, SuiteConfig
+from polyret.evaluation.debiased import Reference, fit_method
 
 DEFAULT_FIT = "default"
 
@@ -112,36 +104,3 @@ def model_card(model: str, spec: DebiasSpec, facts: dict, reference: dict) -> st
         "",
     ])
 
-
-def debias_reference(
-    suite: SuiteConfig, specs: list[DebiasSpec], fit_on: Path | None, transductive: bool, data_dir: Path | None
-) -> Reference | None:
-    """What ``polyret evaluate --debias`` fits on: ``--debias-fit-on``, the unevaluated XQuAD-R articles, or
-    nothing (``None``) when fitting on each task's test pool.
-
-    Raises:
-        UsageError: both a file and ``--debias-transductive``, or a reference that overlaps the test data.
-    """
-    if not specs:
-        if fit_on is not None or transductive:
-            raise UsageError("--debias-fit-on and --debias-transductive need --debias METHOD")
-        return None
-    if transductive:
-        if fit_on is not None:
-            raise UsageError("give either --debias-fit-on or --debias-transductive, not both")
-        return None
-    if fit_on is None:
-        return unused_articles_reference(suite, data_dir=data_dir)
-    items = load_qa_jsonl(fit_on)
-    check_reference(items, [task.load(data_dir) for task in suite.tasks if isinstance(task, LareqaSpec)])
-    return Reference.from_qa(items, {"source": str(fit_on)}, with_context=suite.with_context)
-
-
-def debiased_results(runs: list[DebiasedRun]) -> dict[str, TaskResult]:
-    """Each method's results as extra tasks ``"<task> + <method>"``, with how the method was fitted in details."""
-    extra = {}
-    for run in runs:
-        for task, result in run.results.items():
-            result.details["debias"] = run.fit
-            extra[f"{task} + {run.label}"] = result
-    return extra
