@@ -27,6 +27,7 @@ from polyret.data.records import Query, RetrievalTask
 from polyret.errors import DataError
 from polyret.evaluation import metrics
 from polyret.evaluation.bias import normalised_rank_spread, own_language_share, rank_spread
+from polyret.evaluation.kinds import QA
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.search import RelevantRanks, rank_relevant
 from polyret.evaluation.store import EmbeddingStore
@@ -102,7 +103,7 @@ def evaluate_lareqa(
         "bias_skipped_queries": len(queries) - len(found.per_query["multi.bias"]),
         "with_context": with_context,
     }
-    return TaskResult(task.name, "multi.map", scores, matrices, found.per_query, details)
+    return TaskResult(task.name, QA.main_score, scores, matrices, found.per_query, details)
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from polyret.evaluation.catalog import task_title
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.significance import compare_paired, holm
 from polyret.experiments.arm_result import ArmResult
@@ -20,10 +21,6 @@ from polyret.experiments.config import BASELINE_ARMS, HYBRID, ZERO_SHOT
 
 LAREQA_SETTINGS = (("mono.map", "Mo."), ("cross.map", "Cr."), ("multi.map", "Mul."))
 BIAS_KEY = "multi.bias"
-TASK_TITLES = {
-    "xquad-r": "XQuAD-R", "mlqa-r": "MLQA-R", "clsd-wmt19": "CLSD", "clsd-wmt19-mt": "CLSD (en MT)",
-    "ntrex128": "NTREX", "tico19": "TICO", "tatoeba": "Tatoeba",
-}
 
 
 def group_by_label(results: Sequence[ArmResult]) -> dict[str, list[ArmResult]]:
@@ -51,12 +48,12 @@ def table(groups: dict[str, list[ArmResult]], in_domain: Sequence[str], domain_s
     """
     first = next(iter(groups.values()))[0]
     columns = [
-        {"id": f"{task}:{key}", "title": f"{TASK_TITLES.get(task, task)} {short}", "task": task, "key": key}
+        {"id": f"{task}:{key}", "title": f"{task_title(task)} {short}", "task": task, "key": key}
         for task in in_domain
         for key, short in LAREQA_SETTINGS
     ]
     columns += [
-        {"id": f"{task}:{first.tasks[task].main}", "title": f"{TASK_TITLES.get(task, task)} {first.tasks[task].main}",
+        {"id": f"{task}:{first.tasks[task].main}", "title": f"{task_title(task)} {first.tasks[task].main}",
          "task": task, "key": first.tasks[task].main}
         for task in domain_shift
     ]

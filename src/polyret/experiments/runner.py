@@ -23,9 +23,9 @@ from rich.text import Text
 
 from polyret import provenance, settings
 from polyret.errors import DataError
+from polyret.evaluation.catalog import task_title
 from polyret.evaluation.suite import run_suite
 from polyret.experiments import report
-from polyret.experiments.analysis import TASK_TITLES
 from polyret.experiments.arm_result import RESULTS_FILE, TIME_KEYS, ArmResult, load_arm_result, save_arm_result
 from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import ExperimentConfig, train_config
@@ -225,7 +225,7 @@ def _model_gone(config: ExperimentConfig, arm: ArmSpec, run_dir: Path) -> bool:
 def summary_line(result: ArmResult) -> str:
     """One line per finished arm: status, times and every task's main score."""
     scores = " · ".join(
-        f"{TASK_TITLES.get(name, name)} {task.main} {task.main_score:.4f}" for name, task in result.tasks.items()
+        f"{task_title(name)} {task.main} {task.main_score:.4f}" for name, task in result.tasks.items()
     )
     facts = [str(result.info.get("status"))] + [
         f"{key.removesuffix('_wall_s')} {result.info[key]:.0f}s" for key in TIME_KEYS
