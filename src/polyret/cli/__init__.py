@@ -6,7 +6,8 @@ usage error. ``--debug`` (anywhere on the command line) shows the stack trace in
 libraries underneath print their own progress bars and warnings.
 
 Exit codes: 0 success, 1 other polyret error, 2 usage or configuration error, 3 data error, 4 model error,
-5 training fault, 70 internal error (a bug: please report it with ``--debug`` output), 130 interrupted.
+5 training fault, 70 internal error (a bug: please report it with ``--debug`` output), 130 interrupted by SIGINT
+(Ctrl-C), 143 by SIGTERM.
 """
 
 from __future__ import annotations
