@@ -35,11 +35,13 @@ def test_names_the_readme_and_docs_give_import():
 
 def test_library_and_cli_give_the_same_results(tiny_model_dir, tmp_path):
     suite = select_tasks(get_suite("quick"), ["xquad-r", "clsd-wmt19"])
-    result = polyret.evaluate(str(tiny_model_dir), suite, debias=["center"], output_dir=tmp_path / "lib")
-    assert list(result.results) == ["xquad-r", "clsd-wmt19", "xquad-r + center", "clsd-wmt19 + center"]
+    result = polyret.evaluate(str(tiny_model_dir), suite, debias=["center"], debias_transductive=True,
+                              output_dir=tmp_path / "lib")
+    assert list(result.results) == ["xquad-r", "clsd-wmt19", "xquad-r + center (transductive)",
+                                    "clsd-wmt19 + center (transductive)"]
     assert result.meta["texts_encoded"] > 0 and result.files is not None and result.files.markdown.exists()
     argv = ["evaluate", "--model", str(tiny_model_dir), "--tasks", "xquad-r,clsd-wmt19", "--debias", "center",
-            "--no-cache", "-o", str(tmp_path / "cli")]
+            "--debias-transductive", "--no-cache", "-o", str(tmp_path / "cli")]
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code in (0, None)
