@@ -18,6 +18,7 @@ import json
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 METRICS = ("mono.map", "cross.map", "multi.map", "multi.bias")
@@ -42,7 +43,7 @@ def main() -> None:
 
     config = load_config(preset=args.preset)
     study = prepare_study_data(config, data_dir=args.data_dir)
-    suite = study.suite.select(study.suite.task_names[:1])
+    suite = replace(study.suite, tasks=study.suite.tasks[:1])
     steps = sorted(int(step) for step in args.steps.split(","))
     curve: dict[str, dict[int, dict[str, float]]] = {"zero-shot": {0: _scores(config, config.base_model, suite, args)}}
     for arm in args.arms.split(","):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from polyret.data.check import check_file, guess_format
+from polyret.data.check import check_file
+from polyret.data.user_tasks import guess_format
 from polyret.errors import DataError, UsageError
 
 
@@ -24,17 +25,17 @@ from polyret.errors import DataError, UsageError
     ],
 )
 def test_guess_format(name: str, expected: str) -> None:
-    assert guess_format(name) == expected
+    assert guess_format(name, task=False) == expected
 
 
 def test_guess_format_peeks_into_jsonl(tmp_path: Path) -> None:
     path = tmp_path / "train.jsonl"
     path.write_text(json.dumps({"id": "1", "questions": {}, "answers": {}}) + "\n")
-    assert guess_format(path) == "qa"
+    assert guess_format(path, task=False) == "qa"
     path.write_text(json.dumps({"id": "1", "text": {"en": "Hi", "de": "Hallo"}}) + "\n")
-    assert guess_format(path) == "multiway"
-    assert guess_format(tmp_path / "data.tsv") == "tsv"
-    assert guess_format(tmp_path) == "beir"
+    assert guess_format(path, task=False) == "multiway"
+    assert guess_format(tmp_path / "data.tsv", task=False) == "tsv"
+    assert guess_format(tmp_path, task=False) == "beir"
 
 
 def test_real_files_are_clean(data_dir: Path) -> None:

@@ -12,7 +12,7 @@ from polyret.data.check import check_file
 from polyret.data.user_tasks import (
     DISTRACTOR_IS_TRUE,
     FEWER_THAN_TWO,
-    guess_task_format,
+    guess_format,
     read_aligned_files,
     read_beir_folder,
     read_discrimination,
@@ -81,7 +81,7 @@ def test_parallel_tsv_reads_a_header_of_languages(tmp_path):
     path.write_text("en\tdeu\tfr\nSave\tSpeichern\tEnregistrer\n\nOpen\tÖffnen\tOuvrir\n", encoding="utf-8")
     corpus = read_parallel_tsv(path)
     assert corpus.languages == ["de", "en", "fr"] and corpus.ids == ["2", "4"] and corpus.texts["de"][1] == "Öffnen"
-    assert guess_task_format(path) == "tsv"
+    assert guess_format(path) == "tsv"
 
 
 BAD_TSV = [
@@ -110,7 +110,7 @@ def test_aligned_files_are_found_beside_each_other(tmp_path):
     corpus = read_aligned_files(tmp_path / "legal.en.txt")
     assert corpus.name == "legal" and corpus.languages == ["de", "en"] and corpus.texts["de"] == ["Artikel 1",
                                                                                                    "Artikel 2"]
-    assert guess_task_format(tmp_path / "legal.de.txt") == "parallel"
+    assert guess_format(tmp_path / "legal.de.txt") == "parallel"
     (tmp_path / "legal.de.txt").write_text("Artikel 1\n", encoding="utf-8")
     with pytest.raises(DataError, match="2 lines, but .*legal.de.txt has 1"):
         read_aligned_files(tmp_path / "legal.en.txt")
@@ -181,7 +181,7 @@ def test_qa_task_relates_every_language_of_a_question(tmp_path):
     assert task.name == "faq" and len(task.queries) == 3 and len(task.passages) == 3
     assert task.qrels["q1|de"] == {"q1|de": 1, "q1|en": 1} and task.qrels["q2|en"] == {"q2|en": 1}
     assert len(read_qa_task(path, languages=["de"]).queries) == 1
-    assert guess_task_format(path) == "qa"
+    assert guess_format(path) == "qa"
 
 
 def test_beir_folder_keeps_graded_qrels(tmp_path):
@@ -190,7 +190,7 @@ def test_beir_folder_keeps_graded_qrels(tmp_path):
     (tmp_path / "qrels").mkdir()
     (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t2\nq1\td2\t1\n")
     task = read_beir_folder(tmp_path, name="mine")
-    assert task.qrels == {"q1": {"d1": 2, "d2": 1}} and guess_task_format(tmp_path) == "beir"
+    assert task.qrels == {"q1": {"d1": 2, "d2": 1}} and guess_format(tmp_path) == "beir"
     assert check_file(tmp_path).records == 2 + 1 + 2
     (tmp_path / "qrels" / "test.tsv").unlink()
     with pytest.raises(DataError, match="no qrels file"):

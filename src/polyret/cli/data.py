@@ -13,7 +13,8 @@ from polyret import settings
 from polyret.cli.console import console, styled, text_column
 from polyret.cli.options import DataDirOption
 from polyret.data import registry
-from polyret.data.check import FORMATS, check_file
+from polyret.data.check import check_file
+from polyret.data.user_tasks import FORMATS
 from polyret.errors import DataError, UsageError
 
 

@@ -1,4 +1,4 @@
-"""CLI: ``polyret debias`` — build LSAR into a model directory; the ``--debias`` options of ``polyret evaluate``."""
+"""CLI: ``polyret debias`` — build LSAR into a model directory."""
 
 from __future__ import annotations
 
@@ -10,20 +10,11 @@ import typer
 
 from polyret.cli.console import console
 from polyret.cli.options import DataDirOption
-from polyret.data.records import ParallelQA
-from polyret.data.user_qa import load_qa_jsonl
 from polyret.debias import DebiasSpec, parse_spec
 from polyret.debias.export import CARD_SIGNATURE
-from polyret.errors import DataError, ModelError, UsageError
-from polyret.evaluation.debiased import (
-    DebiasedRun,
-    Reference,
-    check_reference,
-    fit_method,
-    unused_articles_reference,
-)
-from polyret.evaluation.result import TaskResult
-from polyret.evaluation.suite import LareqaSpec, SuiteConfig
+from polyret.errors import ModelError, UsageError
+from polyret.evaluation.debiased import Reference, fit_method
+from polyret.evaluation.run import reference_items
 
 DEFAULT_FIT = "default"
 
@@ -88,19 +79,6 @@ def fit_reference(fit_on: str | Path, *, with_context: bool, data_dir: Path | No
     return Reference.from_qa(reference_items(fit_on), {"source": str(fit_on)}, with_context=with_context)
 
 
-def reference_items(path: str | Path) -> list[ParallelQA]:
-    """The QA records of a ``--fit-on`` / ``--debias-fit-on`` file.
-
-    Raises:
-        DataError: the file cannot be read, or holds no record to fit on.
-    """
-    items = load_qa_jsonl(path)
-    if not items:
-        raise DataError(path, "no QA records to fit on (an empty file)",
-                        expected="JSON lines with questions and answers in two or more languages")
-    return items
-
-
 def model_card(model: str, spec: DebiasSpec, facts: dict, reference: dict) -> str:
     """The README.md of an exported model: what it is, what it was fitted on, how to load it."""
     return "\n".join([
@@ -128,36 +106,3 @@ def model_card(model: str, spec: DebiasSpec, facts: dict, reference: dict) -> st
         "",
     ])
 
-
-def debias_reference(
-    suite: SuiteConfig, specs: list[DebiasSpec], fit_on: Path | None, transductive: bool, data_dir: Path | None
-) -> Reference | None:
-    """What ``polyret evaluate --debias`` fits on: ``--debias-fit-on``, the unevaluated XQuAD-R articles, or
-    nothing (``None``) when fitting on each task's test pool.
-
-    Raises:
-        UsageError: both a file and ``--debias-transductive``, or a reference that overlaps the test data.
-    """
-    if not specs:
-        if fit_on is not None or transductive:
-            raise UsageError("--debias-fit-on and --debias-transductive need --debias METHOD")
-        return None
-    if transductive:
-        if fit_on is not None:
-            raise UsageError("give either --debias-fit-on or --debias-transductive, not both")
-        return None
-    if fit_on is None:
-        return unused_articles_reference(suite, data_dir=data_dir)
-    items = reference_items(fit_on)
-    check_reference(items, [task.load(data_dir) for task in suite.tasks if isinstance(task, LareqaSpec)])
-    return Reference.from_qa(items, {"source": str(fit_on)}, with_context=suite.with_context)
-
-
-def debiased_results(runs: list[DebiasedRun]) -> dict[str, TaskResult]:
-    """Each method's results as extra tasks ``"<task> + <method>"``, with how the method was fitted in details."""
-    extra = {}
-    for run in runs:
-        for task, result in run.results.items():
-            result.details["debias"] = run.fit
-            extra[f"{task} + {run.label}"] = result
-    return extra

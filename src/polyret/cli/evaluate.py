@@ -2,49 +2,95 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import numpy as np
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 from polyret.cli.console import console, styled, text_column
-from polyret.cli.debias import debias_reference, debiased_results
 from polyret.cli.options import DataDirOption, ResamplesOption, SeedOption, comma_list, names_list
 from polyret.cli.task_options import skip_lines, task_file_specs, task_tables
-from polyret.debias import parse_specs
 from polyret.errors import UsageError
-from polyret.evaluation.debiased import run_debiased
-from polyret.evaluation.report import (
-    REPORT_FILE,
-    RESULTS_FILE,
-    read_evaluation_results,
-    slug,
-    write_evaluation_report,
-)
+from polyret.evaluation.catalog import SUITES, TASKS, get_suite, headline_scores, select_tasks
+from polyret.evaluation.report import read_evaluation_results, slug
 from polyret.evaluation.result import TaskResult
+from polyret.evaluation.run import EvaluationResult, evaluate
 from polyret.evaluation.significance import compare_results
-from polyret.evaluation.suite import SUITES, TASKS, BeirSpec, SuiteConfig, get_suite, run_tasks, suite_context
-from polyret.io import check_output_dir, write_json
-from polyret.models.backends import InferenceBackend
-from polyret.models.encoders import backend_label, get_encoder
-from polyret.models.protocol import Encoder, Role
-from polyret.settings import cache_dir, data_dir
+from polyret.evaluation.suite import BeirSpec, SuiteConfig
+from polyret.io import write_json
+from polyret.settings import cache_dir
 
 evaluate_app = typer.Typer(help="Evaluate a model on a suite of tasks, or compare two evaluation runs.")
 
-ENCODE_CHUNKS = 8
-"""Encoder batches per progress-bar update."""
-HEADLINE_SCORES = ("mono.map", "cross.map", "multi.map", "multi.bias", "de-fr.acc", "fr-de.acc", "xsim_error",
-                   "recall@100")
-"""Scores shown next to the main score in the terminal summary (when a task has them)."""
+ModelOption = Annotated[
+    str | None, typer.Option(help="Model directory, Hub name or alias (multilingual-e5-small, use-multilingual).")
+]
+SuiteOption = Annotated[
+    str | None, typer.Option(help=f"Task suite: {', '.join(SUITES)} (default: quick, or none with --task-file).")
+]
+TasksOption = Annotated[str | None, typer.Option(help=f"Comma-separated task names, any of: {', '.join(TASKS)}.")]
+TaskFileOption = Annotated[
+    list[Path] | None, typer.Option(help="Your own task file or BEIR folder (repeatable; see docs/data.md).")
+]
+TaskFormatOption = Annotated[
+    list[str] | None, typer.Option(help="Format of the n-th --task-file: multiway, tsv, parallel, clsd, qa, beir "
+                                        "(default: guessed).")
+]
+TaskNameOption = Annotated[list[str] | None, typer.Option(help="Name of the n-th --task-file's task.")]
+LanguagesOption = Annotated[
+    str | None, typer.Option(help="Comma-separated languages to keep in the task files (a CSV without language "
+                                  "columns: query,candidate).")
+]
+PivotOption = Annotated[str | None, typer.Option(help="Task-file corpora: score only PIVOT-X pairs.")]
+TaskColumnsOption = Annotated[
+    str | None, typer.Option(help="Discrimination CSV columns, e.g. query=src,translation=ref,distractors=a+b "
+                                  "(default: guessed).")
+]
+ListTasksOption = Annotated[
+    bool, typer.Option("--list-tasks", help="List every registered task and suite, then exit.")
+]
+OutputDirOption = Annotated[
+    Path | None, typer.Option("--output-dir", "-o", help="Report folder (default: polyret-eval/MODEL-SUITE).")
+]
+BatchSizeOption = Annotated[int, typer.Option(min=1, help="Encoder batch size.")]
+NoContextOption = Annotated[
+    bool, typer.Option("--no-context", help="Encode LAReQA candidates without their paragraph.")
+]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Keep embeddings in memory only.")]
+DeviceOption = Annotated[str | None, typer.Option(help="Torch device (cpu, cuda, ...); default: automatic.")]
+BackendOption = Annotated[str, typer.Option(help="Inference backend: torch (reference), onnx or openvino. Every "
+                                           "backend runs at --precision, fp32 unless given: OpenVINO's faster mode "
+                                           "needs --precision bf16.")]
+PrecisionOption = Annotated[str, typer.Option(help="Inference precision: fp32 (the default: the reference every "
+                                             "backend is checked against) or bf16 (torch autocast, OpenVINO's bf16 "
+                                             "hint).")]
+BeirCorpusOption = Annotated[Path | None, typer.Option(help="BEIR/MIRACL corpus JSONL (adds a BEIR task).")]
+BeirTopicsOption = Annotated[Path | None, typer.Option(help="Topics TSV or queries JSONL of the BEIR task.")]
+BeirQrelsOption = Annotated[Path | None, typer.Option(help="Qrels (TREC or BEIR TSV) of the BEIR task.")]
+BeirNameOption = Annotated[str, typer.Option(help="Task name of the BEIR task.")]
+BeirLangOption = Annotated[str, typer.Option(help="Language of the BEIR task.")]
+BeirIndexOption = Annotated[str, typer.Option(help="BEIR search: exact or faiss (cached HNSW index).")]
+DebiasOption = Annotated[
+    list[str] | None,
+    typer.Option(help="Also score every task after a post-hoc debiasing method: center, lir[:rank] or lsar[:rank] "
+                      "(repeatable; nothing is encoded again)."),
+]
+DebiasFitOnOption = Annotated[
+    Path | None,
+    typer.Option(help="QA JSONL file of reference texts to fit --debias on (default: the XQuAD-R articles no "
+                      "evaluated task uses)."),
+]
+WriteTrecRunOption = Annotated[
+    bool, typer.Option("--write-trec-run", help="Also write each BEIR-style task's run and qrels as TREC files "
+                       "(OUTPUT_DIR/trec/TASK.run, .qrels) for trec_eval, ranx or ir_measures.")
+]
+DebiasTransductiveOption = Annotated[
+    bool, typer.Option("--debias-transductive", help="Fit --debias on each task's own test pool (labelled "
+                       "transductive).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -52,101 +98,18 @@ def register(app: typer.Typer) -> None:
     app.add_typer(evaluate_app, name="evaluate")
 
 
-class ProgressEncoder:
-    """Wraps an encoder so that every text it encodes advances a rich progress bar (same name and fingerprint)."""
-
-    def __init__(self, encoder: Encoder, progress: Progress, bar: TaskID):
-        self.inner = encoder
-        self.name = encoder.name
-        self.progress = progress
-        self.bar = bar
-        self.encoded = 0
-
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint()
-
-    def encode(
-        self, texts: Sequence[str], role: Role, *, batch_size: int = 32, show_progress: bool = False
-    ) -> np.ndarray:
-        self.progress.update(self.bar, total=self.encoded + len(texts), visible=True)
-        step = batch_size * ENCODE_CHUNKS
-        chunks = []
-        for start in range(0, len(texts), step):
-            chunk = texts[start : start + step]
-            chunks.append(self.inner.encode(chunk, role, batch_size=batch_size))
-            self.progress.advance(self.bar, len(chunk))
-        self.encoded += len(texts)
-        return np.concatenate(chunks) if chunks else self.inner.encode([], role, batch_size=batch_size)
-
-
 @evaluate_app.callback(invoke_without_command=True)
 def evaluate_command(
-    ctx: typer.Context,
-    model: Annotated[
-        str | None, typer.Option(help="Model directory, Hub name or alias (multilingual-e5-small, use-multilingual).")
-    ] = None,
-    suite: Annotated[
-        str | None, typer.Option(help=f"Task suite: {', '.join(SUITES)} (default: quick, or none with --task-file).")
-    ] = None,
-    tasks: Annotated[
-        str | None, typer.Option(help=f"Comma-separated task names, any of: {', '.join(TASKS)}.")
-    ] = None,
-    task_file: Annotated[
-        list[Path] | None, typer.Option(help="Your own task file or BEIR folder (repeatable; see docs/data.md).")
-    ] = None,
-    task_format: Annotated[
-        list[str] | None, typer.Option(help="Format of the n-th --task-file: multiway, tsv, parallel, clsd, qa, "
-                                            "beir (default: guessed).")
-    ] = None,
-    task_name: Annotated[list[str] | None, typer.Option(help="Name of the n-th --task-file's task.")] = None,
-    languages: Annotated[
-        str | None, typer.Option(help="Comma-separated languages to keep in the task files (a CSV without language "
-                                      "columns: query,candidate).")
-    ] = None,
-    pivot: Annotated[str | None, typer.Option(help="Task-file corpora: score only PIVOT-X pairs.")] = None,
-    task_columns: Annotated[
-        str | None, typer.Option(help="Discrimination CSV columns, e.g. query=src,translation=ref,distractors=a+b "
-                                      "(default: guessed).")
-    ] = None,
-    list_tasks: Annotated[
-        bool, typer.Option("--list-tasks", help="List every registered task and suite, then exit.")
-    ] = False,
-    output_dir: Annotated[
-        Path | None, typer.Option("--output-dir", "-o", help="Report folder (default: polyret-eval/MODEL-SUITE).")
-    ] = None,
-    data_dir_opt: DataDirOption = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Encoder batch size.")] = 32,
-    no_context: Annotated[
-        bool, typer.Option("--no-context", help="Encode LAReQA candidates without their paragraph.")
-    ] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep embeddings in memory only.")] = False,
-    device: Annotated[str | None, typer.Option(help="Torch device (cpu, cuda, ...); default: automatic.")] = None,
-    backend: Annotated[str, typer.Option(help="Inference backend: torch (reference), onnx or openvino. Every backend "
-                                         "runs at --precision, fp32 unless given: OpenVINO's faster mode needs "
-                                         "--precision bf16.")] = "torch",
-    precision: Annotated[str, typer.Option(help="Inference precision: fp32 (the default: the reference every backend "
-                                           "is checked against) or bf16 (torch autocast, OpenVINO's bf16 hint).")
-                         ] = "fp32",
-    beir_corpus: Annotated[Path | None, typer.Option(help="BEIR/MIRACL corpus JSONL (adds a BEIR task).")] = None,
-    beir_topics: Annotated[Path | None, typer.Option(help="Topics TSV or queries JSONL of the BEIR task.")] = None,
-    beir_qrels: Annotated[Path | None, typer.Option(help="Qrels (TREC or BEIR TSV) of the BEIR task.")] = None,
-    beir_name: Annotated[str, typer.Option(help="Task name of the BEIR task.")] = "beir",
-    beir_lang: Annotated[str, typer.Option(help="Language of the BEIR task.")] = "en",
-    beir_index: Annotated[str, typer.Option(help="BEIR search: exact or faiss (cached HNSW index).")] = "exact",
-    debias: Annotated[
-        list[str] | None,
-        typer.Option(help="Also score every task after a post-hoc debiasing method: center, lir[:rank] or "
-                     "lsar[:rank] (repeatable; nothing is encoded again)."),
-    ] = None,
-    debias_fit_on: Annotated[
-        Path | None,
-        typer.Option(help="QA JSONL file of reference texts to fit --debias on (default: the XQuAD-R articles no "
-                     "evaluated task uses)."),
-    ] = None,
-    debias_transductive: Annotated[
-        bool, typer.Option("--debias-transductive", help="Fit --debias on each task's own test pool (labelled "
-                           "transductive).")
-    ] = False,
+    ctx: typer.Context, model: ModelOption = None, suite: SuiteOption = None, tasks: TasksOption = None,
+    task_file: TaskFileOption = None, task_format: TaskFormatOption = None, task_name: TaskNameOption = None,
+    languages: LanguagesOption = None, pivot: PivotOption = None, task_columns: TaskColumnsOption = None,
+    list_tasks: ListTasksOption = False, output_dir: OutputDirOption = None, data_dir_opt: DataDirOption = None,
+    batch_size: BatchSizeOption = 32, no_context: NoContextOption = False, no_cache: NoCacheOption = False,
+    device: DeviceOption = None, backend: BackendOption = "torch", precision: PrecisionOption = "fp32",
+    beir_corpus: BeirCorpusOption = None, beir_topics: BeirTopicsOption = None, beir_qrels: BeirQrelsOption = None,
+    beir_name: BeirNameOption = "beir", beir_lang: BeirLangOption = "en", beir_index: BeirIndexOption = "exact",
+    write_trec_run: WriteTrecRunOption = False, debias: DebiasOption = None, debias_fit_on: DebiasFitOnOption = None,
+    debias_transductive: DebiasTransductiveOption = False,
 ) -> None:
     """Evaluate MODEL on a suite; writes results.json, report.md and PNG figures to the output folder."""
     if ctx.invoked_subcommand is not None:
@@ -158,56 +121,50 @@ def evaluate_command(
     if model is None:
         raise UsageError("give --model (a model directory, Hub name or alias), or use `polyret evaluate compare`")
     beir = _beir_spec(beir_corpus, beir_topics, beir_qrels, beir_name, beir_lang, beir_index)
-    file_tasks = task_file_specs(task_file or [], task_format or [], task_name or [], comma_list(languages), pivot,
-                                 task_columns)
-    own = [*file_tasks, *([beir] if beir is not None else [])]
-    config = _suite_config(suite, tasks, batch_size, not no_context, own_tasks=bool(own)).with_tasks(*own)
-    out = check_output_dir(output_dir or Path("polyret-eval") / f"{slug(Path(model).name or model)}-{config.name}",
-                           written_by=(RESULTS_FILE, REPORT_FILE))
-    specs = parse_specs(debias or [])
-    reference = debias_reference(config, specs, debias_fit_on, debias_transductive, data_dir_opt)
-    cache_root = None if no_cache else cache_dir() / "embeddings"
-    encoder = get_encoder(model, device=device, backend=InferenceBackend(backend, precision),
-                          warn=lambda text: console.print(styled(text, "yellow")))
-    started = time.perf_counter()
+    own = [*task_file_specs(task_file or [], task_format or [], task_name or [], comma_list(languages), pivot,
+                            task_columns), *([beir] if beir is not None else [])]
+    config = _suite_config(suite, tasks, own_tasks=bool(own)).with_tasks(*own)
+    out = output_dir or Path("polyret-eval") / f"{slug(Path(model).name or model)}-{config.name}"
+    result = _run_with_progress(
+        model, config, backend=backend, precision=precision, device=device, debias=debias or [],
+        debias_fit_on=debias_fit_on, debias_transductive=debias_transductive, output_dir=out,
+        write_trec_runs=write_trec_run, data_dir=data_dir_opt,
+        cache_root=None if no_cache else cache_dir() / "embeddings", batch_size=batch_size,
+        with_context=not no_context,
+    )
+    _print_summary(result)
+
+
+def _run_with_progress(model: str, config: SuiteConfig, **options: Any) -> EvaluationResult:
+    """:func:`polyret.evaluation.run.evaluate` under a progress bar of tasks and one of encoded texts."""
     with Progress(
         text_column("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
         transient=True,
     ) as progress:
         task_bar = progress.add_task("tasks", total=len(config.tasks))
         encode_bar = progress.add_task("encoding texts", total=0, visible=False)
-        counting = ProgressEncoder(encoder, progress, encode_bar)
 
         def on_task(name: str, done: int, total: int) -> None:
             progress.update(task_bar, completed=done, description=f"task {name}" if name else "tasks")
 
-        run_ctx = suite_context(counting, config, data_dir=data_dir_opt, cache_root=cache_root)
-        results = run_tasks(run_ctx, config, on_task)
-        debiased = run_debiased(run_ctx, config, specs, reference) if specs else []
-    meta = {
-        "suite": config.name,
-        "tasks": ", ".join(config.task_names),
-        "model_fingerprint": encoder.fingerprint(),
-        "backend": backend_label(encoder),
-        "with_context": config.with_context,
-        "batch_size": config.batch_size,
-        "data_dir": str(data_dir(data_dir_opt)),
-        "texts_encoded": counting.encoded,
-        "seconds": round(time.perf_counter() - started, 1),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "polyret_version": version("polyret"),
-    }
-    if debiased:
-        results |= debiased_results(debiased)
-        meta["debias"] = {run.label: {"fit": run.fit, "skipped": run.skipped} for run in debiased}
-    files = write_evaluation_report(results, out, model_name=model, meta=meta | {"suite_config": config.describe()})
-    console.print(_summary_table(results))
-    for line in skip_lines(results):
+        def on_encode(encoded: int, requested: int) -> None:
+            progress.update(encode_bar, completed=encoded, total=requested, visible=True)
+
+        return evaluate(model, config, on_task=on_task, on_encode=on_encode,
+                        warn=lambda text: console.print(styled(text, "yellow")), **options)
+
+
+def _print_summary(result: EvaluationResult) -> None:
+    """The summary table, the rows skipped on purpose, the tasks a debiasing method skipped, and the files."""
+    console.print(_summary_table(result.results))
+    for line in skip_lines(result.results):
         console.print(line)
-    for run in debiased:
+    for run in result.debiased:
         for task, reason in run.skipped.items():
             console.print(styled(f"{run.label} skipped {task}:", "yellow"), reason)
-    console.print(f"report: {files.markdown}\nresults: {files.results} ({len(files.figures)} figures)")
+    if result.files is not None:
+        files = result.files
+        console.print(f"report: {files.markdown}\nresults: {files.results} ({len(files.figures)} figures)")
 
 
 @evaluate_app.command("compare")
@@ -233,27 +190,25 @@ def compare_command(
         power.add_column(column, justify="left" if column in ("task", "score") else "right")
     for row in rows:
         table.add_row(
-            row["task"], row["score"], str(row["queries"]), f"{row['a']:.4f}", f"{row['b']:.4f}",
-            f"{row['difference']:+.4f}", f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]", f"{row['p_value']:.4f}",
+            row.task, row.score, str(row.n_items), f"{row.score_a:.4f}", f"{row.score_b:.4f}",
+            f"{row.difference:+.4f}", f"[{row.ci_low:+.4f}, {row.ci_high:+.4f}]", f"{row.p_value:.4f}",
         )
-        power.add_row(row["task"], row["score"], f"{row['p_holm']:.4f}", f"{row['mde']:.4f}")
+        power.add_row(row.task, row.score, f"{row.p_holm:.4f}", f"{row.mde:.4f}")
     console.print(table)
     console.print(power)
     if json_out is not None:
         write_json(json_out, {"a": name_a, "b": name_b, "method": method, "resamples": resamples, "seed": seed,
-                              "comparisons": rows})
+                              "comparisons": [row.to_dict() for row in rows]})
 
 
-def _suite_config(
-    name: str | None, tasks: str | None, batch_size: int, with_context: bool, *, own_tasks: bool = False
-) -> SuiteConfig:
+def _suite_config(name: str | None, tasks: str | None, *, own_tasks: bool = False) -> SuiteConfig:
     """The named suite (default ``quick``); with task files and neither --suite nor --tasks, no suite task at all."""
     own_only = own_tasks and name is None and tasks is None
     config = SuiteConfig("task-files", ()) if own_only else get_suite(name or "quick")
-    if tasks is not None:  # the run is named after the tasks chosen, not after the suite they were taken from
-        config = config.select(names_list(tasks, "--tasks"))
-        config = replace(config, name="+".join(config.task_names))
-    return replace(config, with_context=with_context, batch_size=batch_size)
+    if tasks is None:
+        return config
+    chosen = select_tasks(config, names_list(tasks, "--tasks"))
+    return replace(chosen, name="+".join(chosen.task_names))  # named after the tasks chosen, not their suite
 
 
 def _beir_spec(
@@ -274,6 +229,7 @@ def _summary_table(results: dict[str, TaskResult]) -> Table:
     for column in ("task", "main metric", "score", "other scores"):
         table.add_column(column, justify="right" if column == "score" else "left")
     for name, result in results.items():
-        others = [f"{k} {result.scores[k]:.4g}" for k in HEADLINE_SCORES if k in result.scores and k != result.main]
+        others = [f"{k} {result.scores[k]:.4g}" for k in headline_scores(name)
+                  if k in result.scores and k != result.main]
         table.add_row(name, result.main, f"{result.main_score:.4f}", ", ".join(others))
     return table

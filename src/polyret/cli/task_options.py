@@ -8,14 +8,11 @@ from pathlib import Path
 
 from rich.table import Table
 
-from polyret.data.user_tasks import TASK_FORMATS
+from polyret.data.user_tasks import COLUMN_ROLES, TASK_FORMATS
 from polyret.errors import UsageError
-from polyret.evaluation.catalog import CARDS
+from polyret.evaluation.catalog import CATALOG, SUITES
 from polyret.evaluation.result import TaskResult
-from polyret.evaluation.suite import SUITES
 from polyret.evaluation.user_tasks import TaskFileSpec
-
-COLUMN_ROLES = ("query", "translation", "distractors", "id", "query_lang", "candidate_lang")
 
 
 def task_file_specs(
@@ -31,7 +28,7 @@ def task_file_specs(
     if bad:
         raise UsageError(f"--task-format {bad[0]!r} is not one of {', '.join(TASK_FORMATS)}")
     return [
-        TaskFileSpec(str(path), formats[i] if i < len(formats) else None, names[i] if i < len(names) else None,
+        TaskFileSpec(str(path), formats[i] if i < len(formats) else None, names[i] if i < len(names) else "",
                      tuple(languages) if languages else None, pivot, parse_columns(columns))
         for i, path in enumerate(paths)
     ]
@@ -53,10 +50,10 @@ def task_tables(data_dir: str | Path | None) -> list[Table]:
     tasks = Table(title="Registered tasks (--tasks NAME,...)")
     for column in ("task", "measures", "items", "languages", "licence", "local files"):
         tasks.add_column(column, no_wrap=column == "task")
-    for card in CARDS.values():
-        present, total = card.local_files(data_dir)
-        fetch = "" if present == total else f" (downloaded on first use, or: polyret data fetch {card.dataset})"
-        tasks.add_row(card.name, card.measures, card.items, ", ".join(card.languages), card.licence,
+    for meta in CATALOG.values():
+        present, total = meta.local_files(data_dir)
+        fetch = "" if present == total else f" (downloaded on first use, or: polyret data fetch {meta.dataset})"
+        tasks.add_row(meta.name, meta.measures, meta.items, ", ".join(meta.languages), meta.licence,
                       f"{present}/{total}{fetch}")
     suites = Table(title="Suites (--suite NAME)")
     suites.add_column("suite")

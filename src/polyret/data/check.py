@@ -13,9 +13,10 @@ from polyret.data.parallel import aligned_siblings, line_count_mismatch
 from polyret.data.parsing import ProblemLog, nonempty_text
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.data.user_tasks import (
+    FORMATS,
     Skipped,
     beir_files,
-    guess_task_format,
+    guess_format,
     language_coverage,
     read_discrimination,
     read_multiway,
@@ -23,8 +24,6 @@ from polyret.data.user_tasks import (
 )
 from polyret.errors import DataError, UsageError
 from polyret.io import read_lines
-
-FORMATS = ("lareqa", "qa", "corpus", "topics", "qrels", "parallel", "clsd", "multiway", "tsv", "beir")
 
 
 @dataclass
@@ -58,23 +57,6 @@ class FileReport:
         return self.problem_count == 0
 
 
-def guess_format(path: str | Path) -> str:
-    """The format of ``path`` from its name (``.gz`` ignored) and, for JSON lines, its first record."""
-    name = Path(path).name.lower().removesuffix(".gz")
-    if "qrels" in name:
-        return "qrels"
-    if name.endswith(".json"):
-        return "lareqa"
-    if name.endswith((".jsonl", ".tsv")) and ("topics" in name or "queries" in name):
-        return "topics"
-    if name.endswith(".jsonl") and "corpus" in name:
-        return "corpus"
-    try:
-        return guess_task_format(path)
-    except UsageError:
-        return "corpus" if name.endswith(".jsonl") else "parallel"
-
-
 def check_file(path: str | Path, format: str | None = None, *, collect: bool = True, limit: int = 100) -> FileReport:
     """Read ``path`` as ``format`` (guessed when ``None``) and report what it holds and every problem.
 
@@ -88,7 +70,7 @@ def check_file(path: str | Path, format: str | None = None, *, collect: bool = T
         UsageError: an unknown format.
         DataError: with ``collect=False``, the first problem.
     """
-    fmt = format or guess_format(path)
+    fmt = format or guess_format(path, task=False)
     if fmt not in _CHECKS:
         raise UsageError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     problems = ProblemLog(collect=collect, limit=limit)

@@ -37,6 +37,14 @@ from polyret.io import loads_json, read_lines
 
 TASK_FORMATS = ("multiway", "tsv", "parallel", "clsd", "qa", "beir")
 """Formats of user task files (docs/data.md)."""
+PART_FORMATS = ("lareqa", "corpus", "topics", "qrels")
+"""Formats of files that are part of a task or of training data, which ``polyret data check`` also reads."""
+FORMATS = (*PART_FORMATS, *TASK_FORMATS)
+"""Every format of a user's file: the one vocabulary of ``--task-format``, ``evaluation.task_files[].format`` and
+``polyret data check --format``."""
+COLUMN_ROLES = ("query", "translation", "distractors", "id", "query_lang", "candidate_lang")
+"""Roles of a discrimination CSV's columns (``columns`` of a task file): each maps to a header name, ``distractors``
+to a list of them."""
 
 LANGUAGE_KEY = re.compile(r"\s*[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*\s*")
 """What a language key of a user file looks like (``de``, ``deu``, ``pt-BR``, ``sr-Latn``): no path characters."""
@@ -244,6 +252,7 @@ def read_discrimination(
     """
     problems = problems or ProblemLog()
     skipped = skipped if skipped is not None else Counter()
+    columns = check_columns(columns or {}, str(path))
     header = _csv_header(path)
     if not columns and {"French", "German"} & set(header):  # CLSD's layout (a missing column is its error)
         items = read_clsd(path, english=Path(path).name.startswith("MT_"), problems=problems)
@@ -258,6 +267,24 @@ def read_discrimination(
         raise DataError(path, "no usable items",
                         expected="rows with a query, its true translation and distractors that differ from it")
     return usable
+
+
+def check_columns(columns: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``columns`` (role -> column name, ``distractors`` -> a list of names), checked against :data:`COLUMN_ROLES`.
+
+    Raises:
+        UsageError: an unknown role or a value of the wrong type, naming ``where`` (a file or a config key).
+    """
+    for role, value in columns.items():
+        if role not in COLUMN_ROLES:
+            raise UsageError(f"{where}: unknown column role {role!r} (known: {', '.join(COLUMN_ROLES)})")
+        expected_list = role == "distractors"
+        ok = (isinstance(value, list) and bool(value) and all(isinstance(v, str) and v for v in value)
+              if expected_list else isinstance(value, str) and bool(value))
+        if not ok:
+            kind = "a non-empty list of column names" if expected_list else "a column name"
+            raise UsageError(f"{where}: column role {role!r} must be {kind}, got {value!r}")
+    return dict(columns)
 
 
 def _csv_header(path: str | Path) -> list[str]:
@@ -394,14 +421,44 @@ def read_beir_folder(folder: str | Path, *, name: str, lang: str = "en") -> Retr
     return load_beir(*beir_files(folder), name=name, lang=lang)
 
 
-def guess_task_format(path: str | Path) -> str:
-    """The format of a task file from its name (and, for JSON lines, its first record); a folder is BEIR.
+def guess_format(path: str | Path, *, task: bool = True) -> str:
+    """The format of a user's file from its name (and, for JSON lines, its first record): the one format guesser.
+
+    A folder is ``beir``, ``*.csv`` ``clsd``, ``*.tsv`` ``tsv``, JSON lines with ``questions`` ``qa`` and with a
+    ``text`` object ``multiway``, a file with language-suffixed siblings ``parallel``. With ``task=False`` (any file
+    ``polyret data check`` reads) the parts of a task and training files come first: a name with ``qrels`` is
+    ``qrels``, ``*.json`` ``lareqa``, topics or queries files ``topics``, a ``corpus`` JSONL ``corpus``; a name that
+    tells nothing is then read as ``corpus`` (JSON lines) or ``parallel``.
 
     Raises:
-        UsageError: a name that tells nothing.
+        UsageError: with ``task``, a name that tells nothing.
     """
     path = Path(path)
     name = path.name.lower().removesuffix(".gz")
+    part = None if task else _part_format(name)
+    if part is not None:
+        return part
+    try:
+        return _task_format(path, name)
+    except UsageError:
+        if task:
+            raise
+        return "corpus" if name.endswith(".jsonl") else "parallel"
+
+
+def _part_format(name: str) -> str | None:
+    if "qrels" in name:
+        return "qrels"
+    if name.endswith(".json"):
+        return "lareqa"
+    if name.endswith((".jsonl", ".tsv")) and ("topics" in name or "queries" in name):
+        return "topics"
+    if name.endswith(".jsonl") and "corpus" in name:
+        return "corpus"
+    return None
+
+
+def _task_format(path: Path, name: str) -> str:
     if path.is_dir():
         return "beir"
     if name.endswith(".csv"):

@@ -17,12 +17,16 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from polyret.data.records import RetrievalTask
+import numpy as np
+
+from polyret.data.records import Query, RetrievalTask
 from polyret.errors import UsageError
 from polyret.evaluation import metrics
+from polyret.evaluation.kinds import RETRIEVAL
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.search import FaissIndex, IndexKind, top_k
 from polyret.evaluation.store import EmbeddingStore
+from polyret.evaluation.trec import run_from_top_k, write_qrels, write_run
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,7 @@ def evaluate_beir(
     cache_root: str | Path | None = None,
     batch_size: int = 32,
     show_progress: bool = False,
+    run_file: str | Path | None = None,
 ) -> TaskResult:
     """Retrieve the top ``k`` passages per query and score ``ndcg@10`` (main), ``recall@<k>`` and ``mrr@10``.
 
@@ -49,6 +54,7 @@ def evaluate_beir(
         index: ``"exact"`` search, or ``"faiss"`` through a cached FAISS index of kind ``faiss_kind``.
         cache_root: folder for FAISS indexes; ``None`` builds the index in memory only.
         batch_size / show_progress: passed to the encoder for texts not cached yet.
+        run_file: also write the top-``k`` run there as a TREC run file (and the qrels beside it, ``.qrels``).
     """
     if k < 10:
         raise UsageError(f"k={k} is too small: nDCG@10 needs a run of at least 10 passages per query")
@@ -60,12 +66,14 @@ def evaluate_beir(
     texts = [p.input_text(with_context=True) for p in task.passages]
     if index == "exact":
         p_vecs = store.embed(texts, "passage", languages=[p.lang for p in task.passages], **embed)
-        _, indices = top_k(q_vecs, p_vecs, k)
+        found, indices = top_k(q_vecs, p_vecs, k)
     elif index == "faiss":
         faiss_index = cached_faiss_index(store, task, texts, faiss_kind, cache_root, embed)
-        _, indices = faiss_index.search(q_vecs, min(k, len(texts)))
+        found, indices = faiss_index.search(q_vecs, min(k, len(texts)))
     else:
         raise UsageError(f"unknown search mode {index!r} (expected exact or faiss)")
+    if run_file is not None:
+        _write_trec(run_file, task, judged, found, indices)
 
     per_query: dict[str, dict[str, float]] = {"ndcg@10": {}, f"recall@{k}": {}, "mrr@10": {}}
     for query, row in zip(judged, indices, strict=True):
@@ -84,7 +92,16 @@ def evaluate_beir(
         "search": index if index == "exact" else f"faiss-{faiss_kind}",
         "k": k,
     }
-    return TaskResult(task.name, "ndcg@10", scores, per_query=per_query, details=details)
+    return TaskResult(task.name, RETRIEVAL.main_score, scores, per_query=per_query, details=details)
+
+
+def _write_trec(
+    run_file: str | Path, task: RetrievalTask, judged: list[Query], found: np.ndarray, indices: np.ndarray
+) -> None:
+    """The top-k run of the judged queries as a TREC run file, and their qrels beside it (``.qrels``)."""
+    run = run_from_top_k([q.id for q in judged], [p.id for p in task.passages], found, indices)
+    write_run(run_file, run, tag=task.name)
+    write_qrels(Path(run_file).with_suffix(".qrels"), {q.id: task.qrels[q.id] for q in judged})
 
 
 def corpus_hash(task: RetrievalTask, texts: list[str]) -> str:

@@ -29,6 +29,7 @@ import numpy as np
 from polyret.data.records import ParallelCorpus
 from polyret.errors import UsageError
 from polyret.evaluation.bias import rank_spread
+from polyret.evaluation.kinds import BITEXT
 from polyret.evaluation.language_measures import PooledRanking, score_queries
 from polyret.evaluation.metrics import average_precision, macro_average, mean
 from polyret.evaluation.result import TaskResult
@@ -92,7 +93,7 @@ def evaluate_bitext(
     vectors = dict(zip(present, np.split(stacked, ends[:-1]), strict=True))
     details = {"rows": len(corpus), "languages": corpus.languages,
                "sentences": {lang: len(rows) for lang, rows in present.items()}}
-    result = TaskResult(task=name, main="p@1", scores={}, details=details)
+    result = TaskResult(task=name, main=BITEXT.main_score, scores={}, details=details)
     _add_pair_scores(result, corpus, present, vectors, pairs)
     _add_pooled_scores(result, corpus, present, vectors)
     return result
@@ -284,5 +285,5 @@ def evaluate_bitext_corpora(
     scores["xsim_error"] = 1.0 - scores["p@1"]
     scores["multi.map"] = mean(part.scores["multi.map"] for part in parts)
     details = {"corpora": {part.task: {"rows": part.details["rows"], **part.scores} for part in parts}}
-    return TaskResult(task=name, main="p@1", scores=scores, matrices={"p@1": matrix}, per_query=per_query,
+    return TaskResult(task=name, main=BITEXT.main_score, scores=scores, matrices={"p@1": matrix}, per_query=per_query,
                       details=details)

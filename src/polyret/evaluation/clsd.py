@@ -20,6 +20,7 @@ import numpy as np
 from polyret.data.clsd import SwapAnnotation, clsd_direction
 from polyret.data.records import DiscriminationItem
 from polyret.errors import UsageError
+from polyret.evaluation.kinds import DISCRIMINATION
 from polyret.evaluation.metrics import mean
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.store import EmbeddingStore
@@ -35,7 +36,7 @@ def evaluate_clsd(
     items: list[DiscriminationItem],
     store: EmbeddingStore,
     *,
-    name: str = "clsd-wmt19",
+    name: str,
     swaps: Iterable[SwapAnnotation] | None = None,
     batch_size: int = 32,
     show_progress: bool = False,
@@ -71,7 +72,8 @@ def evaluate_clsd(
     details: dict[str, object] = {"n_items": {d: len(v) for d, v in sorted(by_direction.items())}}
     if swaps is not None:
         details["swaps"] = swap_accuracy(items, scores, swaps)
-    return TaskResult(task=name, main="acc", scores=result_scores, per_query={"acc": per_item}, details=details)
+    return TaskResult(task=name, main=DISCRIMINATION.main_score, scores=result_scores, per_query={"acc": per_item},
+                      details=details)
 
 
 def candidate_scores(items: list[DiscriminationItem], store: EmbeddingStore, **embed_options) -> list[np.ndarray]:

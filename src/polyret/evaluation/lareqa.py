@@ -27,6 +27,7 @@ from polyret.data.records import Query, RetrievalTask
 from polyret.errors import DataError
 from polyret.evaluation import metrics
 from polyret.evaluation.bias import normalised_rank_spread, own_language_share, rank_spread
+from polyret.evaluation.kinds import QA
 from polyret.evaluation.language_measures import PooledRanking, score_queries
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.search import RelevantRanks, rank_relevant
@@ -112,7 +113,7 @@ def evaluate_lareqa(
     }
     for values in details["multi_by_lang"].values():
         values[f"pref_ratio@{TOP_K}"] = values[SHARE_KEY] / values[RELEVANT_SHARE_KEY]
-    return TaskResult(task.name, "multi.map", scores, matrices, found.per_query, details)
+    return TaskResult(task.name, QA.main_score, scores, matrices, found.per_query, details)
 
 
 @dataclass(slots=True)

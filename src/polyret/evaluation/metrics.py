@@ -56,11 +56,6 @@ def graded_ndcg_at_k(gain_at_rank: Mapping[int, float], k: int, gains: Iterable[
     return sum(g / math.log2(r + 1) for r, g in gain_at_rank.items() if r <= k) / ideal
 
 
-def precision_at_1(ranks: Ranks) -> float:
-    """1 if a relevant item is ranked first, else 0 (equals R@1 when there is one relevant item)."""
-    return 1.0 if min(ranks, default=0) == 1 else 0.0
-
-
 def mean(values: Iterable[float]) -> float:
     """Arithmetic mean; NaN for no values (so an empty setting is visible, never a silent 0)."""
     values = list(values)

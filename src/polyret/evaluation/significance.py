@@ -21,7 +21,7 @@ resamples both levels (:func:`hierarchical_bootstrap`). :func:`holm` adjusts the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -40,80 +40,6 @@ TestMethod = Literal["randomization", "bootstrap"]
 
 
 @dataclass(frozen=True, slots=True)
-class PairedTestResult:
-    """Outcome of a paired test of run ``a`` against run ``b``.
-
-    Attributes:
-        mean_difference: mean over queries of ``a - b``.
-        ci_low / ci_high: bootstrap confidence interval of the mean difference.
-        p_value: two-sided p-value.
-        n_queries: number of paired queries.
-        method: ``"randomization"`` or ``"bootstrap"``.
-        standard_error: standard deviation of the bootstrap distribution of the mean difference.
-    """
-
-    mean_difference: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    n_queries: int
-    method: str
-    standard_error: float = 0.0
-
-
-def paired_test(
-    a: Mapping[str, float],
-    b: Mapping[str, float],
-    *,
-    method: TestMethod = "randomization",
-    n_resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-    confidence: float = 0.95,
-) -> PairedTestResult:
-    """Test ``mean(a - b) == 0`` over the queries both runs share, by randomisation or bootstrap.
-
-    Args:
-        a, b: per-query values of two runs (same query ids), e.g. ``TaskResult.per_query["multi.ap"]``.
-        method: ``"randomization"`` (sign flips) or ``"bootstrap"`` (resampled queries).
-        n_resamples: resamples for the p-value and the confidence interval.
-        seed: seed of the random generator (equal seeds give equal results).
-        confidence: level of the bootstrap confidence interval of the mean difference.
-
-    Raises:
-        UsageError: unknown method, or runs over different (or no) query ids.
-    """
-    if method not in ("randomization", "bootstrap"):
-        raise UsageError(f"unknown paired test {method!r} (expected randomization or bootstrap)")
-    diffs = paired_differences(a, b)
-    rng = np.random.default_rng(seed)
-    distribution, (low, high) = _bootstrap(diffs, n_resamples, confidence, rng)
-    observed = float(diffs.mean())
-    if method == "randomization":
-        p_value = _randomization_p_value(diffs, n_resamples, rng)
-    else:
-        p_value = _shifted_p_value(distribution, observed)
-    return PairedTestResult(observed, low, high, float(p_value), len(diffs), method, float(np.std(distribution)))
-
-
-def paired_differences(a: Mapping[str, float], b: Mapping[str, float]) -> np.ndarray:
-    """``a[q] - b[q]`` for every query id, in sorted id order.
-
-    Raises:
-        UsageError: the runs do not cover the same query ids, or are empty.
-    """
-    if a.keys() != b.keys():
-        only_a, only_b = sorted(a.keys() - b.keys()), sorted(b.keys() - a.keys())
-        raise UsageError(
-            f"paired test needs the same query ids in both runs: {len(only_a)} only in the first "
-            f"(e.g. {only_a[:3]}), {len(only_b)} only in the second (e.g. {only_b[:3]})"
-        )
-    if not a:
-        raise UsageError("paired test needs at least one query")
-    ids = sorted(a)
-    return np.array([a[i] for i in ids], dtype=np.float64) - np.array([b[i] for i in ids], dtype=np.float64)
-
-
-@dataclass(frozen=True, slots=True)
 class Comparison:
     """Run(s) ``a`` against run(s) ``b`` over the items (queries) both share.
 
@@ -128,7 +54,9 @@ class Comparison:
         mde: smallest true difference found with :data:`POWER` power at ``level`` (:func:`detectable_effect`).
         margin: the equivalence margin (``None``: no equivalence test).
         equivalent: the ``1 - 2·level`` interval lies inside ``[-margin, +margin]`` (TOST).
-        method: ``"randomization"`` or ``"hierarchical bootstrap"``.
+        method: ``"randomization"``, ``"bootstrap"`` or ``"hierarchical bootstrap"``.
+        task / score: what was compared (set by :func:`compare_results`; ``None`` otherwise).
+        p_holm: the p-value after Holm's adjustment over the family it was tested in (``None``: not adjusted).
     """
 
     score_a: float
@@ -145,6 +73,9 @@ class Comparison:
     margin: float | None
     equivalent: bool | None
     method: str
+    task: str | None = None
+    score: str | None = None
+    p_holm: float | None = None
 
     def to_dict(self) -> dict[str, float | int | str | bool | None]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -158,12 +89,14 @@ def compare_paired(
     level: float = 0.05,
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    method: TestMethod = "randomization",
 ) -> Comparison:
     """Compare per-item values of paired runs (``runs_a[i]`` with ``runs_b[i]``, e.g. the same training seed).
 
-    One run per side: the randomisation test over items gives p, the bootstrap over items the interval. Several:
-    the hierarchical bootstrap over runs and items (:func:`hierarchical_bootstrap`) gives both, so the spread
-    between training runs widens the interval. The items are those every run of both sides has.
+    One run per side: the randomisation test (or, with ``method="bootstrap"``, the null-shifted bootstrap) over
+    items gives p, the bootstrap over items the interval. Several: the hierarchical bootstrap over runs and items
+    (:func:`hierarchical_bootstrap`) gives both, so the spread between training runs widens the interval. The items
+    are those every run of both sides has.
 
     Example:
         >>> c = compare_paired([{"q1": 1.0, "q2": 0.0}], [{"q1": 0.0, "q2": 0.0}], n_resamples=200)
@@ -171,38 +104,42 @@ def compare_paired(
         0.5
 
     Raises:
-        UsageError: different numbers of runs per side, no runs, or no shared item.
+        UsageError: different numbers of runs per side, no runs, fewer than two shared items, or an unknown method.
     """
+    if method not in ("randomization", "bootstrap"):
+        raise UsageError(f"unknown paired test {method!r} (expected randomization or bootstrap)")
     if not runs_a or len(runs_a) != len(runs_b):
         raise UsageError(f"paired comparison needs equally many runs per side, got {len(runs_a)} and {len(runs_b)}")
     items = sorted(set.intersection(*(set(run) for run in (*runs_a, *runs_b))))
-    if not items:
-        raise UsageError("paired comparison needs at least one item that every run has")
+    if len(items) < 2:
+        raise UsageError(f"paired comparison needs at least two items that every run has, got {len(items)}")
     a = np.array([[run[i] for i in items] for run in runs_a], dtype=np.float64)
-    diffs = a - np.array([[run[i] for i in items] for run in runs_b], dtype=np.float64)
+    b = np.array([[run[i] for i in items] for run in runs_b], dtype=np.float64)
+    diffs = a - b
     rng = np.random.default_rng(seed)
-    if len(diffs) == 1:
-        distribution = _bootstrap(diffs[0], n_resamples, 1 - level, rng)[0]
-        p_value = _randomization_p_value(diffs[0], n_resamples, rng)
-        method = "randomization"
-    else:
+    if len(diffs) > 1:
         distribution = hierarchical_bootstrap(diffs, n_resamples, rng)
         p_value = _shifted_p_value(distribution, float(diffs.mean()))
-        method = "hierarchical bootstrap"
-    return _comparison(a, diffs, distribution, p_value, margin=margin, level=level, method=method)
+        return _comparison(a, b, diffs, distribution, p_value, margin=margin, level=level,
+                           method="hierarchical bootstrap")
+    distribution = _bootstrap(diffs[0], n_resamples, 1 - level, rng)[0]
+    if method == "randomization":
+        p_value = _randomization_p_value(diffs[0], n_resamples, rng)
+    else:
+        p_value = _shifted_p_value(distribution, float(diffs.mean()))
+    return _comparison(a, b, diffs, distribution, p_value, margin=margin, level=level, method=method)
 
 
 def _comparison(
-    a: np.ndarray, diffs: np.ndarray, distribution: np.ndarray, p_value: float, *, margin: float | None,
-    level: float, method: str,
+    a: np.ndarray, b: np.ndarray, diffs: np.ndarray, distribution: np.ndarray, p_value: float, *,
+    margin: float | None, level: float, method: str,
 ) -> Comparison:
     observed = float(diffs.mean())
     low, high = _percentiles(distribution, 1 - level)
     standard_error = float(np.std(distribution))
     equivalent = None if margin is None else equivalence_test(distribution, margin, level=level)
-    score_a = float(a.mean())
     return Comparison(
-        score_a=score_a, score_b=score_a - observed, difference=observed, ci_low=low, ci_high=high,
+        score_a=float(a.mean()), score_b=float(b.mean()), difference=observed, ci_low=low, ci_high=high,
         p_value=float(p_value), n_items=diffs.shape[1], n_runs=diffs.shape[0],
         sd_difference=float(np.std(diffs.mean(axis=0), ddof=1)) if diffs.shape[1] > 1 else 0.0,
         standard_error=standard_error, mde=detectable_effect(standard_error, level=level), margin=margin,
@@ -277,33 +214,25 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
 
 def compare_results(
-    results_a: Mapping[str, TaskResult], results_b: Mapping[str, TaskResult], *, method: TestMethod,
-    n_resamples: int, seed: int,
-) -> list[dict[str, str | int | float]]:
-    """One paired test per (task, per-query score) both evaluation runs have, over the query ids they share.
+    results_a: Mapping[str, TaskResult], results_b: Mapping[str, TaskResult], *, method: TestMethod = "randomization",
+    n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0, level: float = 0.05,
+) -> list[Comparison]:
+    """One :func:`compare_paired` per (task, per-query score) both evaluation runs have on two or more shared query
+    ids, over the ids they share, with ``task``, ``score`` and ``p_holm`` set (Holm over all of them: one family).
 
-    Returns:
-        Rows ``{"task", "score", "queries", "a", "b", "difference", "ci_low", "ci_high", "p_value", "p_holm",
-        "mde"}``; ``p_holm`` adjusts over all rows (one family).
+    Example:
+        >>> rows = compare_results(tuned.results, base.results)  # doctest: +SKIP
+        >>> [(row.task, row.score, round(row.difference, 4), row.p_holm) for row in rows]  # doctest: +SKIP
     """
-    rows: list[dict[str, str | int | float]] = []
+    rows: list[Comparison] = []
     for task in (t for t in results_a if t in results_b):
         for key in (k for k in results_a[task].per_query if k in results_b[task].per_query):
             a, b = results_a[task].per_query[key], results_b[task].per_query[key]
-            shared = sorted(a.keys() & b.keys())
-            if not shared:
-                continue
-            test = paired_test({q: a[q] for q in shared}, {q: b[q] for q in shared}, method=method,
-                               n_resamples=n_resamples, seed=seed)
-            rows.append({
-                "task": task, "score": key, "queries": test.n_queries, "a": float(np.mean([a[q] for q in shared])),
-                "b": float(np.mean([b[q] for q in shared])), "difference": test.mean_difference,
-                "ci_low": test.ci_low, "ci_high": test.ci_high, "p_value": test.p_value,
-                "mde": detectable_effect(test.standard_error),
-            })
-    for row, adjusted in zip(rows, holm([float(row["p_value"]) for row in rows]), strict=True):
-        row["p_holm"] = adjusted
-    return rows
+            if len(a.keys() & b.keys()) > 1:
+                test = compare_paired([a], [b], level=level, n_resamples=n_resamples, seed=seed, method=method)
+                rows.append(replace(test, task=task, score=key))
+    adjusted = holm([row.p_value for row in rows])
+    return [replace(row, p_holm=p) for row, p in zip(rows, adjusted, strict=True)]
 
 
 def _shifted_p_value(distribution: np.ndarray, observed: float) -> float:

@@ -5,17 +5,15 @@ A suite is declarative: a :class:`SuiteConfig` holds task specs (:class:`LareqaS
 evaluator scores it. :func:`run_suite` encodes through one :class:`~polyret.evaluation.store.EmbeddingStore`, so a
 text shared by several tasks is encoded once (and, with a cache folder, never again for the same model).
 
-Named suites (:data:`SUITES`): ``full`` (XQuAD-R, MLQA-R, CLSD WMT19 and its English MT variant, NTREX-128,
-TICO-19, Tatoeba), ``quick`` (the same tasks on small slices, for smoke runs), ``lareqa`` and ``domain-shift``
-(everything but LAReQA). :data:`TASKS` holds every registered task by name, the held-out CLSD WMT21 set
-(``clsd-wmt21``, ``clsd-wmt21-mt``) included, which belongs to no suite. MIRACL or any BEIR-style corpus runs only
-when the user gives a corpus (:meth:`SuiteConfig.with_tasks` + :class:`BeirSpec`), as do a user's own task files
+The registered tasks and the named suites (``full``, ``quick``, ``lareqa``, ``domain-shift``) are declared in
+:mod:`polyret.evaluation.catalog`. MIRACL or any BEIR-style corpus runs only when the user gives a corpus
+(:meth:`SuiteConfig.with_tasks` + :class:`BeirSpec`), as do a user's own task files
 (:class:`polyret.evaluation.user_tasks.TaskFileSpec`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -31,6 +29,7 @@ from polyret.evaluation.beir import SearchMode, evaluate_beir
 from polyret.evaluation.bitext import evaluate_bitext, evaluate_bitext_corpora
 from polyret.evaluation.clsd import evaluate_clsd
 from polyret.evaluation.lareqa import evaluate_lareqa
+from polyret.evaluation.report import slug
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.store import EmbeddingStore
 from polyret.models.protocol import Encoder
@@ -67,6 +66,11 @@ class RunContext:
     cache_root: str | Path | None
     with_context: bool
     batch_size: int
+    trec_dir: Path | None = None
+
+    def run_file(self, task_name: str) -> Path | None:
+        """Where a retrieval task writes its TREC run (``<trec_dir>/<task>.run``), or ``None`` (write none)."""
+        return None if self.trec_dir is None else self.trec_dir / f"{slug(task_name)}.run"
 
     @property
     def data_dir(self) -> str | Path | None:
@@ -235,7 +239,7 @@ class BeirSpec:
     def run(self, ctx: RunContext) -> TaskResult:
         task = load_beir(self.corpus, self.topics, self.qrels, name=self.task_name, lang=self.lang)
         return evaluate_beir(task, ctx.store, k=self.k, index=self.index, cache_root=ctx.cache_root,
-                             **ctx.embed_options)
+                             run_file=ctx.run_file(self.name), **ctx.embed_options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,19 +262,6 @@ class SuiteConfig:
     def task_names(self) -> list[str]:
         return [task.name for task in self.tasks]
 
-    def select(self, names: Iterable[str]) -> SuiteConfig:
-        """The suite restricted to the named tasks (in suite order); a registered task the suite lacks
-        (:data:`TASKS`, e.g. ``clsd-wmt21``) is added after them, whole."""
-        wanted = list(dict.fromkeys(names))
-        unknown = [n for n in wanted if n not in self.task_names and n not in TASKS]
-        if unknown:
-            raise UsageError(
-                f"suite {self.name!r} has no task {', '.join(unknown)}; its tasks: {', '.join(self.task_names)}; "
-                f"registered tasks: {', '.join(TASKS)}"
-            )
-        extra = tuple(TASKS[n] for n in wanted if n not in self.task_names)
-        return replace(self, tasks=(*(t for t in self.tasks if t.name in wanted), *extra))
-
     def with_tasks(self, *tasks: TaskSpec) -> SuiteConfig:
         """The suite with ``tasks`` appended."""
         return replace(self, tasks=(*self.tasks, *tasks))
@@ -284,50 +275,6 @@ class SuiteConfig:
             "tasks": [{"kind": type(t).__name__, "name": t.name, **(asdict(t) if is_dataclass(t) else {})}
                       for t in self.tasks],
         }
-
-
-NTREX_LANGUAGES = ("en", "ar", "de", "es", "fr", "hi", "ru", "zh")
-TICO_LANGUAGES = ("en", "ar", "es", "fr", "hi", "ru", "zh")
-TATOEBA_LANGUAGES = ("ar", "de", "el", "es", "fr", "hi", "ru", "th", "tr", "vi", "zh")
-"""Domain-shift languages: English plus the LAReQA languages each corpus has (and French for CLSD's pair)."""
-
-_LAREQA = (LareqaSpec("xquad-r"), LareqaSpec("mlqa-r"))
-_DOMAIN_SHIFT = (
-    ClsdSpec(),
-    ClsdSpec(machine_translated=True),
-    BitextSpec("ntrex128", NTREX_LANGUAGES),
-    BitextSpec("tico19", TICO_LANGUAGES),
-    TatoebaSpec(TATOEBA_LANGUAGES),
-)
-_QUICK = (
-    LareqaSpec("xquad-r", max_groups=1),
-    LareqaSpec("mlqa-r", max_groups=2),
-    ClsdSpec(limit=25),
-    ClsdSpec(machine_translated=True, limit=25),
-    BitextSpec("ntrex128", ("en", "de", "fr", "zh"), limit=50),
-    BitextSpec("tico19", ("en", "ar", "fr"), limit=50),
-    TatoebaSpec(("de", "fr", "zh"), limit=50),
-)
-
-_HELD_OUT = (ClsdSpec(year=2021), ClsdSpec(year=2021, machine_translated=True))
-"""CLSD WMT21, the held-out test set: in no suite, run by name (its files are downloaded on demand)."""
-
-TASKS: dict[str, TaskSpec] = {task.name: task for task in (*_LAREQA, *_DOMAIN_SHIFT, *_HELD_OUT)}
-"""Every registered task by name, whole (the ``full`` suite's tasks and the held-out CLSD WMT21 pair)."""
-
-SUITES: dict[str, SuiteConfig] = {
-    "full": SuiteConfig("full", _LAREQA + _DOMAIN_SHIFT),
-    "quick": SuiteConfig("quick", _QUICK),
-    "lareqa": SuiteConfig("lareqa", _LAREQA),
-    "domain-shift": SuiteConfig("domain-shift", _DOMAIN_SHIFT),
-}
-
-
-def get_suite(name: str) -> SuiteConfig:
-    """A named suite from :data:`SUITES`."""
-    if name not in SUITES:
-        raise UsageError(f"unknown suite {name!r} (expected one of {', '.join(SUITES)})")
-    return SUITES[name]
 
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -362,10 +309,11 @@ def run_suite(
 
 def suite_context(
     encoder: Encoder, suite: SuiteConfig, *, data_dir: str | Path | None = None, cache_root: str | Path | None = None,
-    task_data: TaskData | None = None,
+    task_data: TaskData | None = None, trec_dir: str | Path | None = None,
 ) -> RunContext:
     """The context every task of ``suite`` shares: one embedding store of ``encoder``, the tasks' data (``task_data``
-    when given, which must come from ``data_dir``) and the run options.
+    when given, which must come from ``data_dir``) and the run options (``trec_dir``: where retrieval tasks write
+    their TREC runs, ``None``: nowhere).
 
     Raises:
         UsageError: the suite names a task twice, or ``task_data`` was loaded from another data directory.
@@ -378,7 +326,8 @@ def suite_context(
         task_data = TaskData(data_dir)
     elif _as_path(task_data.data_dir) != _as_path(data_dir):
         raise UsageError(f"task data loaded from {task_data.data_dir} cannot serve a run on {data_dir}")
-    return RunContext(EmbeddingStore(encoder, cache_root), task_data, cache_root, suite.with_context, suite.batch_size)
+    return RunContext(EmbeddingStore(encoder, cache_root), task_data, cache_root, suite.with_context, suite.batch_size,
+                      _as_path(trec_dir))
 
 
 def _as_path(folder: str | Path | None) -> Path | None:

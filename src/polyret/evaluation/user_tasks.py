@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 from polyret.data.languages import normalize_language
 from polyret.data.user_tasks import (
     TASK_FORMATS,
+    check_columns,
     default_task_name,
-    guess_task_format,
+    guess_format,
     language_coverage,
     read_aligned_files,
     read_beir_folder,
@@ -57,23 +58,30 @@ CORPUS_FORMATS = ("multiway", "tsv", "parallel")
 
 @dataclass(frozen=True, slots=True)
 class TaskFileSpec:
-    """A task read from a user's file (formats in docs/data.md).
+    """A task read from a user's file (formats in docs/data.md). Its fields are the one vocabulary of a task file:
+    the same keys in a study's ``evaluation.task_files`` entries (:mod:`polyret.experiments.task_files`) and the
+    same meaning in ``polyret evaluate --task-file`` / ``--task-format`` / ``--task-name`` / ``--languages`` /
+    ``--pivot`` / ``--task-columns``.
 
     Attributes:
         path: the file (a folder for ``beir``).
         format: one of :data:`polyret.data.user_tasks.TASK_FORMATS` (``None``: guessed from the file).
-        task_name: the result's name (``None``: the file's stem).
+        name: the result's name (empty: the file's stem, filled in at construction).
         languages: corpora and QA files: keep only these languages; a discrimination CSV without language columns:
             the query and the candidate language; BEIR: the first is the corpus language (default ``en``).
         pivot: corpora: evaluate only ``pivot``–X pairs (the pooled setting still uses every language).
-        columns: discrimination CSV: role -> column name(s) (``query``, ``translation``, ``distractors``, ``id``,
-            ``query_lang``, ``candidate_lang``); roles not given are guessed.
+        columns: discrimination CSV: role -> column name(s) (:data:`polyret.data.user_tasks.COLUMN_ROLES`: ``query``,
+            ``translation``, ``distractors`` (a list), ``id``, ``query_lang``, ``candidate_lang``); roles not given
+            are guessed, an unknown role is an error.
         k: BEIR run depth and recall cut-off.
+
+    Raises:
+        UsageError: an unknown format or column role.
     """
 
     path: str
     format: str | None = None
-    task_name: str | None = None
+    name: str = ""
     languages: tuple[str, ...] | None = None
     pivot: str | None = None
     columns: dict[str, Any] = field(default_factory=dict)
@@ -82,15 +90,14 @@ class TaskFileSpec:
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in TASK_FORMATS:
             raise UsageError(f"unknown task format {self.format!r} for {self.path} (one of {', '.join(TASK_FORMATS)})")
-
-    @property
-    def name(self) -> str:
-        return self.task_name or default_task_name(self.path)
+        check_columns(self.columns, f"columns of {self.path}")
+        if not self.name:
+            object.__setattr__(self, "name", default_task_name(self.path))
 
     @property
     def resolved_format(self) -> str:
         """The format given, else guessed from the file."""
-        return self.format or guess_task_format(self.path)
+        return self.format or guess_format(self.path)
 
     def load_corpus(self, skipped: Counter) -> ParallelCorpus:
         """The parallel corpus of a ``multiway``, ``tsv`` or ``parallel`` file."""
@@ -119,6 +126,7 @@ class TaskFileSpec:
         else:
             lang = self.languages[0] if self.languages else "en"
             task = read_beir_folder(self.path, name=self.name, lang=lang)
-            result = evaluate_beir(task, ctx.store, k=self.k, cache_root=ctx.cache_root, **options)
+            result = evaluate_beir(task, ctx.store, k=self.k, cache_root=ctx.cache_root,
+                                   run_file=ctx.run_file(self.name), **options)
         result.details |= {"source": str(self.path), "format": fmt, "skipped": dict(skipped)}
         return result

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from polyret.evaluation.catalog import task_title
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.significance import compare_paired, holm
 from polyret.experiments.arm_result import ArmResult
@@ -27,10 +28,6 @@ BIAS_MEASURES = (
     ("multi.other_r@10", "R@10 other langs"),
 )
 """The field's bias measures shown beside the study's criterion (max−min rank): score key, column title."""
-TASK_TITLES = {
-    "xquad-r": "XQuAD-R", "mlqa-r": "MLQA-R", "clsd-wmt19": "CLSD", "clsd-wmt19-mt": "CLSD (en MT)",
-    "ntrex128": "NTREX", "tico19": "TICO", "tatoeba": "Tatoeba",
-}
 
 
 def group_by_label(results: Sequence[ArmResult]) -> dict[str, list[ArmResult]]:
@@ -58,12 +55,12 @@ def table(groups: dict[str, list[ArmResult]], in_domain: Sequence[str], domain_s
     """
     first = next(iter(groups.values()))[0]
     columns = [
-        {"id": f"{task}:{key}", "title": f"{TASK_TITLES.get(task, task)} {short}", "task": task, "key": key}
+        {"id": f"{task}:{key}", "title": f"{task_title(task)} {short}", "task": task, "key": key}
         for task in in_domain
         for key, short in LAREQA_SETTINGS
     ]
     columns += [
-        {"id": f"{task}:{first.tasks[task].main}", "title": f"{TASK_TITLES.get(task, task)} {first.tasks[task].main}",
+        {"id": f"{task}:{first.tasks[task].main}", "title": f"{task_title(task)} {first.tasks[task].main}",
          "task": task, "key": first.tasks[task].main}
         for task in domain_shift
     ]

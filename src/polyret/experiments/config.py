@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from polyret.debias import parse_specs
 from polyret.errors import UsageError
-from polyret.evaluation.suite import TASKS
+from polyret.evaluation.catalog import TASKS, task_names
 from polyret.experiments.task_files import check_task_file_names, study_task_files
 from polyret.io import read_mapping
 from polyret.models.backends import InferenceBackend
@@ -40,14 +40,11 @@ BASELINE_ARMS = ("mixed", "st_default", "monolingual", "cross_lingual")
 DEFAULT_ARMS = (ZERO_SHOT, *BASELINE_ARMS, HYBRID)
 MULTI_POSITIVE = "multi_positive"
 OPTIONAL_ARMS = (MULTI_POSITIVE,)
-"""Arms a config may add to the default ones (the ``paper`` preset does)."""
+"""Arms a config may add to the default ones (the ``standard`` and ``paper`` presets do)."""
 KNOWN_ARMS = (*DEFAULT_ARMS, *OPTIONAL_ARMS)
 TRAIN_LANGUAGES = ("ar", "de", "en", "es", "hi", "ru", "th", "tr", "zh")
 SWEEP_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 """The alpha sweep of the paper preset and of ``polyret experiment --alpha-sweep``."""
-IN_DOMAIN_TASKS = ("xquad-r", "mlqa-r")
-DOMAIN_SHIFT_TASKS = tuple(name for name in TASKS if name not in IN_DOMAIN_TASKS)
-DEFAULT_DOMAIN_SHIFT = ("clsd-wmt19", "ntrex128", "tico19", "tatoeba")
 STUDY_OWNED_OPTIONS = frozenset({"model", "sampler", "alpha", "seed", "resume", "data"})
 _ALPHA_ARM = re.compile(rf"^{HYBRID}@(?P<alpha>[0-9]*\.?[0-9]+)$")
 
@@ -90,7 +87,7 @@ class EvaluationSettings:
         in_domain: QA retrieval tasks (``xquad-r`` = the held-out test fold, ``mlqa-r`` = a second QA set).
         domain_shift: tasks from other domains, by their suite names (``clsd-wmt19`` news discrimination de<->fr,
             ``clsd-wmt19-mt`` its English translation, ``ntrex128`` news, ``tico19`` medical, ``tatoeba`` everyday
-            sentences; see :mod:`polyret.evaluation.suite`).
+            sentences; see :mod:`polyret.evaluation.catalog`).
         qa_max_articles: evaluate the in-domain QA sets other than the held-out fold (MLQA-R) on their first N
             articles only (``None``: all).
         max_items: cap on rows per domain-shift task (``None``: all).
@@ -108,8 +105,8 @@ class EvaluationSettings:
         precision: ``fp32`` (the reference) or ``bf16``.
     """
 
-    in_domain: list[str] = field(default_factory=lambda: list(IN_DOMAIN_TASKS))
-    domain_shift: list[str] = field(default_factory=lambda: list(DEFAULT_DOMAIN_SHIFT))
+    in_domain: list[str] = field(default_factory=lambda: task_names("in-domain", study_default=True))
+    domain_shift: list[str] = field(default_factory=lambda: task_names("domain-shift", study_default=True))
     qa_max_articles: int | None = None
     max_items: int | None = None
     shift_languages: list[str] | None = None
@@ -313,9 +310,10 @@ def validate(config: ExperimentConfig) -> None:
             f"config keys 'data.folds'/'data.test_fold': need folds >= 2 and 0 <= test_fold < folds, "
             f"got folds={data.folds}, test_fold={data.test_fold}"
         )
-    _check_names(config.evaluation.in_domain, IN_DOMAIN_TASKS, "evaluation.in_domain")
+    _check_names(config.evaluation.in_domain, task_names("in-domain"), "evaluation.in_domain")
     config.evaluation.inference_backend()
-    _check_names(config.evaluation.domain_shift, DOMAIN_SHIFT_TASKS, "evaluation.domain_shift")
+    _check_names(config.evaluation.domain_shift, [n for n in task_names() if n not in task_names("in-domain")],
+                 "evaluation.domain_shift")
     check_task_file_names(study_task_files(config.evaluation.task_files), TASKS)
 
 
@@ -354,7 +352,7 @@ def parse_arm(name: str) -> tuple[str, float | None]:
     )
 
 
-def _check_names(names: list[str], known: tuple[str, ...], key: str) -> None:
+def _check_names(names: list[str], known: list[str], key: str) -> None:
     for name in names:
         if name not in known:
             raise UsageError(f"config key {key!r}: unknown task {name!r} (expected one of: {', '.join(known)})")

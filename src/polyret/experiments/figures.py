@@ -6,9 +6,9 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from polyret.evaluation.catalog import task_title
 from polyret.evaluation.plots import bar_chart, heatmap, save_png
 from polyret.evaluation.report import slug
-from polyret.experiments.analysis import TASK_TITLES
 
 HEATMAP_METRIC = "map"
 
@@ -19,7 +19,7 @@ def draw_heatmaps(matrices: dict[str, dict[str, dict[str, float]]], task: str, f
     for label, matrix in matrices.items():
         if matrix:
             name = f"heatmap-{task}-{slug(label)}.png"
-            heatmap(matrix, folder / name, title=f"{TASK_TITLES.get(task, task)} mAP, {label}")
+            heatmap(matrix, folder / name, title=f"{task_title(task)} mAP, {label}")
             files[label] = name
     return files
 
@@ -30,7 +30,7 @@ def draw_bias(bias: dict[str, dict[str, float]], folder: Path) -> dict[str, str]
     for task, values in bias.items():
         if values:
             name = f"bias-{task}.png"
-            bar_chart(values, folder / name, title=f"{TASK_TITLES.get(task, task)} language bias (lower is better)",
+            bar_chart(values, folder / name, title=f"{task_title(task)} language bias (lower is better)",
                       ylabel="mean max - min rank of relevant items", xlabel="arm")
             files[task] = name
     return files
@@ -42,7 +42,7 @@ def draw_alpha_curve(curve: dict[str, dict[str, float]], path: Path) -> Path:
     ax = fig.add_subplot()
     for task, points in curve.items():
         alphas = [float(a) for a in points]
-        ax.plot(alphas, list(points.values()), marker="o", label=TASK_TITLES.get(task, task))
+        ax.plot(alphas, list(points.values()), marker="o", label=task_title(task))
     ax.set_xlabel("alpha (probability of a monolingual batch)")
     ax.set_ylabel("main score")
     ax.set_title("Hybrid batch training: alpha sweep")
@@ -77,7 +77,7 @@ def draw_forest(comparisons: dict[str, dict[str, dict]], path: Path, *, arm: str
         ax.set_yticks(range(len(baselines)), baselines, fontsize=7)
         ax.set_ylim(len(baselines) - 0.5, -0.5)
         lower = " (lower is better)" if cells[0]["metric"].endswith("bias") else ""
-        ax.set_title(f"{TASK_TITLES.get(task, task)}: {arm} − baseline, {cells[0]['metric']}{lower}", fontsize=8)
+        ax.set_title(f"{task_title(task)}: {arm} − baseline, {cells[0]['metric']}{lower}", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
     return save_png(fig, path)
 

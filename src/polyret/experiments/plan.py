@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from polyret.errors import PolyretError
+from polyret.evaluation.catalog import CATALOG
 from polyret.evaluation.significance import detectable_effect
 from polyret.experiments.analysis import ACCURACY_METRICS
 from polyret.experiments.arm_result import COSTS_SHAPE, RESULTS_FILE
@@ -38,8 +39,8 @@ ASSUMED_DISAGREEMENT = 0.06
 """Share of items on which two arms disagree (0/1 scores) when no earlier results give it (docs/experiment.md)."""
 ASSUMED_AP_SD = 0.15
 """SD of per-query AP differences between two arms when no earlier results give it (an assumption)."""
-MAIN_METRICS = {"xquad-r": "multi.map", "mlqa-r": "multi.map", "clsd-wmt19": "acc", "clsd-wmt19-mt": "acc"}
-"""Main metric per task where it is not P@1 (the bitext tasks)."""
+UNREGISTERED_MAIN_METRIC = "p@1"
+"""Main metric assumed for a task outside the catalog (a user's task file)."""
 
 
 def plan_study(config: ExperimentConfig, *, output_dir: str | Path, data_dir: str | Path | None = None) -> dict:
@@ -162,7 +163,7 @@ def _prior_results(output_dir: Path) -> list[tuple[str, dict[str, Any]]]:
 def _task_plans(study: StudyData, prior: list[tuple[str, dict[str, Any]]], seeds: int) -> list[dict[str, Any]]:
     plans = []
     for name, size in study.sizes.items():
-        metric = MAIN_METRICS.get(name, "p@1")
+        metric = _main_metric(name)
         plan: dict[str, Any] = {"task": name, "metric": metric, "items": None if size is None else size.items,
                                 "texts": None if size is None else size.texts}
         sd_d, source = _prior_sd_difference(prior, name)
@@ -189,8 +190,14 @@ def _prior_sd_difference(prior: list[tuple[str, dict[str, Any]]], task: str) -> 
     return None, ""
 
 
+def _main_metric(task: str) -> str:
+    """The main metric of a registered task (its kind's), else :data:`UNREGISTERED_MAIN_METRIC`."""
+    meta = CATALOG.get(task)
+    return meta.kind.main_score if meta is not None else UNREGISTERED_MAIN_METRIC
+
+
 def _prior_seed_sd(prior: list[tuple[str, dict[str, Any]]], task: str) -> float | None:
-    metric = MAIN_METRICS.get(task, "p@1")
+    metric = _main_metric(task)
     for _study, summary in prior:
         table = summary.get("table", {})
         columns = [c["id"] for c in table.get("columns", []) if c["task"] == task and c["key"] == metric]

@@ -5,14 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from polyret.data.registry import get_dataset, verify
+from polyret.evaluation.catalog import CATALOG
 from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.task_files import study_task_files
 from polyret.provenance import file_sha256
-
-TASK_DATASETS = {
-    "xquad-r": "xquad-r", "mlqa-r": "mlqa-r", "clsd-wmt19": "clsd", "clsd-wmt19-mt": "clsd", "ntrex128": "ntrex128",
-    "tico19": "tico19", "tatoeba": "tatoeba-laser",
-}
 
 
 def data_checksums(tasks: list[str], data_dir: str | Path | None, extra_files: list[str | Path]) -> dict[str, str]:
@@ -21,13 +17,13 @@ def data_checksums(tasks: list[str], data_dir: str | Path | None, extra_files: l
     A registered file whose content does not match its checksum is listed with its status instead of the hash.
 
     Args:
-        tasks: evaluation task names; those of registered data sets have their registered files checked (a task
-            file's own name is not one: pass its path in ``extra_files``).
+        tasks: evaluation task names (a registered one reads a registered data set, :data:`CATALOG`; a user's task
+            file is hashed through ``extra_files``).
         data_dir: the data directory.
         extra_files: user files (a training QA JSONL, task files; a folder, e.g. BEIR: every file in it), hashed
             as they are.
     """
-    datasets = sorted({TASK_DATASETS[task] for task in tasks if task in TASK_DATASETS})
+    datasets = sorted({CATALOG[task].dataset for task in tasks if task in CATALOG})
     out = {}
     for status in verify(data_dir, datasets=datasets):
         digest = get_dataset(status.dataset).files[status.relpath]

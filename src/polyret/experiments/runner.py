@@ -23,9 +23,9 @@ from rich.text import Text
 
 from polyret import provenance, settings
 from polyret.errors import DataError
+from polyret.evaluation.catalog import select_tasks, task_title
 from polyret.evaluation.suite import SuiteConfig, run_suite
 from polyret.experiments import report
-from polyret.experiments.analysis import TASK_TITLES
 from polyret.experiments.arm_result import RESULTS_FILE, TIME_KEYS, ArmResult, load_arm_result, save_arm_result
 from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import ExperimentConfig, train_config
@@ -178,7 +178,7 @@ def run_arm(
     if reused:
         info[REUSED_KEY] = {name: _relative(donor.run_dir, root) for name in reused}
         say(f"{arm.run_name}: reusing {', '.join(reused)} from {donor.run_dir.name} (same model and task inputs)")
-    todo = study.suite.select(name for name in study.suite.task_names if name not in reused)
+    todo = select_tasks(study.suite, [name for name in study.suite.task_names if name not in reused])
     tasks = reused | (_evaluate(encoder, study, todo, data_dir, console) if todo.tasks else {})
     info["eval_wall_s"] = round(time.perf_counter() - started, 1)
     info["eval_texts"] = study.texts_of(todo.task_names)
@@ -232,7 +232,7 @@ def _model_gone(config: ExperimentConfig, arm: ArmSpec, run_dir: Path) -> bool:
 def summary_line(result: ArmResult) -> str:
     """One line per finished arm: status, times and every task's main score."""
     scores = " · ".join(
-        f"{TASK_TITLES.get(name, name)} {task.main} {task.main_score:.4f}" for name, task in result.tasks.items()
+        f"{task_title(name)} {task.main} {task.main_score:.4f}" for name, task in result.tasks.items()
     )
     facts = [str(result.info.get("status"))] + [
         f"{key.removesuffix('_wall_s')} {result.info[key]:.0f}s" for key in TIME_KEYS

@@ -25,7 +25,8 @@ from polyret.data.splits import LeakageReport, check_leakage, fold_groups, group
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.data.user_tasks import read_qa_task
 from polyret.errors import DataError, UsageError
-from polyret.evaluation.suite import SUITES, LareqaSpec, SuiteConfig, TaskData
+from polyret.evaluation.catalog import SUITES, select_tasks
+from polyret.evaluation.suite import LareqaSpec, SuiteConfig, TaskData
 from polyret.evaluation.task_size import TaskSize, task_size
 from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.task_files import study_task_files
@@ -99,7 +100,7 @@ def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None 
     leakage = _check_leakage(train, [*tasks.values(), *own_qa], allow=data.allow_leakage)
     shift = [
         _sliced(spec, evaluation.max_items, evaluation.shift_languages)
-        for spec in SUITES["domain-shift"].select(evaluation.domain_shift).tasks
+        for spec in select_tasks(SUITES["domain-shift"], evaluation.domain_shift).tasks
     ]
     own_specs = [f.spec for kind in ("in-domain", "domain-shift") for f in own if f.kind == kind]
     suite = SuiteConfig(config.name, (*in_domain, *shift, *own_specs), with_context=evaluation.with_context,

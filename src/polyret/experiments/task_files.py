@@ -2,8 +2,9 @@
 counted as in-domain or domain-shift as the user says.
 
 Entry keys: ``path`` (required; a file, or a folder for BEIR, relative to the working directory), ``kind``
-(``in-domain`` or ``domain-shift``, required), ``format``, ``name``, ``languages``, ``pivot`` and ``columns`` as in
-:class:`polyret.evaluation.user_tasks.TaskFileSpec`.
+(``in-domain`` or ``domain-shift``, required), and ``format``, ``name``, ``languages``, ``pivot``, ``columns`` and
+``k`` as in :class:`polyret.evaluation.user_tasks.TaskFileSpec`, read by the one config schema
+(:func:`polyret.schema.build_dataclass`): an unknown key or column role is an error.
 
 Example (YAML)::
 
@@ -19,14 +20,40 @@ report reads :func:`task_names` to place their results beside the registered tas
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
+from polyret.data.user_tasks import TASK_FORMATS
 from polyret.errors import UsageError
 from polyret.evaluation.user_tasks import TaskFileSpec
+from polyret.schema import Check, at_least, build_dataclass, distinct, one_of
 
 KINDS = ("in-domain", "domain-shift")
-ENTRY_KEYS = ("path", "kind", "format", "name", "languages", "pivot", "columns")
+
+
+@dataclass
+class TaskFileEntry:
+    """One ``evaluation.task_files`` entry as the config schema reads it: :class:`TaskFileSpec`'s keys plus ``kind``.
+
+    Attributes:
+        path / format / name / languages / pivot / columns / k: as in :class:`TaskFileSpec` (``path`` required).
+        kind: ``in-domain`` or ``domain-shift`` (required).
+    """
+
+    path: str = ""
+    kind: str = ""
+    format: str | None = None
+    name: str | None = None
+    languages: list[str] | None = None
+    pivot: str | None = None
+    columns: dict[str, Any] = field(default_factory=dict)
+    k: int = 100
+
+    RANGES: ClassVar[dict[str, Check]] = {
+        "path": Check(lambda value: bool(value.strip()), "a file or folder path (required)"),
+        "kind": one_of(lambda: KINDS), "format": one_of(lambda: TASK_FORMATS), "languages": distinct(),
+        "k": at_least(1),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +64,8 @@ class StudyTaskFile:
     kind: str
 
 
-def study_task_files(entries: list[dict[str, Any]]) -> list[StudyTaskFile]:
-    """Validate the entries of ``evaluation.task_files`` and build their specs.
+def study_task_files(entries: list[Any]) -> list[StudyTaskFile]:
+    """Validate the entries of ``evaluation.task_files`` (through the config schema) and build their specs.
 
     Raises:
         UsageError: naming the entry's key (``evaluation.task_files[1].kind``) and what was expected.
@@ -46,29 +73,17 @@ def study_task_files(entries: list[dict[str, Any]]) -> list[StudyTaskFile]:
     return [_entry(entry, f"evaluation.task_files[{i}]") for i, entry in enumerate(entries)]
 
 
-def _entry(entry: dict[str, Any], where: str) -> StudyTaskFile:
-    unknown = sorted(set(entry) - set(ENTRY_KEYS))
-    if unknown:
-        raise UsageError(f"config key '{where}.{unknown[0]}': unknown (known: {', '.join(ENTRY_KEYS)})")
+def _entry(data: Any, where: str) -> StudyTaskFile:
+    entry = build_dataclass(TaskFileEntry, data, where=where)
     for key in ("path", "kind"):
-        if not isinstance(entry.get(key), str) or not entry[key].strip():
-            raise UsageError(f"config key '{where}.{key}': required, a text")
-    if entry["kind"] not in KINDS:
-        raise UsageError(f"config key '{where}.kind': {entry['kind']!r} is not one of {', '.join(KINDS)}")
-    languages = entry.get("languages")
-    if languages is not None and not (isinstance(languages, list) and all(isinstance(x, str) for x in languages)):
-        raise UsageError(f"config key '{where}.languages': expected a list of language codes, got {languages!r}")
-    for key in ("format", "name", "pivot"):
-        if entry.get(key) is not None and not isinstance(entry[key], str):
-            raise UsageError(f"config key '{where}.{key}': expected a text, got {entry[key]!r}")
-    if not isinstance(entry.get("columns") or {}, dict):
-        raise UsageError(f"config key '{where}.columns': expected a mapping of role -> column name")
+        if not getattr(entry, key):
+            raise UsageError(f"config key '{where}.{key}': required")
     try:
-        spec = TaskFileSpec(entry["path"], entry.get("format"), entry.get("name"), tuple(languages or ()) or None,
-                            entry.get("pivot"), dict(entry.get("columns") or {}))
+        spec = TaskFileSpec(entry.path, entry.format, entry.name or "", tuple(entry.languages or ()) or None,
+                            entry.pivot, entry.columns, entry.k)
     except UsageError as exc:
-        raise UsageError(f"config key '{where}.format': {exc}") from None
-    return StudyTaskFile(spec, entry["kind"])
+        raise UsageError(f"config key '{where}.columns': {exc}") from None
+    return StudyTaskFile(spec, entry.kind)
 
 
 def check_task_file_names(files: list[StudyTaskFile], registered: Collection[str]) -> None:
@@ -88,6 +103,6 @@ def check_task_file_names(files: list[StudyTaskFile], registered: Collection[str
         seen[name] = i
 
 
-def task_names(entries: list[dict[str, Any]], kind: str) -> list[str]:
+def task_names(entries: list[Any], kind: str) -> list[str]:
     """Names of the task files of one ``kind``, in config order."""
     return [item.spec.name for item in study_task_files(entries) if item.kind == kind]

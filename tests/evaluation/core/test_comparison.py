@@ -95,7 +95,7 @@ def test_holm_matches_the_step_down_procedure() -> None:
 def test_runs_must_pair_up() -> None:
     with pytest.raises(UsageError, match="equally many runs"):
         compare_paired([{"q": 1.0}], [{"q": 1.0}, {"q": 0.0}])
-    with pytest.raises(UsageError, match="at least one item"):
+    with pytest.raises(UsageError, match="at least two items"):
         compare_paired([{"q": 1.0}], [{"r": 1.0}])
 
 

@@ -1,4 +1,5 @@
-"""Paired randomisation test and paired bootstrap: identical runs, clearly different runs, reproducibility."""
+"""compare_paired with one run per side, randomisation and bootstrap p-values: identical runs, clearly different
+runs, reproducibility, scipy's sign-flip test."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import numpy as np
 import pytest
 
 from polyret.errors import UsageError
-from polyret.evaluation.significance import paired_test
+from polyret.evaluation.significance import compare_paired
 
 METHODS = ["randomization", "bootstrap"]
 
 
 def _run(values: np.ndarray) -> dict[str, float]:
     return {f"q{i}": float(v) for i, v in enumerate(values)}
+
+
+def paired_test(a: dict[str, float], b: dict[str, float], **options):
+    return compare_paired([a], [b], **options)
 
 
 @pytest.fixture
@@ -24,7 +29,7 @@ def base() -> np.ndarray:
 def test_identical_runs(method, base):
     result = paired_test(_run(base), _run(base), method=method, n_resamples=2000)
     assert result.p_value == pytest.approx(1.0)
-    assert result.mean_difference == 0.0 and result.ci_low == 0.0 and result.ci_high == 0.0
+    assert result.difference == 0.0 and result.ci_low == 0.0 and result.ci_high == 0.0
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -33,9 +38,9 @@ def test_shifted_runs(method, base):
     noise -= noise.mean()  # the observed mean difference is exactly the shift
     result = paired_test(_run(base + 0.05 + noise), _run(base), method=method, n_resamples=2000)
     assert result.p_value < 0.01
-    assert result.mean_difference == pytest.approx(0.05)
+    assert result.difference == pytest.approx(0.05)
     assert 0 < result.ci_low < 0.05 < result.ci_high
-    assert result.n_queries == 300
+    assert result.n_items == 300
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -55,9 +60,11 @@ def test_seeded(method, base):
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_runs_must_share_query_ids(method):
-    with pytest.raises(UsageError, match="same query ids"):
-        paired_test({"q1": 1.0, "q2": 0.0}, {"q1": 1.0, "q3": 0.0}, method=method)
+def test_runs_are_paired_on_the_query_ids_they_share(method):
+    shared = paired_test({"q1": 1.0, "q2": 0.0, "q3": 1.0}, {"q1": 0.5, "q2": 0.0, "q4": 0.0}, method=method)
+    assert shared.n_items == 2 and shared.difference == pytest.approx(0.25)
+    with pytest.raises(UsageError, match="at least two items"):
+        paired_test({"q1": 1.0, "q2": 1.0}, {"q1": 0.0, "q3": 0.0}, method=method)
     with pytest.raises(UsageError):
         paired_test({}, {}, method=method)
 

@@ -92,3 +92,16 @@ def test_graded_ndcg_matches_pytrec_eval_on_graded_qrels(beir_files):
     binary = {q: dict.fromkeys(docs, 1) for q, docs in task.qrels.items()}
     binary_score = evaluate_beir(RetrievalTask("b", task.queries, task.passages, binary), EmbeddingStore(encoder))
     assert binary_score.scores["ndcg@10"] != pytest.approx(result.scores["ndcg@10"])  # the grades matter
+
+
+def test_the_written_trec_run_scores_as_the_result_with_pytrec_eval(beir_files, tmp_path):
+    from polyret.evaluation.trec import read_qrels, read_run
+
+    folder, encoder = beir_files
+    task = load_beir(folder / "corpus.jsonl", folder / "topics.tsv", folder / "qrels.txt", name="toy")
+    result = evaluate_beir(task, EmbeddingStore(encoder), k=20, run_file=tmp_path / "trec" / "toy.run")
+    run, qrels = read_run(tmp_path / "trec" / "toy.run"), read_qrels(tmp_path / "trec" / "toy.qrels")
+    assert set(run) == set(qrels) == set(result.per_query["ndcg@10"]) and all(len(d) == 20 for d in run.values())
+    measures = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut_10", "recall_20"}).evaluate(run)
+    assert result.scores["ndcg@10"] == pytest.approx(np.mean([m["ndcg_cut_10"] for m in measures.values()]))
+    assert result.scores["recall@20"] == pytest.approx(np.mean([m["recall_20"] for m in measures.values()]))

@@ -52,7 +52,7 @@ def test_accuracy_matches_brute_force_on_random_vectors(table_store):
     rng = np.random.default_rng(3)
     items = [_item(str(i), "de", "fr", (f"t{i}", f"a{i}", f"b{i}")) for i in range(40)]
     table = {t: rng.normal(size=8).tolist() for it in items for t in (it.query, *it.candidates)}
-    result = evaluate_clsd(items, table_store(table))
+    result = evaluate_clsd(items, table_store(table), name="clsd-wmt19")
 
     def cos(a, b):
         a, b = np.asarray(table[a]), np.asarray(table[b])
@@ -74,7 +74,7 @@ def test_swap_breakdown_counts_each_annotated_distractor(items_and_table, table_
         _swap(99, "de_adv1", "Swap", None, None),  # no such row: ignored
         _swap(1, "fr_adv1", "Swap", None, None),  # a French distractor: not among these items
     ]
-    swaps_out = evaluate_clsd(items[:2], table_store(table), swaps=swaps).details["swaps"]
+    swaps_out = evaluate_clsd(items[:2], table_store(table), name="clsd-wmt19", swaps=swaps).details["swaps"]
     assert swaps_out["operation"] == {"Addition": {"n": 1.0, "acc": 1.0}, "Swap": {"n": 2.0, "acc": 0.5}}
     assert swaps_out["entity_type"] == {"PER": {"n": 1.0, "acc": 1.0}}
     assert swaps_out["pos_tag"] == {"NOUN": {"n": 1.0, "acc": 0.0}}

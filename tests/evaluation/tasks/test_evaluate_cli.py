@@ -59,8 +59,8 @@ def test_compare_prints_a_paired_test_per_shared_score(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "model-a" in out and "+0.5000" in out
     (row,) = json.loads((tmp_path / "cmp.json").read_text(encoding="utf-8"))["comparisons"]
-    assert (row["task"], row["score"], row["queries"]) == ("clsd-wmt19", "acc", 4)
-    assert (row["a"], row["b"], row["difference"]) == pytest.approx((0.75, 0.25, 0.5))
+    assert (row["task"], row["score"], row["n_items"]) == ("clsd-wmt19", "acc", 4)
+    assert (row["score_a"], row["score_b"], row["difference"]) == pytest.approx((0.75, 0.25, 0.5))
     assert 0.0 < row["p_value"] <= 1.0 and row["ci_low"] <= 0.5 <= row["ci_high"]
     assert row["p_holm"] == row["p_value"] and row["mde"] > 0.5  # one row: nothing to adjust; 4 items detect little
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from polyret.errors import UsageError
+from polyret.evaluation.catalog import SUITES, get_suite, select_tasks
 from polyret.evaluation.store import EmbeddingStore
-from polyret.evaluation.suite import SUITES, ClsdSpec, LareqaSpec, RunContext, TaskData, get_suite, run_suite
+from polyret.evaluation.suite import ClsdSpec, LareqaSpec, RunContext, TaskData, run_suite
 from polyret.models.encoders import get_encoder
 
 
@@ -25,9 +26,9 @@ def test_named_suites_cover_the_documented_tasks():
     assert SUITES["quick"].task_names == full
     assert SUITES["lareqa"].task_names == ["xquad-r", "mlqa-r"]
     assert SUITES["domain-shift"].task_names == full[2:]
-    assert get_suite("full").select(["tatoeba", "xquad-r"]).task_names == ["xquad-r", "tatoeba"]
+    assert select_tasks(get_suite("full"), ["tatoeba", "xquad-r"]).task_names == ["xquad-r", "tatoeba"]
     with pytest.raises(UsageError, match="no task 'nope'|no task nope"):
-        get_suite("full").select(["nope"])
+        select_tasks(get_suite("full"), ["nope"])
     with pytest.raises(UsageError, match="unknown suite"):
         get_suite("huge")
 
@@ -61,7 +62,7 @@ def test_lareqa_spec_restricts_to_article_groups(data_dir):
 
 
 def test_run_suite_reports_progress_and_rejects_duplicate_tasks(tiny_encoder, data_dir):
-    suite = get_suite("quick").select(["clsd-wmt19"]).with_tasks(ClsdSpec(machine_translated=True, limit=3))
+    suite = select_tasks(get_suite("quick"), ["clsd-wmt19"]).with_tasks(ClsdSpec(machine_translated=True, limit=3))
     seen = []
     results = run_suite(tiny_encoder, suite, data_dir=data_dir, progress=lambda *args: seen.append(args))
     assert list(results) == ["clsd-wmt19", "clsd-wmt19-mt"]
@@ -79,7 +80,7 @@ def _counting_load(real_load, reads: list):
 
 
 def test_task_data_reads_each_task_once_and_runs_score_as_with_fresh_data(tiny_encoder, data_dir, monkeypatch):
-    suite = get_suite("quick").select(["xquad-r", "clsd-wmt19", "tatoeba"])
+    suite = select_tasks(get_suite("quick"), ["xquad-r", "clsd-wmt19", "tatoeba"])
     fresh = run_suite(tiny_encoder, suite, data_dir=data_dir)
     task_data, reads = TaskData(data_dir), []
     for spec in suite.tasks:

@@ -12,8 +12,8 @@ from polyret.data.clsd import load_clsd
 from polyret.data.parallel import load_ntrex, load_tico
 from polyret.data.records import ParallelCorpus
 from polyret.evaluation.bitext import evaluate_bitext
-from polyret.evaluation.catalog import CARDS
-from polyret.evaluation.suite import SUITES, TASKS, SuiteConfig, run_suite
+from polyret.evaluation.catalog import CATALOG, SUITES, TASKS, select_tasks
+from polyret.evaluation.suite import SuiteConfig, run_suite
 from polyret.evaluation.user_tasks import TaskFileSpec
 
 from .test_evaluate_cli import _exit_code
@@ -78,7 +78,7 @@ def own_files(tmp_path):
 
 def test_every_format_gives_a_task_result_with_its_skips(own_files, table_store):
     multiway, csv, qa = own_files
-    specs = (TaskFileSpec(str(multiway)), TaskFileSpec(str(csv), languages=("de", "en"), task_name="legal-de-en"),
+    specs = (TaskFileSpec(str(multiway)), TaskFileSpec(str(csv), languages=("de", "en"), name="legal-de-en"),
              TaskFileSpec(str(qa), format="qa"))
     results = run_suite(table_store({}).encoder, SuiteConfig("own", specs))
     assert list(results) == ["catalogue", "legal-de-en", "faq"]
@@ -125,18 +125,18 @@ def test_list_tasks_names_every_registered_task_and_suite(capsys):
 def test_held_out_clsd_is_a_registered_task_outside_every_suite(tmp_path, tiny_model_dir, capsys):
     assert {"clsd-wmt21", "clsd-wmt21-mt"} <= set(TASKS)
     assert all("clsd-wmt21" not in suite.task_names for suite in SUITES.values())
-    assert SUITES["quick"].select(["clsd-wmt21", "xquad-r"]).task_names == ["xquad-r", "clsd-wmt21"]
+    assert select_tasks(SUITES["quick"], ["clsd-wmt21", "xquad-r"]).task_names == ["xquad-r", "clsd-wmt21"]
     argv = ["evaluate", "--model", str(tiny_model_dir), "--tasks", "clsd-wmt21", "--data-dir", str(tmp_path)]
     assert _exit_code([*argv, "-o", str(tmp_path / "run")]) == 3  # an explicit data dir without the files
     assert "polyret data fetch clsd-wmt2021" in " ".join(capsys.readouterr().err.split())
 
 
 def test_catalogue_covers_every_task_with_true_sizes(data_dir):
-    assert list(CARDS) == list(TASKS)
-    assert len(load_clsd(2019, data_dir=data_dir)) == 2 * CARDS["clsd-wmt19"].rows
-    assert len(load_ntrex(CARDS["ntrex128"].languages, data_dir=data_dir)) == CARDS["ntrex128"].rows
-    assert len(load_tico(CARDS["tico19"].languages, data_dir=data_dir)) == CARDS["tico19"].rows
-    assert all(CARDS[name].languages == TASKS[name].languages for name in ("ntrex128", "tico19"))
+    assert list(CATALOG) == list(TASKS) and all(meta.name == name for name, meta in CATALOG.items())
+    assert len(load_clsd(2019, data_dir=data_dir)) == 2 * CATALOG["clsd-wmt19"].rows
+    assert len(load_ntrex(CATALOG["ntrex128"].languages, data_dir=data_dir)) == CATALOG["ntrex128"].rows
+    assert len(load_tico(CATALOG["tico19"].languages, data_dir=data_dir)) == CATALOG["tico19"].rows
+    assert all(CATALOG[name].languages == TASKS[name].languages for name in ("ntrex128", "tico19"))
 
 
 def test_cli_takes_discrimination_columns_by_name(tmp_path, tiny_model_dir):
@@ -149,3 +149,35 @@ def test_cli_takes_discrimination_columns_by_name(tmp_path, tiny_model_dir):
     result = json.loads((out / "results.json").read_text(encoding="utf-8"))["results"]["pairs"]
     assert set(result["scores"]) == {"de-en.acc", "acc"} and list(result["per_query"]["acc"]) == ["2|de-en"]
     assert _exit_code([*argv[:-1], "queries=src"]) == 2
+
+
+def test_an_unknown_column_role_is_an_error_in_python_as_on_the_command_line(tmp_path):
+    from polyret.data.user_tasks import read_discrimination
+    from polyret.errors import UsageError
+
+    path = tmp_path / "pairs.csv"
+    path.write_text("src,ref,bad1\nroter Schuh,red shoe,red hat\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="unknown column role 'qeury'"):
+        TaskFileSpec(str(path), columns={"qeury": "src"})
+    with pytest.raises(UsageError, match="unknown column role 'qeury'"):
+        read_discrimination(path, languages=["de", "en"], columns={"qeury": "src", "translation": "ref"})
+    with pytest.raises(UsageError, match="'distractors' must be a non-empty list"):
+        TaskFileSpec(str(path), columns={"distractors": "bad1"})
+    assert TaskFileSpec(str(path)).name == "pairs"
+
+
+def test_cli_writes_the_trec_run_of_a_beir_folder(tmp_path, tiny_model_dir):
+    from polyret.evaluation.trec import read_qrels, read_run
+
+    folder = tmp_path / "shop"
+    (folder / "qrels").mkdir(parents=True)
+    _write(folder / "corpus.jsonl", [{"_id": f"d{i}", "title": "", "text": f"product {i} in red"} for i in range(12)])
+    _write(folder / "queries.jsonl", [{"_id": f"q{i}", "text": f"red product {i}"} for i in range(3)])
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(
+        f"q{i}\td{i}\t1\n" for i in range(3)), encoding="utf-8")
+    out = tmp_path / "run"
+    argv = ["evaluate", "--model", str(tiny_model_dir), "--task-file", str(folder), "--write-trec-run", "-o", str(out)]
+    assert _exit_code(argv) == 0
+    run, qrels = read_run(out / "trec" / "shop.run"), read_qrels(out / "trec" / "shop.qrels")
+    assert set(run) == {"q0", "q1", "q2"} and all(len(docs) == 12 for docs in run.values())
+    assert qrels == {f"q{i}": {f"d{i}": 1} for i in range(3)}
