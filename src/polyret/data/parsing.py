@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from polyret.errors import DataError
-from polyret.io import read_lines
+from polyret.io import iter_lines
 
 
 class ProblemLog:
@@ -73,9 +73,17 @@ def nonempty_text(value: Any, what: str, path: str | Path, record: str | int) ->
     return value
 
 
-def iter_jsonl(path: str | Path, problems: ProblemLog) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line number, object)`` for each non-blank line of a JSON-lines file."""
-    for number, line in enumerate(read_lines(path), start=1):
+def iter_jsonl(
+    path: str | Path, problems: ProblemLog, digest: Any = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line number, object)`` for each non-blank line of a JSON-lines file, reading it as a stream.
+
+    Args:
+        path: the file (plain or ``.gz``).
+        problems: raises or collects each malformed line.
+        digest: a ``hashlib`` object fed the file's (decompressed) bytes as they are read.
+    """
+    for number, line in enumerate(iter_lines(path, digest), start=1):
         if not line.strip():
             continue
         obj = None
