@@ -7,6 +7,7 @@ answer key and ``has`` mask and reports the RSS it keeps per question. Big files
 repository) and are removed afterwards unless ``--keep``.
 
     nice -n 10 python benchmarks/train_scale.py prepare --sizes 10000 100000 1000000 --work /tmp/polyret-scale
+    nice -n 10 python benchmarks/train_scale.py mmarco --queries 20000 --passages 100000 --triples 300000
 """
 
 from __future__ import annotations
@@ -51,6 +52,39 @@ def write_jsonl(path: Path, rows: int, seed: int = 0) -> int:
                 lines.append(json.dumps({"id": f"q{row}", "questions": questions, "answers": answers}))
             handle.write("\n".join(lines) + "\n")
     return path.stat().st_size
+
+
+def write_mmarco(root: Path, queries: int, passages: int, triples: int, seed: int = 0) -> int:
+    """Write a synthetic mMARCO layout (9 languages; 60-character queries, 300-character passages; triples sorted
+    by query and positive, ``triples / queries`` negatives per query); return its size in bytes."""
+    rng = np.random.default_rng(seed)
+    (root / "queries").mkdir(parents=True, exist_ok=True)
+    (root / "collection").mkdir(exist_ok=True)
+    for lang in LANGUAGES:
+        for kind, count, chars in (("queries", queries, 50), ("collection", passages, 290)):
+            with (root / kind / f"{lang}.tsv").open("w", encoding="utf-8") as handle:
+                for start in range(0, count, 10_000):
+                    block = _LETTERS[rng.integers(0, _LETTERS.size, (min(10_000, count - start), chars))]
+                    handle.writelines(f"{start + i}\t{lang} {kind} {start + i} {row.tobytes().decode()}\n"
+                                      for i, row in enumerate(block))
+    qids = np.sort(rng.integers(0, queries, triples))
+    positives, negatives = qids * 7 % passages, rng.integers(0, passages, triples)
+    with (root / "triples.tsv").open("w", encoding="ascii") as handle:
+        handle.writelines(f"{q}\t{p}\t{n}\n" for q, p, n in zip(qids, positives, negatives, strict=True))
+    return sum(p.stat().st_size for p in root.rglob("*.tsv"))
+
+
+def run_mmarco(queries: int, passages: int, triples: int, work: Path, keep: bool) -> None:
+    source, output = work / "mmarco", work / "corpus-mmarco"
+    nbytes = write_mmarco(source, queries, passages, triples)
+    prepared = _child("prepare-child", str(source), str(output))
+    print("| queries | passages | triples | TSV | rows | prepare | peak RSS |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {queries:,} | {passages:,} | {triples:,} | {nbytes / 2**20:,.0f} MiB | {prepared['rows']:,} "
+          f"| {prepared['seconds']:,.1f} s | {prepared['peak_rss'] / 2**20:,.0f} MiB |", flush=True)
+    if not keep:
+        shutil.rmtree(source)
+        shutil.rmtree(output)
 
 
 def prepare_child(source: str, output: str) -> None:
@@ -138,6 +172,12 @@ def main() -> None:
     prepare.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     prepare.add_argument("--work", type=Path, default=Path("/tmp/polyret-scale"))
     prepare.add_argument("--keep", action="store_true", help="keep the generated files")
+    mmarco = sub.add_parser("mmarco", help="prepare time and memory of a synthetic mMARCO layout")
+    mmarco.add_argument("--queries", type=int, default=20_000)
+    mmarco.add_argument("--passages", type=int, default=100_000)
+    mmarco.add_argument("--triples", type=int, default=300_000)
+    mmarco.add_argument("--work", type=Path, default=Path("/tmp/polyret-scale"))
+    mmarco.add_argument("--keep", action="store_true", help="keep the generated files")
     child = sub.add_parser("prepare-child")
     child.add_argument("source")
     child.add_argument("output")
@@ -146,6 +186,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.part == "prepare":
         run_prepare(args.sizes, args.work, args.keep)
+    elif args.part == "mmarco":
+        run_mmarco(args.queries, args.passages, args.triples, args.work, args.keep)
     elif args.part == "prepare-child":
         prepare_child(args.source, args.output)
     else:

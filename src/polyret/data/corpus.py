@@ -17,6 +17,7 @@ Relations:
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,23 +71,37 @@ class ShardBatches:
     batches: list[pa.RecordBatch]
     starts: np.ndarray
     rows: int
+    maps: list[mmap.mmap]
 
     @classmethod
     def open(cls, folder: Path, shard_names: Sequence[str]) -> ShardBatches:
-        """Map the shards ``shard_names`` of ``folder``.
+        """Map the shards ``shard_names`` of ``folder`` for random access (one page per row read, no read-ahead).
 
         Raises:
             DataError: a shard is missing or not an Arrow IPC file.
         """
         batches: list[pa.RecordBatch] = []
+        maps: list[mmap.mmap] = []
         for name in shard_names:
             try:
-                reader = pa.ipc.open_file(pa.memory_map(str(folder / name), "r"))
-            except (OSError, pa.ArrowInvalid) as exc:
+                with (folder / name).open("rb") as handle:
+                    maps.append(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+                maps[-1].madvise(mmap.MADV_RANDOM)  # rows are read at random: no read-ahead into memory
+                reader = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(maps[-1])))
+            except (OSError, ValueError, pa.ArrowInvalid) as exc:
                 raise DataError(folder / name, f"unreadable shard ({exc})", expected="an Arrow IPC file") from None
             batches.extend(reader.get_batch(i) for i in range(reader.num_record_batches))
         ends = np.cumsum([0] + [b.num_rows for b in batches], dtype=np.int64)
-        return cls(batches, ends[:-1], int(ends[-1]))
+        return cls(batches, ends[:-1], int(ends[-1]), maps)
+
+    def release_pages(self) -> None:
+        """Drop the file pages this process has mapped (they stay in the page cache and are read again on use).
+
+        Random reads over a big corpus map more and more of it; calling this now and then keeps the resident
+        memory of the process flat without changing what is read.
+        """
+        for mapped in self.maps:
+            mapped.madvise(mmap.MADV_DONTNEED)
 
     def valid(self, name: str) -> np.ndarray:
         """``bool`` per row: whether column ``name`` holds a value there (False where a shard lacks it)."""
@@ -189,6 +204,10 @@ class PreparedCorpus:
     def negatives(self, lang: str, rows: Sequence[int] | np.ndarray) -> list[list[str]]:
         """Hard-negative passages in ``lang`` of ``rows`` (empty lists where there are none)."""
         return [found or [] for found in self._batches.take(column_name("negatives", lang), rows)]
+
+    def release_pages(self) -> None:
+        """Drop the shard pages mapped so far from this process's resident memory (see ShardBatches)."""
+        self._batches.release_pages()
 
 
 def _valid(batch: pa.RecordBatch, name: str) -> np.ndarray:

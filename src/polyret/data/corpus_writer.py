@@ -23,6 +23,9 @@ from polyret.data.corpus import ANSWER_KEYS, TEXT_FIELDS, ShardBatches, column_n
 from polyret.data.records import ParallelQA
 from polyret.errors import DataError
 
+BATCH_CHARS = 16_000_000
+"""A record batch is written once its texts reach this many characters, whatever ``batch_rows`` says (rows with
+many long negatives would otherwise hold far more memory per batch than plain QA rows)."""
 TEXT = pa.large_string()
 NEGATIVES = pa.list_(pa.large_string())
 
@@ -65,6 +68,7 @@ class CorpusWriter:
         self.rows = 0
         self.shards: list[str] = []
         self._pending: list[ParallelQA] = []
+        self._pending_chars = 0
         self._origins: list[tuple[int, int]] = []
         self._shard: pa.ipc.RecordBatchFileWriter | None = None
         self._schema = pa.schema([])
@@ -78,7 +82,9 @@ class CorpusWriter:
         """Queue one record (from record number ``record`` of ``sources[source_index]``)."""
         self._pending.append(item)
         self._origins.append((source_index, record))
-        if len(self._pending) >= min(self.batch_rows, self.rows_per_shard - self._shard_rows):
+        self._pending_chars += _chars(item)
+        full = len(self._pending) >= min(self.batch_rows, self.rows_per_shard - self._shard_rows)
+        if full or self._pending_chars >= BATCH_CHARS:
             self._flush()
 
     def close(self) -> WrittenCorpus:
@@ -111,7 +117,7 @@ class CorpusWriter:
             digests[column_name("answer", lang)] = text_digests(item.answers.get(lang) for item in self._pending)
         self._log.append(digests, batch.num_rows)
         self.rows += batch.num_rows
-        self._pending, self._origins = [], []
+        self._pending, self._origins, self._pending_chars = [], [], 0
         if self._shard_rows >= self.rows_per_shard:
             self._close_shard()
 
@@ -139,6 +145,11 @@ class CorpusWriter:
                 second.name, f"duplicate id {identifier!r} (first in {first.name}, "
                 f"{_label(first.record_label(first_record))})", record=second.record_label(second_record),
                 expected="unique ids (one record per aligned question)")
+
+
+def _chars(item: ParallelQA) -> int:
+    texts = (*item.questions.values(), *item.answers.values(), *item.contexts.values())
+    return sum(map(len, texts)) + sum(len(text) for found in item.negatives.values() for text in found)
 
 
 def _label(record: int | str) -> str:

@@ -30,6 +30,8 @@ from polyret.errors import DataError
 from polyret.io import iter_lines
 
 BATCH_ROWS = 4096
+RESOLVE_ROWS = 256
+"""Rows whose texts are looked up at once: each maps about (2 + negatives) x languages pages of the tables."""
 _TEXT_SCHEMA = pa.schema([("text", pa.large_string())])
 
 
@@ -90,8 +92,10 @@ class MMarcoSource:
         """Stage the tables in ``work_dir``, then read the triples (``(first line, item)`` per row)."""
         queries = self._stage("queries", work_dir)
         passages = self._stage("collection", work_dir)
-        for lines in _chunks(self._grouped_triples(), BATCH_ROWS):
+        for lines in _chunks(self._grouped_triples(), RESOLVE_ROWS):
             yield from self._resolve(lines, queries, passages)
+            for table in (*queries.texts.values(), *passages.texts.values()):
+                table.release_pages()
 
     def _stage(self, kind: str, work_dir: Path) -> _Table:
         files = {normalize_language(p.name.split(".")[0], path=p): p
