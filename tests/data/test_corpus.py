@@ -278,3 +278,15 @@ def test_cli_prepare_writes_a_corpus_and_reports_bad_input(tmp_path: Path, capsy
     code, out = run(str(source), str(bad), "-o", str(tmp_path / "corpus"))
     assert code == 3 and "bad [red].jsonl, line 1: missing field 'questions'" in out
     assert len(PreparedCorpus.open(tmp_path / "corpus")) == 5
+
+
+def test_long_rows_make_smaller_batches_and_pages_can_be_released(tmp_path: Path, monkeypatch) -> None:
+    from polyret.data import corpus_writer
+
+    monkeypatch.setattr(corpus_writer, "BATCH_CHARS", 40)
+    corpus = _prepare(tmp_path)
+    # rows 0 (127 characters) and 1 (41) each fill a batch alone, rows 2 + 3 (29 + 22) together, row 4 is the rest
+    assert [batch.num_rows for batch in corpus._batches.batches] == [1, 1, 2, 1]
+    before = corpus.texts("answer", "en", [3, 0])
+    corpus.release_pages()
+    assert corpus.texts("answer", "en", [3, 0]) == before == ["In Thuringia.", "Goethe wrote it."]
