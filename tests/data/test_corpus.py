@@ -239,6 +239,14 @@ def test_mmarco_errors_name_the_line(tmp_path: Path, triples: list[str], message
         prepare_corpus([open_source(folder)], tmp_path / "corpus")
 
 
+def test_mmarco_without_negatives_and_an_empty_source(tmp_path: Path) -> None:
+    folder = _mmarco(tmp_path / "mmarco", ["10\t100\t103", "10\t100\t104"])
+    corpus = prepare_corpus([open_source(folder, max_negatives=0)], tmp_path / "corpus")
+    assert len(corpus) == 1 and corpus.negatives("en", [0]) == [[]]
+    with pytest.raises(DataError, match="no records"):
+        prepare_corpus([QAJsonlSource(_write_jsonl(tmp_path / "empty.jsonl", []))], tmp_path / "corpus2")
+
+
 def test_mmarco_languages_must_share_ids(tmp_path: Path) -> None:
     folder = _mmarco(tmp_path / "mmarco", ["10\t100\t101"])
     (folder / "queries" / "fr.tsv").write_text("10\tfr\n12\tfr\n11\tfr\n", encoding="utf-8")

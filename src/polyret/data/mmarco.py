@@ -153,7 +153,7 @@ class MMarcoSource:
                 continue
             if current is not None:
                 yield current
-            current = (number, qid, pid, [nid])
+            current = (number, qid, pid, [nid][: self.max_negatives])
         if current is not None:
             yield current
         self._digests[self.triples.name] = digest.hexdigest()
@@ -177,7 +177,7 @@ class MMarcoSource:
             yield line, ParallelQA(
                 f"{qid}:{pid}", {lang: texts[index] for lang, texts in question.items()},
                 {lang: texts[index] for lang, texts in answer.items()}, group=str(qid),
-                negatives={lang: tuple(texts[span]) for lang, texts in negative.items()},
+                negatives={lang: tuple(texts[span]) for lang, texts in negative.items()} if negatives else {},
             )
 
 

@@ -30,7 +30,7 @@ from polyret.data.corpus import FORMAT, FORMAT_VERSION, MANIFEST, PreparedCorpus
 from polyret.data.corpus_sources import ArrowSource, CorpusSource, QAJsonlSource
 from polyret.data.corpus_writer import CorpusWriter
 from polyret.data.mmarco import MMarcoSource, is_mmarco_folder
-from polyret.errors import UsageError
+from polyret.errors import DataError, UsageError
 from polyret.io import check_output_dir, write_json
 
 STAGING_MARKER = ".polyret-preparing"
@@ -86,6 +86,8 @@ def prepare_corpus(
                     on_record(count)
             shutil.rmtree(work_dir)
         written = writer.close()
+        if not written.rows:
+            raise DataError(", ".join(s.name for s in sources), "no records", expected="at least one question")
         settings = {"rows_per_shard": rows_per_shard, "batch_rows": batch_rows}
         described = [{"name": s.name, "kind": s.kind, "sha256": s.sha256()} for s in sources]
         write_json(staging / MANIFEST, {
