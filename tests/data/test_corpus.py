@@ -60,6 +60,7 @@ def test_corpus_reads_back_every_field_in_the_order_asked(tmp_path: Path, option
             assert corpus.texts(field, lang, np.arange(5)[::-1]) == expected[::-1]
             assert corpus.has(field, lang).tolist() == [e is not None for e in expected]
     assert corpus.negatives("de", [1, 0]) == [[], ["Schiller schrieb Wallenstein.", "Nein."]]
+    assert items[0].negatives == {"de": ("Schiller schrieb Wallenstein.", "Nein.")} and items[4].negatives == {}
     assert corpus.negatives("en", [4]) == [[]] and corpus.negatives("fr", [0]) == [[]]
     assert corpus.groups([0, 1, 3]) == ["a1", None, "a2"]
     assert corpus.answer_keys().dtype == np.int64
