@@ -67,7 +67,11 @@ def test_corpus_reads_back_every_field_in_the_order_asked(tmp_path: Path, option
     assert corpus.answer_keys().tolist() == shared_answer_keys(items) == [0, 0, 2, 2, 4]
 
 
-def test_answer_keys_match_the_in_memory_keys_on_many_shards(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk_rows", [7, 1 << 20])
+def test_answer_keys_match_the_in_memory_keys_on_many_shards(tmp_path: Path, monkeypatch, chunk_rows: int) -> None:
+    from polyret.data import answer_keys
+
+    monkeypatch.setattr(answer_keys, "CHUNK_ROWS", chunk_rows)
     rng = np.random.default_rng(3)
     records = [{"id": f"r{i}", "questions": {"en": f"q{i}"},
                 "answers": {lang: f"{lang}{rng.integers(0, 40)}" for lang in ("en", "de") if rng.random() < 0.7}

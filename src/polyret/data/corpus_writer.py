@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from polyret.data.answer_keys import DigestLog, answer_keys, equal_runs, text_digests
+from polyret.data.answer_keys import DigestLog, text_digests, write_answer_keys
 from polyret.data.corpus import ANSWER_KEYS, TEXT_FIELDS, ShardBatches, column_name, shard_name
 from polyret.data.records import ParallelQA
 from polyret.errors import DataError
@@ -98,8 +98,8 @@ class CorpusWriter:
         self._check_unique_ids()
         languages = sorted({name.split(".", 1)[1] for name in self._columns if "." in name})
         answers = [column_name("answer", lang) for lang in languages]
-        groups = itertools.chain.from_iterable(equal_runs(self._log.load(name)) for name in answers)
-        np.save(self.folder / ANSWER_KEYS, answer_keys(self.rows, groups), allow_pickle=False)
+        groups = itertools.chain.from_iterable(self._log.runs(name) for name in answers)
+        write_answer_keys(self.folder / ANSWER_KEYS, self.rows, groups)
         shutil.rmtree(self._work)
         return WrittenCorpus(list(self.shards), self.rows, sorted(self._columns), languages)
 
@@ -136,10 +136,10 @@ class CorpusWriter:
             self._shard = None
 
     def _check_unique_ids(self) -> None:
-        for rows in equal_runs(self._log.load("id")):
-            origins = self._log.load("origin")
+        for rows in self._log.runs("id"):
             (first, first_record), (second, second_record) = (
-                (self.sources[int(source)], int(record)) for source, record in origins[rows[:2]])
+                (self.sources[int(source)], int(record)) for source, record in
+                (self._log.value("origin", int(row)) for row in rows[:2]))
             identifier = ShardBatches.open(self.folder, self.shards).take("id", rows[:1])[0]
             raise DataError(
                 second.name, f"duplicate id {identifier!r} (first in {first.name}, "
