@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import gzip
+import itertools
 import json
 import os
 import re
@@ -117,6 +119,92 @@ def read_lines(path: str | Path, encoding: str | None = None) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return lines
+
+
+def iter_lines(path: str | Path, digest: Any = None, chunk_bytes: int = 1 << 20) -> Iterator[str]:
+    """Yield the lines of a plain or gzip text file one at a time, as :func:`read_lines` returns them.
+
+    Memory stays bounded by ``chunk_bytes`` and the longest line, whatever the file's size. The encoding is taken
+    from a byte-order mark (UTF-8 or UTF-16), else UTF-8; CRLF line ends become LF.
+
+    Args:
+        path: the file.
+        digest: a ``hashlib`` object updated with the (decompressed) bytes as they are read, so a caller gets the
+            file's checksum without reading it twice.
+        chunk_bytes: how much is read at a time.
+
+    Raises:
+        DataError: missing file, corrupt gzip, or bytes that are not valid text (naming the line).
+    """
+    lines_done, pending, head = 0, "", b""
+    decoder: codecs.IncrementalDecoder | None = None
+    for chunk in itertools.chain(iter_chunks(path, chunk_bytes), [b""]):
+        if digest is not None:
+            digest.update(chunk)
+        last = not chunk
+        if decoder is None:  # the byte-order mark decides the encoding: wait for its first bytes
+            head += chunk
+            if len(head) < 3 and chunk:
+                continue
+            decoder, chunk = codecs.getincrementaldecoder(_bom_encoding(head))(), head
+        text = pending + _decode(decoder, chunk, Path(path), lines_done, last)
+        if lines_done == 0:
+            text = text.lstrip("\ufeff")
+        *complete, pending = text.split("\n")
+        for line in complete:
+            yield line[:-1] if line.endswith("\r") else line
+        lines_done += len(complete)
+    if pending:
+        yield pending
+
+
+def iter_chunks(path: str | Path, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """Yield the (for ``.gz``: decompressed) bytes of ``path`` in chunks of at most ``chunk_bytes``.
+
+    Raises:
+        DataError: the file is missing, a directory, unreadable, or a truncated/corrupt gzip stream.
+    """
+    path = Path(path)
+    with _open_binary(path) as handle:
+        while chunk := _read_chunk(handle, path, chunk_bytes):
+            yield chunk
+
+
+@contextlib.contextmanager
+def _open_binary(path: Path) -> Iterator[IO[bytes]]:
+    """Open ``path`` for binary reading, through gzip when it starts with the gzip magic bytes."""
+    check_regular_file(path)
+    try:
+        raw = path.open("rb")
+    except OSError as exc:
+        raise DataError(path, f"cannot be read ({exc.strerror})") from None
+    with raw:
+        if raw.peek(2)[:2] == b"\x1f\x8b":
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped  # type: ignore[misc]
+        else:
+            yield raw
+
+
+def _read_chunk(handle: IO[bytes], path: Path, size: int) -> bytes:
+    try:
+        return handle.read(size)
+    except (OSError, EOFError) as exc:
+        raise DataError(path, f"corrupt or truncated gzip file ({exc})", expected="a complete .gz file") from None
+
+
+def _bom_encoding(head: bytes) -> str:
+    return next((enc for bom, enc in _BOMS if head.startswith(bom)), "utf-8")
+
+
+def _decode(decoder: codecs.IncrementalDecoder, chunk: bytes, path: Path, lines_before: int, last: bool) -> str:
+    try:
+        return decoder.decode(chunk, final=last)
+    except UnicodeDecodeError as exc:
+        line = lines_before + chunk[: exc.start].count(b"\n") + 1
+        enc = exc.encoding.replace("_", "-")
+        raise DataError(path, f"not valid {enc} text ({exc.reason})", record=line,
+                        expected=f"{enc}-encoded text") from None
 
 
 def read_json(path: str | Path) -> Any:

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from polyret.io import read_bytes
+from polyret.io import iter_chunks
 
 PACKAGES = ("polyret", "torch", "sentence-transformers", "transformers", "numpy", "scipy", "faiss-cpu")
 
@@ -72,8 +72,11 @@ def git_revision() -> str:
 
 
 def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's (for ``.gz``: decompressed) content."""
-    return hashlib.sha256(read_bytes(path)).hexdigest()
+    """sha256 of a file's (for ``.gz``: decompressed) content, read in chunks."""
+    digest = hashlib.sha256()
+    for chunk in iter_chunks(path):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def records_sha256(records: Iterable[Any]) -> str:

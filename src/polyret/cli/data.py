@@ -1,4 +1,5 @@
-"""CLI: ``polyret data`` — list, fetch and verify the public data sets; check a user's own data file."""
+"""CLI: ``polyret data`` — list, fetch and verify the public data sets; check a user's own data file; prepare a
+training corpus."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from polyret import settings
@@ -25,6 +26,7 @@ def register(app: typer.Typer) -> None:
     group.command("fetch")(fetch)
     group.command("verify")(verify)
     group.command("check")(check)
+    group.command("prepare")(prepare)
     app.add_typer(group, name="data")
 
 
@@ -104,6 +106,36 @@ def check(
     if not report.ok:
         raise DataError(path, f"{report.problem_count} problem(s) found (showing {len(report.problems)})")
     console.print(styled("no problems found", "green"))
+
+
+def prepare(
+    sources: Annotated[list[Path], typer.Argument(help="QA JSONL files (.gz too), saved data set or Parquet "
+                                                  "folders, or mMARCO-layout folders; their rows follow each other.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The corpus folder to write (replaced if it holds "
+                                         "a prepared corpus).")],
+    rows_per_shard: Annotated[int, typer.Option(min=1, help="Rows per Arrow shard file.")] = 500_000,
+    batch_rows: Annotated[int, typer.Option(min=1, help="Rows held in memory at once.")] = 4096,
+    max_negatives: Annotated[int, typer.Option(min=0, help="mMARCO: negatives kept per (query, positive).")] = 8,
+    allow_unknown_languages: Annotated[
+        bool, typer.Option(help="Keep language codes polyret does not know instead of stopping.")
+    ] = False,
+) -> None:
+    """Turn training data into a prepared corpus: memory-mapped Arrow shards, answer keys and a manifest.
+
+    Memory stays bounded whatever the size of the input; an interrupted run leaves no folder that training accepts
+    (run the command again to start over). See docs/data.md.
+    """
+    from polyret.data.prepare import open_source, prepare_corpus  # pyarrow and scipy: only this command needs them
+
+    opened = [open_source(path, allow_unknown_languages=allow_unknown_languages, max_negatives=max_negatives)
+              for path in sources]
+    with Progress(SpinnerColumn(), text_column("{task.description}"), text_column("{task.completed:,} rows"),
+                  console=console, transient=True) as progress:
+        task = progress.add_task(f"prepare {output}", total=None)
+        corpus = prepare_corpus(opened, output, rows_per_shard=rows_per_shard, batch_rows=batch_rows,
+                                on_record=lambda rows: progress.update(task, completed=rows))
+    console.print(f"{output}: {len(corpus):,} rows, languages {', '.join(corpus.languages)}, "
+                  f"{len(corpus.manifest['shards'])} shard(s), digest {corpus.digest[:12]}")
 
 
 def _progress() -> Progress:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from polyret.errors import DataError
-from polyret.io import loads_json, read_lines
+from polyret.io import iter_lines, loads_json
 
 
 class ProblemLog:
@@ -87,9 +87,17 @@ def _emptiness(text: str) -> str:
     return "empty" if not text.strip() else f"only invisible characters ({len(text)}: white space or zero-width)"
 
 
-def iter_jsonl(path: str | Path, problems: ProblemLog) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line number, object)`` for each non-blank line of a JSON-lines file."""
-    for number, line in enumerate(read_lines(path), start=1):
+def iter_jsonl(
+    path: str | Path, problems: ProblemLog, digest: Any = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line number, object)`` for each non-blank line of a JSON-lines file, reading it as a stream.
+
+    Args:
+        path: the file (plain or ``.gz``).
+        problems: raises or collects each malformed line.
+        digest: a ``hashlib`` object fed the file's (decompressed) bytes as they are read.
+    """
+    for number, line in enumerate(iter_lines(path, digest), start=1):
         if not line.strip():
             continue
         obj = None

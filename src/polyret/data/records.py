@@ -141,6 +141,7 @@ class ParallelQA:
         answers: language -> positive passage (for SQuAD-style data the gold sentence).
         contexts: language -> the paragraph around the answer, when known.
         group: article/document id for leakage-safe splits.
+        negatives: language -> hard-negative passages (wrong answers in that language), when known.
     """
 
     id: str
@@ -148,6 +149,7 @@ class ParallelQA:
     answers: Mapping[str, str]
     contexts: Mapping[str, str] = field(default_factory=dict)
     group: str | None = None
+    negatives: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def languages(self) -> list[str]:

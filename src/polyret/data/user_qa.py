@@ -7,8 +7,9 @@ One record per question (see docs/data.md)::
      "answers": {"en": "Goethe wrote Faust.", "de": "Goethe schrieb den Faust."},
      "contexts": {"en": "Johann Wolfgang von Goethe ... Goethe wrote Faust. ..."}}
 
-``id``, ``questions`` and ``answers`` are required; ``group`` (for leakage-safe splits) and ``contexts`` are
-optional. Language keys are polyret codes (``deu`` is accepted and read as ``de``); every text must be non-empty.
+``id``, ``questions`` and ``answers`` are required; ``group`` (for leakage-safe splits), ``contexts`` and
+``negatives`` (language -> list of hard-negative passages) are optional. Language keys are polyret codes (``deu``
+is accepted and read as ``de``); every text must be non-empty.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from polyret.data.parsing import ProblemLog, field, iter_jsonl, nonempty_text
 from polyret.data.records import ParallelQA
 from polyret.errors import DataError
 
-QA_FIELDS = ("id", "group", "questions", "answers", "contexts")
+QA_FIELDS = ("id", "group", "questions", "answers", "contexts", "negatives")
 
 
 def load_qa_jsonl(
@@ -101,4 +102,28 @@ def parse_qa_record(
     stray = sorted(set(contexts) - set(answers))
     if stray:
         raise DataError(path, f"contexts without an answer in {', '.join(stray)}", record=record)
-    return ParallelQA(qid, questions, answers, contexts, group)
+    negatives = _negatives(obj.get("negatives"), path, record, allow_unknown)
+    return ParallelQA(qid, questions, answers, contexts, group, negatives)
+
+
+def _negatives(raw: Any, path: str | Path, record: int | str, allow_unknown: bool) -> dict[str, tuple[str, ...]]:
+    """The optional ``negatives`` object: language -> list of non-empty passages (``null`` or ``[]``: none)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise DataError(path, f"field 'negatives' is a {type(raw).__name__}", record=record,
+                        expected="an object of language -> list of passages")
+    out = {}
+    for lang, texts in raw.items():
+        if texts is None:
+            continue
+        if not isinstance(texts, list):
+            raise DataError(path, f"negatives[{lang!r}] is a {type(texts).__name__}", record=record,
+                            expected="a list of passages")
+        code = normalize_language(lang, allow_unknown=allow_unknown, path=path, record=record)
+        passages = tuple(
+            nonempty_text(text, f"negatives[{lang!r}][{i}]", path, record) for i, text in enumerate(texts)
+        )
+        if passages:
+            out[code] = passages
+    return out
