@@ -7,7 +7,7 @@ same embeddings and labels as without the wrapper. :func:`language_cross_covaria
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -62,6 +62,16 @@ class _WrappedRankingLoss(nn.Module):
 
     def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None) -> Tensor:
         raise NotImplementedError
+
+    @property
+    def scale(self) -> float:
+        """The wrapped ranking loss's scale (so wrappers nest)."""
+        return self.loss.scale
+
+    @property
+    def similarity_fct(self) -> Callable[[Tensor, Tensor], Tensor]:
+        """The wrapped ranking loss's similarity function."""
+        return self.loss.similarity_fct
 
     def get_config_dict(self) -> dict[str, Any]:
         return {"loss": type(self.loss).__name__, **self.loss.get_config_dict(), "weight": self.weight,
