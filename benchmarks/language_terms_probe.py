@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 from rich.console import Console
+from train_precision import comparison_row
 
 from polyret.cli.quiet import quiet_libraries
 from polyret.experiments import run_experiment
@@ -73,27 +74,17 @@ def main() -> None:
     print(f"\n{args.steps} steps x 16 pairs, seeds {', '.join(map(str, args.seeds))}, erasure weight "
           f"{args.erasure_weight:g}, alignment weight {args.alignment_weight:g}; XQuAD-R held-out fold "
           "(paired per query over seeds, Holm over the four scores of each comparison)")
-    print(f"{'arm vs base':<40}{'score':<12}{'base':>17}{'arm':>17}{'diff':>9}{'95% CI':>20}{'p Holm':>8}  outcome")
+    print(f"{'arm vs base':<36}{'score':<22}{'base':>19}{'arm':>19}{'diff':>9}{'95% CI':>20}{'p Holm':>8}{'TOST':>12}"
+          "  outcome")
     for label, runs in groups.items():
         base, terms = split_loss_terms(label)
         if not terms or base not in groups:
             continue
-        cells = [compare(runs, groups[base], "xquad-r", settings, metric) for metric in METRICS]
+        cells = [compare(runs, groups[base], "xquad-r", settings, metric) | {"task": "xquad-r"} for metric in METRICS]
         adjust_holm(cells)
         for cell in cells:
             cell["outcome"] = outcome(cell, settings.level)
-            print(f"{label + ' vs ' + base:<40}{cell['metric']:<12}{_row(cell)}")
-
-
-def _row(cell: dict) -> str:
-    low, high = cell["ci_queries"]
-    return (f"{_mean_sd(cell, 'baseline'):>17}{_mean_sd(cell, 'arm'):>17}{cell['diff']:>+9.4f}"
-            f"{f'[{low:+.4f}, {high:+.4f}]':>20}{cell['p_holm']:>8.3f}  {cell['outcome']}")
-
-
-def _mean_sd(cell: dict, side: str) -> str:
-    sd = cell[f"{side}_sd"]
-    return f"{cell[side]:.4f}" + (f" ± {sd:.4f}" if sd is not None else "")
+            print(f"{label + ' vs ' + base:<36}{comparison_row(cell)}")
 
 
 if __name__ == "__main__":

@@ -170,7 +170,7 @@ class ExperimentConfig:
     base_model: str = "multilingual-e5-small"
     arms: list[str] = field(default_factory=lambda: list(DEFAULT_ARMS))
     hybrid_alpha: float = 0.5
-    erasure_weight: float = 1000.0
+    erasure_weight: float = 100.0
     alignment_weight: float = 1.0
     alpha_sweep: list[float] = field(default_factory=list)
     seeds: list[int] = field(default_factory=lambda: [13])
