@@ -95,7 +95,7 @@ def main() -> None:
     print(f"{'score':<22}{'fp32':>19}{'bf16':>19}{'diff':>9}{'95% CI':>20}{'p Holm':>8}{'TOST':>12}  outcome")
     for cell in cells:
         cell["outcome"] = outcome(cell, settings.level)
-        print(_row(cell))
+        print(comparison_row(cell))
     fp32, bf16 = step_seconds(runs["fp32"]), step_seconds(runs["bf16"])
     print(f"training s/step: fp32 {', '.join(f'{s:.2f}' for s in fp32)}; bf16 {', '.join(f'{s:.2f}' for s in bf16)}; "
           f"step rate bf16 / fp32 {statistics.median(fp32) / statistics.median(bf16):.2f}x (medians)")
@@ -103,7 +103,7 @@ def main() -> None:
     print("bf16 loses beyond seed noise on: " + ", ".join(worse) if worse else "bf16: no loss beyond seed noise")
 
 
-def _row(cell: dict) -> str:
+def comparison_row(cell: dict) -> str:
     """One table line: both scores, the difference, its interval, Holm p, the equivalence test and the outcome."""
     low, high = cell["ci_queries"]
     interval, tost = f"[{low:+.4f}, {high:+.4f}]", f"{'yes' if cell['equivalent'] else 'no'} ±{cell['margin']:g}"

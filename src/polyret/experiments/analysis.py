@@ -17,7 +17,7 @@ from polyret.evaluation.catalog import task_title
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.significance import compare_paired, holm
 from polyret.experiments.arm_result import ArmResult
-from polyret.experiments.config import BASELINE_ARMS, HYBRID, ZERO_SHOT
+from polyret.experiments.config import BASELINE_ARMS, HYBRID, ZERO_SHOT, is_alpha_variant
 
 LAREQA_SETTINGS = (("mono.map", "Mo."), ("cross.map", "Cr."), ("multi.map", "Mul."))
 BIAS_KEY = "multi.bias"
@@ -222,7 +222,7 @@ def alpha_curve(groups: dict[str, list[ArmResult]], tasks: Sequence[str]) -> dic
     points = {
         runs[0].config["arm"]["alpha"]: runs
         for runs in groups.values()
-        if runs[0].config["arm"]["sampler"] == HYBRID
+        if is_alpha_variant(runs[0].config["arm"])
     }
     if len(points) < 2:
         return {}

@@ -14,7 +14,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from polyret.experiments.config import HYBRID, ZERO_SHOT, ExperimentConfig, parse_arm, train_config
+from polyret.experiments.config import (
+    HYBRID,
+    ZERO_SHOT,
+    ExperimentConfig,
+    parse_arm,
+    split_loss_terms,
+    train_config,
+)
+from polyret.training.config import TrainConfig
 
 HASH_LENGTH = 10
 # Bump when the meaning of a stored arm result changes, so old results are recomputed rather than trusted.
@@ -33,6 +41,7 @@ class ArmSpec:
         alpha: probability of a monolingual batch (hybrid arms only).
         seed: training seed (``None`` for the zero-shot arm, which is not trained).
         model: a reference encoder evaluated instead of the base model (never trained); ``None`` for the arms.
+        loss_terms: loss terms trained on top of the sampler's loss (``"erasure"``, ``"alignment"``).
     """
 
     label: str
@@ -40,6 +49,7 @@ class ArmSpec:
     alpha: float | None = None
     seed: int | None = None
     model: str | None = None
+    loss_terms: tuple[str, ...] = ()
 
     @property
     def trained(self) -> bool:
@@ -66,19 +76,21 @@ def alpha_label(alpha: float) -> str:
 def expand_arms(config: ExperimentConfig) -> list[ArmSpec]:
     """Every run of the study: zero-shot once, then the configured arms and the alpha sweep seed by seed."""
     specs: list[ArmSpec] = []
-    labels: list[tuple[str, str, float | None]] = []
+    labels: list[tuple[str, str, float | None, tuple[str, ...]]] = []
     for name in config.arms:
         kind, alpha = parse_arm(name)
+        terms = split_loss_terms(name)[1]
         if kind == HYBRID:
             alpha = config.hybrid_alpha if alpha is None else alpha
-            name = _hybrid_name(config, alpha)
-        labels.append((name, kind, alpha))
-    labels += [(_hybrid_name(config, alpha), HYBRID, alpha) for alpha in config.alpha_sweep]
-    labels = list(dict.fromkeys(labels))  # a name fixes its kind and alpha: equal names are equal entries
-    if any(kind == ZERO_SHOT for _, kind, _ in labels):
+            name = "+".join([_hybrid_name(config, alpha), *terms])
+        labels.append((name, kind, alpha, terms))
+    labels += [(_hybrid_name(config, alpha), HYBRID, alpha, ()) for alpha in config.alpha_sweep]
+    labels = list(dict.fromkeys(labels))  # a name fixes its kind, alpha and terms: equal names are equal entries
+    if any(kind == ZERO_SHOT for _, kind, _, _ in labels):
         specs.append(ArmSpec(ZERO_SHOT, None))
     for seed in config.seeds:  # seed by seed: a study stopped halfway has every arm at its first seeds
-        specs.extend(ArmSpec(name, kind, alpha, seed) for name, kind, alpha in labels if kind != ZERO_SHOT)
+        specs.extend(ArmSpec(name, kind, alpha, seed, loss_terms=terms)
+                     for name, kind, alpha, terms in labels if kind != ZERO_SHOT)
     specs.extend(reference_arm(model) for model in dict.fromkeys(config.reference_models))
     return specs
 
@@ -99,20 +111,27 @@ def resolved_arm_config(
         eval_inputs: the evaluation data actually used (file checksums, test articles).
         train_inputs: the training data actually used (ignored for the zero-shot arm, which is not trained).
     """
+    spec = dataclasses.asdict(arm)
+    if not arm.loss_terms:  # arms without loss terms keep the hash they had before terms existed
+        del spec["loss_terms"]
     resolved: dict[str, Any] = {
         "format": RESULT_FORMAT,
-        "arm": dataclasses.asdict(arm),
+        "arm": spec,
         "base_model": arm.model or config.base_model,
         "evaluation": dataclasses.asdict(config.evaluation),
         "eval_inputs": eval_inputs,
     }
     if arm.trained:
-        options = train_config(config, arm.sampler, alpha=arm.alpha, seed=arm.seed).to_dict()
-        options.pop("resume")
-        resolved["training"] = options
+        resolved["training"] = arm_train_config(config, arm).identity()
         resolved["data"] = {k: v for k, v in dataclasses.asdict(config.data).items() if k not in UNHASHED_DATA_KEYS}
         resolved["train_inputs"] = train_inputs
     return resolved
+
+
+def arm_train_config(config: ExperimentConfig, arm: ArmSpec) -> TrainConfig:
+    """The training config of the trained ``arm``: the study's options with its sampler, alpha, seed and loss terms."""
+    assert arm.sampler is not None and arm.seed is not None  # trained arms have both (expand_arms)
+    return train_config(config, arm.sampler, alpha=arm.alpha, seed=arm.seed, loss_terms=arm.loss_terms)
 
 
 def config_hash(resolved: dict[str, Any]) -> str:

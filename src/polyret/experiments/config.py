@@ -42,6 +42,10 @@ MULTI_POSITIVE = "multi_positive"
 OPTIONAL_ARMS = (MULTI_POSITIVE,)
 """Arms a config may add to the default ones (the ``standard`` and ``paper`` presets do)."""
 KNOWN_ARMS = (*DEFAULT_ARMS, *OPTIONAL_ARMS)
+LOSS_TERMS = ("erasure", "alignment")
+"""Loss terms an arm name may add to a trained arm, ``"<arm>+<term>"`` (e.g. ``hybrid+erasure``): the term's
+weight (``erasure_weight`` / ``alignment_weight`` of the study) goes into that arm's training options."""
+ERASURE_ARMS = (f"{HYBRID}+erasure", f"{MULTI_POSITIVE}+erasure")
 TRAIN_LANGUAGES = ("ar", "de", "en", "es", "hi", "ru", "th", "tr", "zh")
 SWEEP_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 """The alpha sweep of the paper preset and of ``polyret experiment --alpha-sweep``."""
@@ -140,8 +144,12 @@ class ExperimentConfig:
         base_model: model path, hub name or alias every arm starts from.
         arms: arm names (``zero-shot``, ``mixed``, ``st_default``, ``monolingual``, ``cross_lingual``, ``hybrid``,
             ``hybrid@<alpha>``, or ``multi_positive``: questions with their answer in ``training.positives_per_query``
-            languages per batch, every translation a positive).
+            languages per batch, every translation a positive); a trained arm followed by ``+erasure`` and/or
+            ``+alignment`` (e.g. ``hybrid+erasure``) also trains with that loss term.
         hybrid_alpha: probability of a monolingual batch in the ``hybrid`` arm.
+        erasure_weight: the language-erasure weight of ``+erasure`` arms (``TrainConfig.erasure_weight``).
+        alignment_weight: the parallel-query alignment weight of ``+alignment`` arms
+            (``TrainConfig.alignment_weight``).
         alpha_sweep: extra ``hybrid@alpha`` arms (empty: no sweep).
         seeds: one trained run per arm and seed.
         significance_level: p-value below which a difference counts as significant.
@@ -170,6 +178,8 @@ class ExperimentConfig:
     base_model: str = "multilingual-e5-small"
     arms: list[str] = field(default_factory=lambda: list(DEFAULT_ARMS))
     hybrid_alpha: float = 0.5
+    erasure_weight: float = 100.0
+    alignment_weight: float = 1.0
     alpha_sweep: list[float] = field(default_factory=list)
     seeds: list[int] = field(default_factory=lambda: [13])
     significance_level: float = 0.05
@@ -192,7 +202,8 @@ class ExperimentConfig:
         "significance_resamples": between(100, RESAMPLES_MAX),
         "reference_models": distinct(non_empty=False), "equivalence_margin_map": greater_than(0),
         "equivalence_margin_accuracy": greater_than(0), "equivalence_margin_bias": greater_than(0),
-        "debias_reference_articles": at_least(1),
+        "debias_reference_articles": at_least(1), "erasure_weight": greater_than(0),
+        "alignment_weight": greater_than(0),
     }
 
     def to_dict(self) -> dict[str, Any]:
@@ -222,7 +233,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "standard": {
         "name": "standard",
         "base_model": "multilingual-e5-small",
-        "arms": list(KNOWN_ARMS),
+        "arms": [*KNOWN_ARMS, *ERASURE_ARMS],
         "seeds": [13, 42, 87],
         "debias": ["center", "lsar"],
         "debias_reference_articles": 6,
@@ -290,7 +301,10 @@ def validate(config: ExperimentConfig) -> None:
     check_ranges(config.data, "data")
     check_ranges(config.evaluation, "evaluation")
     for arm in config.arms:
-        parse_arm(arm)
+        kind, alpha = parse_arm(arm)
+        terms = split_loss_terms(arm)[1]
+        if terms:  # the arm's own options must combine with the study's (e.g. no cached loss)
+            train_config(config, kind, alpha=alpha, seed=config.seeds[0], loss_terms=terms)
     try:
         parse_specs(config.debias)
     except UsageError as exc:
@@ -317,8 +331,11 @@ def validate(config: ExperimentConfig) -> None:
     check_task_file_names(study_task_files(config.evaluation.task_files), TASKS)
 
 
-def train_config(config: ExperimentConfig, sampler: str, *, alpha: float | None, seed: int) -> TrainConfig:
-    """The training config of one arm: the study's shared options plus the arm's sampler, alpha and seed.
+def train_config(
+    config: ExperimentConfig, sampler: str, *, alpha: float | None, seed: int, loss_terms: tuple[str, ...] = ()
+) -> TrainConfig:
+    """The training config of one arm: the study's shared options plus the arm's sampler, alpha, seed and the
+    weights of its loss terms (``LOSS_TERMS``, taken from the study's ``<term>_weight``).
 
     Raises:
         UsageError: a bad ``training`` option, one the study sets itself, or no ``max_steps``.
@@ -333,23 +350,45 @@ def train_config(config: ExperimentConfig, sampler: str, *, alpha: float | None,
     arm_options = {"model": config.base_model, "sampler": sampler, "seed": seed}
     if alpha is not None:
         arm_options["alpha"] = alpha
+    arm_options.update({f"{term}_weight": getattr(config, f"{term}_weight") for term in loss_terms})
     return TrainConfig.from_dict({**config.training, **arm_options}, where="training")
 
 
 def parse_arm(name: str) -> tuple[str, float | None]:
-    """Split an arm name into its sampler kind and alpha (``"hybrid@0.25"`` -> ``("hybrid", 0.25)``).
+    """Split an arm name into its sampler kind and alpha (``"hybrid@0.25"`` -> ``("hybrid", 0.25)``); loss terms
+    (``"hybrid+erasure"``) are left to :func:`split_loss_terms`.
 
     Raises:
         UsageError: an unknown arm name.
     """
-    if name in KNOWN_ARMS:
-        return name, None
-    match = _ALPHA_ARM.match(name)
+    base = split_loss_terms(name)[0]
+    if base in KNOWN_ARMS:
+        return base, None
+    match = _ALPHA_ARM.match(base)
     if match and 0.0 <= float(match["alpha"]) <= 1.0:
         return HYBRID, float(match["alpha"])
     raise UsageError(
-        f"config key 'arms': unknown arm {name!r} (expected {', '.join(KNOWN_ARMS)} or hybrid@<alpha in [0, 1]>)"
+        f"config key 'arms': unknown arm {name!r} (expected {', '.join(KNOWN_ARMS)} or hybrid@<alpha in [0, 1]>, "
+        f"a trained one optionally followed by +{' and/or +'.join(LOSS_TERMS)})"
     )
+
+
+def split_loss_terms(name: str) -> tuple[str, tuple[str, ...]]:
+    """An arm name's base arm and its loss terms (``"hybrid+erasure"`` -> ``("hybrid", ("erasure",))``).
+
+    Raises:
+        UsageError: an unknown or repeated term, or a term on the zero-shot arm (which is not trained).
+    """
+    base, *terms = name.split("+")
+    if any(term not in LOSS_TERMS for term in terms) or len(set(terms)) < len(terms) or (terms and base == ZERO_SHOT):
+        raise UsageError(f"config key 'arms': {name!r}: after a trained arm, expected each of "
+                         f"{', '.join('+' + term for term in LOSS_TERMS)} at most once")
+    return base, tuple(terms)
+
+
+def is_alpha_variant(arm: dict[str, Any]) -> bool:
+    """Whether a stored arm (``ArmSpec`` as a dict) is plain hybrid at some alpha: no loss term on top."""
+    return arm.get("sampler") == HYBRID and not arm.get("loss_terms")
 
 
 def _check_names(names: list[str], known: list[str], key: str) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 
 from polyret.experiments.analysis import ComparisonSettings, adjust_holm, compare, has_task, outcome
 from polyret.experiments.arm_result import ArmResult
-from polyret.experiments.config import HYBRID, ZERO_SHOT
+from polyret.experiments.config import HYBRID, ZERO_SHOT, is_alpha_variant
 
 BETTER = "better"
 NO_WORSE = "equivalent or better"
@@ -85,7 +85,7 @@ def _best(recipes: dict[str, dict[str, Any]], in_domain: Sequence[str]) -> str |
 
 def _is_recipe(label: str, runs: Sequence[ArmResult], arm: str) -> bool:
     spec = runs[0].config.get("arm", {})
-    is_variant = spec.get("sampler") == HYBRID and runs[0].info.get("base_label") is None  # the alpha sweep
+    is_variant = is_alpha_variant(spec) and runs[0].info.get("base_label") is None  # the alpha sweep
     return label not in (arm, ZERO_SHOT) and not is_variant and spec.get("model") is None
 
 

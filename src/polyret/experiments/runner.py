@@ -27,8 +27,8 @@ from polyret.evaluation.catalog import select_tasks, task_title
 from polyret.evaluation.suite import SuiteConfig, run_suite
 from polyret.experiments import report
 from polyret.experiments.arm_result import RESULTS_FILE, TIME_KEYS, ArmResult, load_arm_result, save_arm_result
-from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
-from polyret.experiments.config import ExperimentConfig, train_config
+from polyret.experiments.arms import ArmSpec, arm_train_config, config_hash, expand_arms, resolved_arm_config
+from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.debias_rows import debias_rows, rows_missing, study_reference
 from polyret.experiments.provenance import data_checksums, study_files
 from polyret.experiments.study_data import StudyData, prepare_study_data
@@ -256,7 +256,7 @@ def _train_arm(
         resume = latest_complete_checkpoint(folder.checkpoints) is not None
         if not resume and train_dir.exists():
             shutil.rmtree(train_dir)  # an attempt that died before its first checkpoint: nothing to keep
-        options = train_config(config, arm.sampler, alpha=arm.alpha, seed=arm.seed).replace(resume=resume)
+        options = arm_train_config(config, arm).replace(resume=resume)
         info["training"] = "resumed" if resume else "trained"
         outcome = train(options, study.train, output_dir=train_dir, progress=progress,
                         final_checkpoint=config.keep_checkpoints)

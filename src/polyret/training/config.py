@@ -54,6 +54,12 @@ class TrainConfig:
         scale: inverse temperature of the InfoNCE softmax over cosine scores.
         symmetric: add the passage-to-query direction to the loss.
         cached: use the gradient-cached loss (GradCache) so big batches fit.
+        erasure_weight: weight of the language-erasure penalty added to the ranking loss (0: none): the squared
+            Frobenius norm of the cross-covariance between a batch's embeddings and their language one-hot
+            (:class:`~polyret.training.language_losses.LanguageErasureLoss`); zero in a monolingual batch.
+        alignment_weight: weight of the parallel-query alignment term (0: none): a symmetric KL between the score
+            distributions of each query and its translation over the batch's passages
+            (:class:`~polyret.training.language_losses.ParallelQueryAlignmentLoss`).
         mini_batch_size: texts per forward pass of the gradient-cached loss.
         max_seq_length: truncate inputs to this many tokens (``None``: the model's setting).
         precision: ``auto`` (bf16 or fp16 on a GPU that has it, else fp32), ``fp32``, ``fp16`` or ``bf16``.
@@ -89,6 +95,8 @@ class TrainConfig:
     scale: float = 20.0
     symmetric: bool = False
     cached: bool = False
+    erasure_weight: float = 0.0
+    alignment_weight: float = 0.0
     mini_batch_size: int = 32
     max_seq_length: int | None = None
     precision: str = "auto"
@@ -121,6 +129,8 @@ class TrainConfig:
         "epochs": greater_than(0),
         "max_steps": at_least(1),
         "scale": greater_than(0),
+        "erasure_weight": at_least(0),
+        "alignment_weight": at_least(0),
         "max_seq_length": at_least(1),
         "languages": distinct(),
         "exclude_languages": distinct(non_empty=False),
@@ -130,6 +140,10 @@ class TrainConfig:
         "save_total_limit": at_least(0),
         "logging_steps": at_least(1),
     }
+
+    IDENTITY_NEUTRAL_DEFAULTS: ClassVar[dict[str, Any]] = {"erasure_weight": 0.0, "alignment_weight": 0.0}
+    """Options added after runs were stored under a hash of their config: at these values they leave a run's
+    identity (:meth:`identity`) unchanged, so runs stored before they existed are still found."""
 
     @classmethod
     def paper(cls, model: str, **overrides: Any) -> TrainConfig:
@@ -182,6 +196,14 @@ class TrainConfig:
         """Plain, JSON/YAML-serialisable values."""
         return dataclasses.asdict(self)
 
+    def identity(self) -> dict[str, Any]:
+        """The options that determine what is trained, for hashing a run: :meth:`to_dict` without ``resume`` and
+        without the options of ``IDENTITY_NEUTRAL_DEFAULTS`` that hold their neutral value."""
+        options = self.to_dict()
+        options.pop("resume")
+        return {key: value for key, value in options.items()
+                if key not in self.IDENTITY_NEUTRAL_DEFAULTS or value != self.IDENTITY_NEUTRAL_DEFAULTS[key]}
+
     def replace(self, **changes: Any) -> TrainConfig:
         """A checked copy with some options changed (``None`` values are ignored: flags the user did not give)."""
         given = {key: value for key, value in changes.items() if value is not None}
@@ -196,14 +218,19 @@ class TrainConfig:
             raise UsageError(f"{source}: {exc}" if source else str(exc)) from None
 
     def check_combinations(self, where: str = "") -> None:
-        """Checks of options that only make sense together (the multi-positive sampler's batch layout).
+        """Checks of options that only make sense together (the multi-positive sampler's batch layout, the
+        language terms' need of the whole batch's embeddings).
 
         Raises:
             UsageError: naming the key (dotted below ``where``).
         """
+        prefix = f"{where}." if where else ""
+        if self.cached and (self.erasure_weight or self.alignment_weight):
+            key = "erasure_weight" if self.erasure_weight else "alignment_weight"
+            raise UsageError(f"config key '{prefix}{key}': the language terms need the whole batch's embeddings at "
+                             "once, so they do not combine with cached (turn one of them off)")
         if self.sampler != "multi_positive":
             return
-        prefix = f"{where}." if where else ""
         if self.batch_size % self.positives_per_query:
             raise UsageError(
                 f"config key '{prefix}batch_size': must be a multiple of positives_per_query "

@@ -35,13 +35,24 @@ class PairTexts(TorchDataset):
             (:func:`polyret.data.records.passage_input`).
         group_labels: add ``label``, the question row: rows with equal labels hold translations of one answer (the
             positives of :class:`~polyret.training.losses.MultiPositiveRankingLoss`).
+        language_labels: end ``label`` with the index of the pair's query and passage language (in
+            ``table.languages``), as :class:`~polyret.training.language_losses.LanguageErasureLoss` reads them.
+        parallel_queries: add ``parallel_query``, the question in another language (:meth:`parallel_languages`),
+            for :class:`~polyret.training.language_losses.ParallelQueryAlignmentLoss`.
     """
 
-    def __init__(self, table: PairTable, *, with_context: bool, group_labels: bool = False) -> None:
+    def __init__(
+        self, table: PairTable, *, with_context: bool, group_labels: bool = False, language_labels: bool = False,
+        parallel_queries: bool = False,
+    ) -> None:
         self.table = table
         self.with_context = with_context
         self.group_labels = group_labels
-        self.column_names = ["query", "passage", *(["label"] if group_labels else [])]
+        self.language_labels = language_labels
+        self.parallel_queries = parallel_queries
+        labelled = group_labels or language_labels
+        self.column_names = ["query", "passage", *(["parallel_query"] if parallel_queries else []),
+                             *(["label"] if labelled else [])]
 
     def __len__(self) -> int:
         return len(self.table)
@@ -57,10 +68,33 @@ class PairTexts(TorchDataset):
             contexts = self._texts("context", rows, passage)
             passages = [passage_input(text, context) for text, context in zip(passages, contexts, strict=True)]
         items: list[dict[str, Any]] = [{"query": q, "passage": p} for q, p in zip(queries, passages, strict=True)]
-        if self.group_labels:
-            for item, row in zip(items, rows.tolist(), strict=True):
-                item["label"] = row
+        if self.parallel_queries:
+            parallel = self._texts("question", rows, self.parallel_languages(rows, query, passage))
+            for item, text in zip(items, parallel, strict=True):
+                item["parallel_query"] = text
+        for item, label in zip(items, self._labels(rows, query, passage), strict=True):
+            if label is not None:
+                item["label"] = label
         return items
+
+    def _labels(self, rows: np.ndarray, query: np.ndarray, passage: np.ndarray) -> list[Any]:
+        """Per pair: its question row (group labels), that row followed by the query's and the passage's language
+        index (language labels), only the two indices, or ``None`` (no label column)."""
+        if not self.language_labels:
+            return rows.tolist() if self.group_labels else [None] * len(rows)
+        groups = [[row] for row in rows.tolist()] if self.group_labels else [[] for _ in rows]
+        return [[*group, q, p] for group, q, p in zip(groups, query.tolist(), passage.tolist(), strict=True)]
+
+    def parallel_languages(self, rows: np.ndarray, query: np.ndarray, passage: np.ndarray) -> np.ndarray:
+        """The language index of each pair's parallel query: the passage's language for a cross-lingual pair
+        whose question exists in it, else the next of the question's languages (in ``table.languages`` order,
+        cyclically) after the query's; the query's own language when the question has no other."""
+        has = self.table.questions[:, rows].T  # (pairs, L): the languages each pair's question exists in
+        out = np.empty(len(rows), dtype=np.int64)
+        for i, (q, p) in enumerate(zip(query.tolist(), passage.tolist(), strict=True)):
+            langs = np.flatnonzero(has[i])
+            out[i] = p if p != q and has[i, p] else langs[(int(np.searchsorted(langs, q)) + 1) % len(langs)]
+        return out
 
     def _texts(self, field: str, rows: np.ndarray, langs: np.ndarray) -> list[Any]:
         """``field`` of each row in its language, one column read per language."""

@@ -51,6 +51,7 @@ from polyret.training.checkpoints import (
 from polyret.training.config import TrainConfig
 from polyret.training.dataset import PairTexts
 from polyret.training.interrupts import StopOnSignal
+from polyret.training.language_losses import LanguageErasureLoss, ParallelQueryAlignmentLoss
 from polyret.training.layout import RunFolder
 from polyret.training.losses import MultiPositiveRankingLoss
 from polyret.training.progress import RichProgressCallback
@@ -135,11 +136,11 @@ def train(
     progress_bar = RichProgressCallback() if progress and is_main else None
     if is_main:
         _write_run_record(folder, config, prompts, args, sampler, train_columns, eval_data)
-    labels = config.sampler == SamplerKind.MULTI_POSITIVE  # the loss finds a row's translations by its label
+    columns = _loss_columns(config)
     trainer = LanguageAwareTrainer(
         model=model, args=args, loss=_loss(model, config, gather=args.world_size > 1),
-        train_dataset=PairTexts(table, with_context=config.with_context, group_labels=labels),
-        eval_dataset=PairTexts(eval_table, with_context=config.with_context, group_labels=labels)
+        train_dataset=PairTexts(table, with_context=config.with_context, **columns),
+        eval_dataset=PairTexts(eval_table, with_context=config.with_context, **columns)
         if eval_table else None,
         callbacks=_callbacks(config, log_callback, stop, progress_bar, with_eval=eval_table is not None,
                              final_checkpoint=final_checkpoint),
@@ -356,7 +357,7 @@ def _training_arguments(
         use_cpu=on_cpu and (torch.cuda.is_available() or _ddp_on_cpu() or precision == "bf16"),  # see _on_cpu
         fp16=precision == "fp16",
         bf16=precision == "bf16",
-        prompts=prompts,
+        prompts={**prompts, "parallel_query": prompts["query"]} if config.alignment_weight else prompts,
         logging_steps=config.logging_steps,
         logging_nan_inf_filter=False,
         save_strategy="steps",
@@ -383,6 +384,17 @@ def _ddp_on_cpu() -> bool:
 
 
 def _loss(model: SentenceTransformer, config: TrainConfig, *, gather: bool) -> torch.nn.Module:
+    """The ranking loss (:func:`_ranking_loss`), wrapped in the language-erasure and the parallel-query alignment
+    terms when their weights are set."""
+    loss = _ranking_loss(model, config, gather=gather)
+    if config.erasure_weight:
+        loss = LanguageErasureLoss(loss, config.erasure_weight, gather_across_devices=gather)
+    if config.alignment_weight:
+        loss = ParallelQueryAlignmentLoss(loss, config.alignment_weight, gather_across_devices=gather)
+    return loss
+
+
+def _ranking_loss(model: SentenceTransformer, config: TrainConfig, *, gather: bool) -> torch.nn.Module:
     """In-batch-negative InfoNCE over cosine scores, optionally symmetric and/or gradient-cached; with the
     ``multi_positive`` design every translation of a query's answer in the batch is a positive."""
     kwargs: dict[str, Any] = {"scale": config.scale, "gather_across_devices": gather}
@@ -393,6 +405,13 @@ def _loss(model: SentenceTransformer, config: TrainConfig, *, gather: bool) -> t
     if config.cached:
         return CachedMultipleNegativesRankingLoss(model, mini_batch_size=config.mini_batch_size, **kwargs)
     return MultipleNegativesRankingLoss(model, **kwargs)
+
+
+def _loss_columns(config: TrainConfig) -> dict[str, bool]:
+    """What the loss reads beyond (query, passage): the group label of ``multi_positive`` (a row's translations),
+    the row's languages for the erasure term, the parallel query for the alignment term."""
+    return {"group_labels": config.sampler == SamplerKind.MULTI_POSITIVE,
+            "language_labels": config.erasure_weight > 0, "parallel_queries": config.alignment_weight > 0}
 
 
 def _eval_batches(
