@@ -137,6 +137,10 @@ def evaluate_command(
         bool, typer.Option("--debias-transductive", help="Fit --debias on each task's own test pool (labelled "
                            "transductive).")
     ] = False,
+    results_format: Annotated[
+        str, typer.Option(help="polyret (results.json, report.md), or mteb: also mteb TaskResult files under "
+                          "OUTPUT/mteb/results/ (needs polyret[mteb]).")
+    ] = "polyret",
 ) -> None:
     """Evaluate MODEL on a suite; writes results.json, report.md and PNG figures to the output folder."""
     if ctx.invoked_subcommand is not None:
@@ -147,6 +151,10 @@ def evaluate_command(
         return
     if model is None:
         raise UsageError("give --model (a model directory, Hub name or alias), or use `polyret evaluate compare`")
+    if results_format not in ("polyret", "mteb"):
+        raise UsageError(f"--results-format must be polyret or mteb, not {results_format!r}")
+    if results_format == "mteb":
+        from polyret.evaluation import mteb_results  # a UsageError naming the extra when mteb is not installed
     beir = _beir_spec(beir_corpus, beir_topics, beir_qrels, beir_name, beir_lang, beir_index)
     file_tasks = task_file_specs(task_file or [], task_format or [], task_name or [], comma_list(languages), pivot,
                                  task_columns)
@@ -173,6 +181,10 @@ def evaluate_command(
         run_ctx = suite_context(counting, config, data_dir=data_dir_opt, cache_root=cache_root)
         results = run_tasks(run_ctx, config, on_task)
         debiased = run_debiased(run_ctx, config, specs, reference) if specs else []
+        if results_format == "mteb":
+            mteb_files = mteb_results.write_suite_mteb_results(run_ctx, config, encoder, out / "mteb", source=model)
+            console.print(f"mteb results: {mteb_files.folder} ({len(mteb_files.tasks)} tasks"
+                          + (f"; no mteb form: {', '.join(mteb_files.skipped)})" if mteb_files.skipped else ")"))
     meta = {
         "suite": config.name,
         "tasks": ", ".join(config.task_names),
