@@ -56,8 +56,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         run = timed(lambda: write_suite_mteb_results(ctx, suite, encoder, root, source=args.model))
         mteb_results = {path.stem: TaskResult.from_disk(path) for path in run.value.tasks}
-    print(f"model {args.model}; polyret {own.wall_s:.0f} s wall / {own.cpu_s:.0f} s CPU (encoding "
-          f"{ctx.store.counts.encoded} texts); mteb forms {run.wall_s:.0f} s wall / {run.cpu_s:.0f} s CPU")
+    print(f"model {args.model}; polyret {own.wall_s:.0f} s wall / {own.cpu_s:.0f} s CPU; "
+          f"mteb forms {run.wall_s:.0f} s wall / {run.cpu_s:.0f} s CPU; {ctx.store.counts.encoded} texts encoded")
     if "xquad-r" in own.value:
         lareqa_gap(own.value["xquad-r"], mteb_results["PolyretXQuADRPooledRetrieval"])
     if "clsd-wmt19" in own.value:
