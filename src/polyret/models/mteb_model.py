@@ -215,10 +215,9 @@ def _run_facts(model_dir: Path) -> dict[str, Any] | None:
         return None  # not a polyret run folder: nothing more is known
     languages = config.get("languages")
     excluded = set(config.get("exclude_languages") or [])
-    datasets = {TRAINING_DATA_IN_MTEB.get(data, Path(data).name)}
     return {
         "trained": True,
-        "training_datasets": datasets,
+        "training_datasets": {TRAINING_DATA_IN_MTEB.get(data, Path(data).name)} if data else None,
         "languages": _languages(set(languages) - excluded) if languages else None,
         "adapted_from": base if "/" in base else f"{ORGANISATION}/{_slug(base)}",
     }
