@@ -61,6 +61,8 @@ NoContextOption = Annotated[
 ]
 NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Keep embeddings in memory only.")]
 DeviceOption = Annotated[str | None, typer.Option(help="Torch device (cpu, cuda, ...); default: automatic.")]
+ResultsFormatOption = Annotated[str, typer.Option(help="polyret (results.json, report.md), or mteb: also mteb "
+                                                 "TaskResult files under OUTPUT/mteb/results/ (needs polyret[mteb]).")]
 BackendOption = Annotated[str, typer.Option(help="Inference backend: torch (reference), onnx or openvino. Every "
                                            "backend runs at --precision, fp32 unless given: OpenVINO's faster mode "
                                            "needs --precision bf16.")]
@@ -109,7 +111,7 @@ def evaluate_command(
     beir_corpus: BeirCorpusOption = None, beir_topics: BeirTopicsOption = None, beir_qrels: BeirQrelsOption = None,
     beir_name: BeirNameOption = "beir", beir_lang: BeirLangOption = "en", beir_index: BeirIndexOption = "exact",
     write_trec_run: WriteTrecRunOption = False, debias: DebiasOption = None, debias_fit_on: DebiasFitOnOption = None,
-    debias_transductive: DebiasTransductiveOption = False,
+    debias_transductive: DebiasTransductiveOption = False, results_format: ResultsFormatOption = "polyret",
 ) -> None:
     """Evaluate MODEL on a suite; writes results.json, report.md and PNG figures to the output folder."""
     if ctx.invoked_subcommand is not None:
@@ -130,7 +132,7 @@ def evaluate_command(
         debias_fit_on=debias_fit_on, debias_transductive=debias_transductive, output_dir=out,
         write_trec_runs=write_trec_run, data_dir=data_dir_opt,
         cache_root=None if no_cache else cache_dir() / "embeddings", batch_size=batch_size,
-        with_context=not no_context,
+        with_context=not no_context, results_format=results_format,
     )
     _print_summary(result)
 
@@ -162,6 +164,9 @@ def _print_summary(result: EvaluationResult) -> None:
     for run in result.debiased:
         for task, reason in run.skipped.items():
             console.print(styled(f"{run.label} skipped {task}:", "yellow"), reason)
+    if result.mteb is not None:
+        skipped = f"; no mteb form: {', '.join(result.mteb.skipped)}" if result.mteb.skipped else ""
+        console.print(f"mteb results: {result.mteb.folder} ({len(result.mteb.tasks)} tasks{skipped})")
     if result.files is not None:
         files = result.files
         console.print(f"report: {files.markdown}\nresults: {files.results} ({len(files.figures)} figures)")

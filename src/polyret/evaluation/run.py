@@ -101,6 +101,7 @@ class EvaluationResult:
         meta: the run's metadata (suite, fingerprint, backend, data directory, texts encoded, seconds, ...).
         debiased: each debiasing method's run (results, skipped tasks and how it was fitted).
         files: the report's files (``None`` when no ``output_dir`` was given).
+        mteb: the mteb result files (``polyret.evaluation.mteb_results.MtebFiles``; ``None`` unless asked for).
     """
 
     model: str
@@ -108,6 +109,7 @@ class EvaluationResult:
     meta: dict[str, Any]
     debiased: list[DebiasedRun] = field(default_factory=list)
     files: ReportFiles | None = None
+    mteb: Any = None
 
     def __getitem__(self, task: str) -> TaskResult:
         return self.results[task]
@@ -126,7 +128,7 @@ def evaluate(
     debias_transductive: bool = False,
     output_dir: str | Path | None = None, write_trec_runs: bool = False,
     data_dir: str | Path | None = None, cache_root: str | Path | None = None,
-    batch_size: int = 32, with_context: bool = True,
+    batch_size: int = 32, with_context: bool = True, results_format: str = "polyret",
     on_task: ProgressCallback | None = None, on_encode: EncodeCallback | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> EvaluationResult:
@@ -144,18 +146,21 @@ def evaluate(
         data_dir / cache_root: the data directory (:func:`polyret.settings.data_dir`); the embedding cache
             (``None``: keep embeddings in memory).
         batch_size / with_context: encoder batch size; LAReQA candidates with their paragraph.
+        results_format: ``"polyret"``, or ``"mteb"`` to also write mteb ``TaskResult`` files of the tasks that
+            have an mteb form under ``output_dir/mteb/results/`` (needs the ``polyret[mteb]`` extra).
         on_task / on_encode / warn: progress callbacks (:data:`~polyret.evaluation.suite.ProgressCallback`,
             :data:`EncodeCallback`); ``warn`` receives warnings (a missing backend runtime), else they are logged.
 
     Raises:
-        UsageError: unknown tasks, suites, methods or backends, conflicting debiasing options, or TREC runs without
-            an ``output_dir``.
+        UsageError: unknown tasks, suites, methods or backends, conflicting debiasing options, TREC runs or mteb
+            results without an ``output_dir``, or mteb results without the mteb extra.
         DataError / ModelError: unreadable data or model.
     """
     suite = build_suite(tasks, batch_size=batch_size, with_context=with_context)
     out = check_output_dir(output_dir, written_by=(RESULTS_FILE, REPORT_FILE)) if output_dir is not None else None
     if write_trec_runs and out is None:
         raise UsageError("TREC runs are written into the report folder: give an output folder")
+    mteb_writer = _mteb_writer(results_format, out)
     specs = parse_specs([s if isinstance(s, str) else s.label for s in debias])
     reference = debias_reference(suite, specs, debias_fit_on, debias_transductive, data_dir)
     encoder = model if isinstance(model, Encoder) else get_encoder(
@@ -168,11 +173,27 @@ def evaluate(
     debiased = run_debiased(replace(ctx, trec_dir=None), suite, specs, reference) if specs else []
     result = EvaluationResult(encoder.name if isinstance(model, Encoder) else str(model), results,
                               run_meta(suite, encoder, data_dir, texts_encoded=counting.encoded, started=started))
+    if mteb_writer is not None and out is not None:
+        result.mteb = mteb_writer(ctx, suite, encoder, out / "mteb", source=result.model)
     _add_debiased(result, debiased)
     if out is not None:
         result.files = write_evaluation_report(result.results, out, model_name=result.model,
                                                meta=result.meta | {"suite_config": suite.describe()})
     return result
+
+
+def _mteb_writer(results_format: str, out: Path | None) -> Callable[..., Any] | None:
+    """The mteb result writer when ``results_format`` asks for it (imported now: a missing extra fails before any
+    work)."""
+    if results_format not in ("polyret", "mteb"):
+        raise UsageError(f"results format must be polyret or mteb, not {results_format!r}")
+    if results_format == "polyret":
+        return None
+    if out is None:
+        raise UsageError("mteb result files are written into the report folder: give an output folder")
+    from polyret.evaluation.mteb_results import write_suite_mteb_results  # UsageError naming the extra if missing
+
+    return write_suite_mteb_results
 
 
 def _add_debiased(result: EvaluationResult, debiased: list[DebiasedRun]) -> None:
