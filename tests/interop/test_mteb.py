@@ -82,7 +82,7 @@ def test_pooled_lareqa_under_mteb_agrees_with_polyret(encoder, data):
 def test_clsd_under_mteb_keeps_polyret_accuracy_beside_mteb_recall(encoder, data):
     items = data[CLSD]
     (subsets,) = _mteb_scores(encoder, CLSDWMT19(items)).values()
-    own = evaluate_clsd(items, EmbeddingStore(encoder))
+    own = evaluate_clsd(items, EmbeddingStore(encoder), name=CLSD.name)
     assert sorted(subsets) == ["deu-fra", "fra-deu"]
     assert subsets["deu-fra"]["polyret_acc"] == pytest.approx(own.scores["de-fr.acc"], abs=1e-9)
     assert subsets["fra-deu"]["polyret_acc"] == pytest.approx(own.scores["fr-de.acc"], abs=1e-9)
@@ -159,7 +159,7 @@ def test_written_results_load_with_mteb_result_cache(encoder, model_dir, data_di
     by_task = {r.task_name: r for r in model_result.task_results}
     clsd = by_task["CrossLingualSemanticDiscriminationWMT19"]
     assert clsd.dataset_revision.endswith("+first-12-rows")
-    accuracy = evaluate_clsd(CLSD.load(data_dir), EmbeddingStore(encoder)).scores["de-fr.acc"]
+    accuracy = evaluate_clsd(CLSD.load(data_dir), EmbeddingStore(encoder), name=CLSD.name).scores["de-fr.acc"]
     assert _subsets(clsd)["deu-fra"]["polyret_acc"] == pytest.approx(accuracy, abs=1e-6)
     assert ctx.store.counts.encoded > 0 and ctx.store.counts.cached == 0  # encoded once, through the run's store
 
