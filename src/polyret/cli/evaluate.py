@@ -139,7 +139,7 @@ def evaluate_command(
     ] = False,
     results_format: Annotated[
         str, typer.Option(help="polyret (results.json, report.md), or mteb: also mteb TaskResult files under "
-                          "OUTPUT/mteb/results/ (needs polyret[mteb]).")
+                          "OUTPUT/mteb/results/ (needs the optional mteb extra).")
     ] = "polyret",
 ) -> None:
     """Evaluate MODEL on a suite; writes results.json, report.md and PNG figures to the output folder."""
