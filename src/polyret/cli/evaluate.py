@@ -62,7 +62,8 @@ NoContextOption = Annotated[
 NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Keep embeddings in memory only.")]
 DeviceOption = Annotated[str | None, typer.Option(help="Torch device (cpu, cuda, ...); default: automatic.")]
 ResultsFormatOption = Annotated[str, typer.Option(help="polyret (results.json, report.md), or mteb: also mteb "
-                                                 "TaskResult files under OUTPUT/mteb/results/ (needs polyret[mteb]).")]
+                                                 "TaskResult files under OUTPUT/mteb/results/ (needs the optional "
+                                                 "mteb extra).")]
 BackendOption = Annotated[str, typer.Option(help="Inference backend: torch (reference), onnx or openvino. Every "
                                            "backend runs at --precision, fp32 unless given: OpenVINO's faster mode "
                                            "needs --precision bf16.")]
