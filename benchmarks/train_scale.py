@@ -2,7 +2,7 @@
 
 For each size, a synthetic QA JSONL file is generated (9 languages, 60-character questions, 200-character answers;
 one row in 100 reuses an earlier row's answers, so answer keys have work to do), then prepared in a fresh
-subprocess that reports its peak RSS (``ru_maxrss``), then opened in another subprocess that touches every row's
+subprocess that reports its peak RSS (``VmHWM``), then opened in another subprocess that touches every row's
 answer key and ``has`` mask and reports the RSS it keeps per question. Big files live in ``--work`` (outside the
 repository) and are removed afterwards unless ``--keep``.
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -126,7 +125,9 @@ def open_child(folder: str) -> None:
 
 
 def _peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """This process's peak resident memory (``VmHWM``; ``ru_maxrss`` would include the parent's size at the fork)."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmHWM:"))
 
 
 def _anonymous_rss() -> int:
