@@ -21,7 +21,6 @@ from polyret.cli.options import DataDirOption, comma_list
 from polyret.cli.task_options import skip_lines, task_file_specs, task_tables
 from polyret.debias import parse_specs
 from polyret.errors import UsageError
-from polyret.evaluation.debiased import run_debiased
 from polyret.evaluation.report import read_evaluation_results, slug, write_evaluation_report
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.significance import compare_results
@@ -154,7 +153,7 @@ def evaluate_command(
     config = _suite_config(suite, tasks, batch_size, not no_context, own_tasks=bool(own)).with_tasks(*own)
     out = check_output_dir(output_dir or Path("polyret-eval") / f"{slug(Path(model).name or model)}-{config.name}")
     specs = parse_specs(debias or [])
-    reference = debias_reference(config, specs, debias_fit_on, debias_transductive, data_dir_opt)
+    debias_plan = debias_reference(config, specs, debias_fit_on, debias_transductive, data_dir_opt)
     cache_root = None if no_cache else cache_dir() / "embeddings"
     encoder = get_encoder(model, device=device, backend=InferenceBackend(backend, precision),
                           warn=lambda text: console.print(styled(text, "yellow")))
@@ -172,7 +171,7 @@ def evaluate_command(
 
         run_ctx = suite_context(counting, config, data_dir=data_dir_opt, cache_root=cache_root)
         results = run_tasks(run_ctx, config, on_task)
-        debiased = run_debiased(run_ctx, config, specs, reference) if specs else []
+        debiased = debias_plan.run(run_ctx, config, say=console.print)
     meta = {
         "suite": config.name,
         "tasks": ", ".join(config.task_names),
