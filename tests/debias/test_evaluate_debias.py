@@ -22,17 +22,20 @@ def mlqa_reference(tmp_path, data_dir):
 def test_debias_adds_one_result_per_task_and_method(tiny_model_dir, tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["evaluate", "--model", str(tiny_model_dir), "--suite", "quick", "--tasks", "xquad-r,clsd-wmt19",
-            "--no-context", "-o", str(out), "--debias", "lsar:2", "--debias", "center"]
+            "--no-context", "-o", str(out), "--debias", "lsar:2", "--debias", "center", "--debias", "shift:0.5"]
     assert exit_code(*argv) == 0
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert list(results["results"]) == ["xquad-r", "clsd-wmt19", "xquad-r + lsar:2", "clsd-wmt19 + lsar:2",
-                                        "xquad-r + center"]
+                                        "xquad-r + center", "xquad-r + shift:0.5"]
+    shifted, plain = results["results"]["xquad-r + shift:0.5"]["scores"], results["results"]["xquad-r"]["scores"]
+    assert shifted["multi.map"] != plain["multi.map"]
     debias = results["meta"]["debias"]
     reference = debias["lsar:2"]["fit"]["reference"]
     assert reference["source"] == "xquad-r articles not evaluated"
     assert reference["articles"] == reference_articles(parse_specs(["lsar", "center"]))
     assert debias["lsar:2"]["fit"]["rank"] == 2 and debias["lsar:2"]["fit"]["transductive"] is False
     assert "has no fr" in debias["center"]["skipped"]["clsd-wmt19"]  # XQuAD-R has no French
+    assert debias["shift:0.5"]["fit"]["scale"] == 0.5 and "clsd-wmt19" in debias["shift:0.5"]["skipped"]
     printed = capsys.readouterr().out
     assert "center skipped clsd-wmt19" in printed and "debias: encoding" in printed
     report = (out / "report.md").read_text(encoding="utf-8")

@@ -81,12 +81,15 @@ def debias_command(
 
     spec = parse_spec(method if rank is None else f"{method}:{rank}")
     if spec.needs_languages:
+        when = "index time (not at query time)" if spec.method == "shift" else "query and index time"
         raise UsageError(
-            f"{spec.method} needs the language of every text at query and index time, so it cannot be built into a "
-            f"model; it is evaluation-time only (polyret evaluate --debias {spec.method}); use --method lsar"
+            f"{spec.method} needs the language of every text at {when}, which a model cannot be given, so it cannot "
+            f"be built into a model; it is evaluation-time only (polyret evaluate --debias {spec.method}); use "
+            "--method lsar"
         )
     chosen = reference_backend(backend, precision, device)
     articles = reference_articles_opt or reference_articles([spec])
+    stage(f"reading the reference texts ({fit_on})")
     reference = fit_reference(fit_on, with_context=not no_context, data_dir=data_dir_opt, articles=articles)
     stage(f"reference: {reference.description['texts']} texts ({reference.summary})")
     stage(f"loading {model} (encoding on {chosen.label})")

@@ -124,8 +124,8 @@ def evaluate_command(
     beir_index: Annotated[str, typer.Option(help="BEIR search: exact or faiss (cached HNSW index).")] = "exact",
     debias: Annotated[
         list[str] | None,
-        typer.Option(help="Also score every task after a post-hoc debiasing method: center, lir[:rank] or "
-                     "lsar[:rank] (repeatable; nothing is encoded again)."),
+        typer.Option(help="Also score every task after a post-hoc debiasing method: center, lir[:rank], "
+                     "lsar[:rank] or shift[:scale] (repeatable; nothing is encoded again)."),
     ] = None,
     debias_fit_on: Annotated[
         Path | None,

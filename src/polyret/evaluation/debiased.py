@@ -35,7 +35,7 @@ TRANSDUCTIVE = "transductive"
 """The label of results whose method was fitted on the test pool itself."""
 REFERENCE_DATASET = "xquad-r"
 """The data set whose unevaluated articles are the default reference texts of ``polyret evaluate``."""
-REFERENCE_ARTICLES: dict[str, int] = {"center": 4, "lir": 4, "lsar": 4}
+REFERENCE_ARTICLES: dict[str, int] = {"center": 4, "lir": 4, "lsar": 4, "shift": 4}
 """Reference articles (XQuAD-R-sized: about 25 questions in 11 languages each) each method needs by default: the
 smallest reference whose pooled multilingual mAP on the held-out XQuAD-R fold lies within 0.005 of the full
 reference's (``benchmarks/debias_reference_size.py``)."""
@@ -76,14 +76,16 @@ class DebiasedStore(StoreView):
 
     def embed(self, texts: Sequence[str], role: Role, *, languages: Sequence[str] | None = None,
               **options: Any) -> np.ndarray:
-        """The debiased vectors of ``texts``.
+        """The debiased vectors of ``texts`` (unchanged in a role the method does not transform).
 
         Raises:
             LanguagesRequiredError / UnseenLanguageError: the method needs languages the caller did not give or
                 it was not fitted on.
         """
         vectors = self.inner.embed(texts, role, languages=languages, **options)
-        return self.debiaser.transform(vectors, languages) if len(texts) else vectors
+        if not len(texts) or role not in self.debiaser.roles:  # e.g. SHIFT leaves queries as they are
+            return vectors
+        return self.debiaser.transform(vectors, languages)
 
 
 class RecordingStore(StoreView):
@@ -340,9 +342,15 @@ def language_skips(
     from the task data before anything is encoded: method label -> task -> reason (naming the languages).
 
     Raises:
-        UsageError: a method could transform none of the tasks (naming the languages the reference lacks).
+        UsageError: a method could transform none of the tasks (naming the languages the reference lacks), or the
+            reference lacks SHIFT's source language.
     """
     fitted = set(reference.description["languages"])
+    for spec in specs:
+        source = getattr(spec.build(), "source", None)  # SHIFT's offsets are relative to one language
+        if source is not None and source not in fitted:
+            raise UsageError(f"{spec.label} measures every language's offset from {source}, and the reference texts "
+                             f"({reference.summary}: {', '.join(sorted(fitted))}) have no {source}")
     missing = {task.name: sorted((task_languages(task, task_data) or set()) - fitted) for task in suite.tasks}
     reasons = {name: f"the reference ({reference.summary}) has no {', '.join(langs)}; {name} needs them"
                for name, langs in missing.items() if langs}
