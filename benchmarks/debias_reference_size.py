@@ -6,7 +6,8 @@ built, the zero-shot model's test fold is encoded once, and every method is fitt
 N of ``--sizes``, then scored on the test fold: pooled multilingual mAP and language bias (max - min rank). The last
 size is the full reference (all training articles). Every text is encoded once (the on-disk embedding cache, so a
 second run encodes nothing) on ``--backend``; the script prints, per method, each size's scores and their distance
-to the full reference's, and the smallest size within ``--tolerance`` of it on mAP (and, scaled, on bias).
+to the full reference's, the smallest size from which on every size lies within ``--tolerance`` of it on mAP, and a
+table of every method's multilingual, monolingual and cross-lingual mAP and bias at ``--table-size`` articles.
 
     python benchmarks/debias_reference_size.py --backend openvino --precision bf16
     python benchmarks/debias_reference_size.py --no-context --methods center,lsar --sizes 1,2,4
@@ -29,7 +30,7 @@ from polyret.models.backends import InferenceBackend
 from polyret.models.encoders import get_encoder
 from polyret.settings import cache_dir
 
-SCORES = ("multi.map", "multi.bias")
+SCORES = ("multi.map", "multi.bias", "mono.map", "cross.map")
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,6 +40,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sizes", default="1,2,3,4,6,9,12,18", help="reference sizes in training articles; the "
                         "full reference is added as the last size")
     parser.add_argument("--tolerance", type=float, default=0.005, help="largest mAP distance to the full reference")
+    parser.add_argument("--table-size", type=int, default=None, help="also print every method's scores fitted on "
+                        "this many articles (default: the largest of --sizes)")
     parser.add_argument("--backend", default="torch", help="torch, onnx or openvino")
     parser.add_argument("--precision", default="fp32", help="fp32 or bf16")
     parser.add_argument("--no-context", action="store_true", help="encode answers without their paragraph")
@@ -75,6 +78,18 @@ def main() -> None:
                                           {name: scores[name] for name in SCORES}))
     for label, rows in table.items():
         print_method(label, rows, args.tolerance)
+    print_table(plain, table, args.table_size or max(sizes))
+
+
+def print_table(plain: dict[str, float], table: dict[str, list[tuple[int, int, dict[str, float]]]], size: int) -> None:
+    """Every method's held-out scores fitted on ``size`` articles, beside the zero-shot model's."""
+    print(f"\nfitted on {size} articles:")
+    print("| | multi mAP | bias (ranks) | mono mAP | cross mAP |\n|---|---|---|---|---|")
+    rows = [("zero-shot", plain)] + [(f"+ {label}", scores) for label, found in table.items()
+                                      for articles, _, scores in found if articles == size]
+    for name, scores in rows:
+        print(f"| {name} | {scores['multi.map']:.3f} | {scores['multi.bias']:.0f} | {scores['mono.map']:.3f} | "
+              f"{scores['cross.map']:.3f} |")
 
 
 def print_method(label: str, rows: list[tuple[int, int, dict[str, float]]], tolerance: float) -> None:
