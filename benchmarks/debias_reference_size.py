@@ -6,7 +6,8 @@ built, the zero-shot model's test fold is encoded once, and every method is fitt
 N of ``--sizes``, then scored on the test fold: pooled multilingual mAP and language bias (max - min rank). The last
 size is the full reference (all training articles). Every text is encoded once (the on-disk embedding cache, so a
 second run encodes nothing) on ``--backend``; the script prints, per method, each size's scores and their distance
-to the full reference's, the smallest size from which on every size lies within ``--tolerance`` of it on mAP, and a
+to the full reference's, the smallest size from which on every size lies within ``--tolerance`` of it on mAP and
+within ``--bias-tolerance`` ranks on bias, and a
 table of every method's multilingual, monolingual and cross-lingual mAP and bias at ``--table-size`` articles.
 
     python benchmarks/debias_reference_size.py --backend openvino --precision bf16
@@ -40,6 +41,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sizes", default="1,2,3,4,6,9,12,18", help="reference sizes in training articles; the "
                         "full reference is added as the last size")
     parser.add_argument("--tolerance", type=float, default=0.005, help="largest mAP distance to the full reference")
+    parser.add_argument("--bias-tolerance", type=float, default=5.0, help="largest bias distance (ranks)")
     parser.add_argument("--table-size", type=int, default=None, help="also print every method's scores fitted on "
                         "this many articles (default: the largest of --sizes)")
     parser.add_argument("--backend", default="torch", help="torch, onnx or openvino")
@@ -77,7 +79,7 @@ def main() -> None:
             table[run.spec.label].append((reference.description["articles"], reference.description["texts"],
                                           {name: scores[name] for name in SCORES}))
     for label, rows in table.items():
-        print_method(label, rows, args.tolerance)
+        print_method(label, rows, args.tolerance, args.bias_tolerance)
     print_table(plain, table, args.table_size or max(sizes))
 
 
@@ -92,8 +94,10 @@ def print_table(plain: dict[str, float], table: dict[str, list[tuple[int, int, d
               f"{scores['cross.map']:.3f} |")
 
 
-def print_method(label: str, rows: list[tuple[int, int, dict[str, float]]], tolerance: float) -> None:
-    """One method's curve, the distance of each size to the full reference, and the smallest size within it."""
+def print_method(label: str, rows: list[tuple[int, int, dict[str, float]]], tolerance: float, bias_tolerance: float
+                 ) -> None:
+    """One method's curve, the distance of each size to the full reference, and the smallest size from which on
+    every size lies within both tolerances of it."""
     full = rows[-1][2]
     print(f"\n{label}\n  articles   texts  multi.map  multi.bias   d map   d bias")
     smallest = None
@@ -102,12 +106,10 @@ def print_method(label: str, rows: list[tuple[int, int, dict[str, float]]], tole
         d_bias = scores["multi.bias"] - full["multi.bias"]
         print(f"  {articles:8d} {texts:7d}  {scores['multi.map']:9.4f}  {scores['multi.bias']:10.1f}  "
               f"{d_map:+.4f}  {d_bias:+7.1f}")
-        if smallest is None and abs(d_map) <= tolerance:
-            smallest = articles
-        elif abs(d_map) > tolerance:
-            smallest = None
-    print(f"  smallest size within {tolerance} mAP of the full reference (and at every larger size): "
-          f"{smallest} articles")
+        close = abs(d_map) <= tolerance and abs(d_bias) <= bias_tolerance
+        smallest = (smallest or articles) if close else None
+    print(f"  smallest size within {tolerance} mAP and {bias_tolerance:g} ranks of bias of the full reference (and "
+          f"at every larger size): {smallest} articles")
 
 
 if __name__ == "__main__":

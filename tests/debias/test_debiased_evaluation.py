@@ -149,8 +149,11 @@ def test_plan_checks_languages_before_anything_is_encoded(setup):
 
 def test_every_method_has_a_default_reference_size():
     from polyret.debias import METHODS
-    from polyret.evaluation.debiased import REFERENCE_ARTICLES, reference_articles
+    from polyret.evaluation.debiased import PARAMETER_ARTICLES, REFERENCE_ARTICLES, reference_articles
 
-    assert set(REFERENCE_ARTICLES) == set(METHODS)
+    assert set(REFERENCE_ARTICLES) == set(METHODS) and set(PARAMETER_ARTICLES) == set(METHODS) - {"center"}
     specs = [parse_spec(name) for name in METHODS]
     assert reference_articles(specs) == max(REFERENCE_ARTICLES.values())
+    assert reference_articles([parse_spec("lsar")]) == REFERENCE_ARTICLES["lsar"]
+    assert reference_articles([parse_spec("lsar:7")]) == PARAMETER_ARTICLES["lsar"]
+    assert reference_articles([parse_spec("shift:0.5"), parse_spec("lsar")]) == PARAMETER_ARTICLES["shift"]

@@ -32,7 +32,7 @@ def test_debias_adds_one_result_per_task_and_method(tiny_model_dir, tmp_path, ca
     debias = results["meta"]["debias"]
     reference = debias["lsar:2"]["fit"]["reference"]
     assert reference["source"] == "xquad-r articles not evaluated"
-    assert reference["articles"] == reference_articles(parse_specs(["lsar", "center"]))
+    assert reference["articles"] == reference_articles(parse_specs(["lsar:2", "center", "shift:0.5"]))
     assert debias["lsar:2"]["fit"]["rank"] == 2 and debias["lsar:2"]["fit"]["transductive"] is False
     assert "has no fr" in debias["center"]["skipped"]["clsd-wmt19"]  # XQuAD-R has no French
     assert debias["shift:0.5"]["fit"]["scale"] == 0.5 and "clsd-wmt19" in debias["shift:0.5"]["skipped"]

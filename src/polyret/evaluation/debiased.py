@@ -35,10 +35,14 @@ TRANSDUCTIVE = "transductive"
 """The label of results whose method was fitted on the test pool itself."""
 REFERENCE_DATASET = "xquad-r"
 """The data set whose unevaluated articles are the default reference texts of ``polyret evaluate``."""
-REFERENCE_ARTICLES: dict[str, int] = {"center": 4, "lir": 4, "lsar": 4, "shift": 4}
-"""Reference articles (XQuAD-R-sized: about 25 questions in 11 languages each) each method needs by default: the
-smallest reference whose pooled multilingual mAP on the held-out XQuAD-R fold lies within 0.005 of the full
-reference's (``benchmarks/debias_reference_size.py``)."""
+REFERENCE_ARTICLES: dict[str, int] = {"center": 9, "lir": 9, "lsar": 3, "shift": 6}
+"""Reference articles (XQuAD-R-sized: about 25 questions in 11 languages each) each method needs at its default
+parameter: the smallest reference from which on the pooled multilingual mAP on the held-out XQuAD-R fold lies
+within 0.005, and the language bias within 5 ranks, of the full reference's (37 training articles;
+``benchmarks/debias_reference_size.py``, multilingual-e5-small, answers without context)."""
+PARAMETER_ARTICLES: dict[str, int] = {"lir": 9, "lsar": 6, "shift": 6}
+"""The same with a rank or scale given: the most any measured one needed (LSAR rank 7: 6 articles, rank 4: 2;
+SHIFT scale 0.5: 3; LIR was measured at rank 1 only)."""
 
 Say = Callable[[str], None]
 """Where stage lines go (e.g. the console); ``None``: nowhere."""
@@ -46,7 +50,8 @@ Say = Callable[[str], None]
 
 def reference_articles(specs: Sequence[DebiasSpec]) -> int:
     """The default reference size, in articles, for fitting every method of ``specs``: the largest they need."""
-    return max(REFERENCE_ARTICLES[spec.method] for spec in specs)
+    return max(REFERENCE_ARTICLES[spec.method] if spec.rank is None and spec.scale is None
+               else PARAMETER_ARTICLES[spec.method] for spec in specs)
 
 
 class StoreView:
