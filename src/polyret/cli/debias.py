@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -139,16 +139,18 @@ class ReportingEncoder:
 
     def encode(self, texts: Sequence[str], role: Role, *, batch_size: int = 32, show_progress: bool = False
                ) -> np.ndarray:
+        if len(texts) <= 1:  # the store's dimension probe: nothing worth a progress line
+            return self.inner.encode(texts, role, batch_size=batch_size)
         order = np.argsort([-len(text) for text in texts], kind="stable")
-        vectors: np.ndarray | None = None
+        vectors = np.empty((0, 0), np.float32)
         with ProgressLines(f"encoding {len(texts)} {role} texts", len(texts)) as advance:
             for start in range(0, len(texts), self.chunk):
                 rows = order[start : start + self.chunk]
                 part = self.inner.encode([texts[i] for i in rows], role, batch_size=batch_size)
-                vectors = np.empty((len(texts), part.shape[1]), np.float32) if vectors is None else vectors
+                vectors = np.empty((len(texts), part.shape[1]), np.float32) if not vectors.size else vectors
                 vectors[rows] = part
                 advance(len(rows))
-        return vectors if vectors is not None else self.inner.encode([], role, batch_size=batch_size)
+        return vectors
 
 
 class ProgressLines:
@@ -165,7 +167,7 @@ class ProgressLines:
         else:
             stage(f"{description} ...")
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[int], None]:
         if self.bar is not None:
             self.bar.start()
         return self.advance
