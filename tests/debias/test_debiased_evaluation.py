@@ -11,7 +11,8 @@ import pytest
 
 from polyret.data.records import ParallelQA, Passage, Query, RetrievalTask
 from polyret.debias import parse_spec
-from polyret.evaluation.debiased import Reference, run_debiased
+from polyret.errors import UsageError
+from polyret.evaluation.debiased import DebiasedStore, DebiasPlan, Reference, fit_method, run_debiased
 from polyret.evaluation.lareqa import evaluate_lareqa
 from polyret.evaluation.store import EmbeddingStore
 from polyret.evaluation.suite import RunContext, SuiteConfig, TaskData
@@ -61,6 +62,15 @@ class TaskOf:
         return evaluate_lareqa(self.task, ctx.store, with_context=False)
 
 
+class LoadableTaskOf(TaskOf):
+    """A task whose data can be read before it runs (as the registered tasks' can)."""
+
+    __hash__ = object.__hash__  # TaskData keeps loaded data per task
+
+    def load(self, data_dir):
+        return self.task
+
+
 def reference(langs: tuple[str, ...], topics: range) -> Reference:
     items = [ParallelQA(str(t), {lang: f"{lang} q {t}" for lang in langs}, {lang: f"{lang} a {t}" for lang in langs})
              for t in topics]
@@ -79,7 +89,7 @@ def setup():
 def test_methods_cut_the_bias_and_encode_no_test_text_again(setup):
     encoder, suite, ctx, plain = setup
     test_texts = len(encoder.encoded)
-    specs = [parse_spec(s) for s in ("center", "lir", "lsar")]
+    specs = [parse_spec(s) for s in ("center", "lir", "lsar", "shift")]
     runs = run_debiased(ctx, suite, specs, reference(("de", "en", "zh"), range(40)))
     assert len(encoder.encoded) == test_texts + 2 * 40 * 3  # only the reference texts were encoded
     for run in runs:
@@ -104,3 +114,46 @@ def test_transductive_fit_uses_the_test_pool_and_says_so(setup):
     assert len(encoder.encoded) == before
     assert run.label == "center (transductive)" and run.fit["per_task"]["synthetic"]["texts"] == 180
     assert run.results["synthetic"].scores["multi.map"] > plain.scores["multi.map"]
+
+
+def test_shift_moves_passages_and_leaves_queries_as_they_are(setup):
+    _, _, ctx, _ = setup
+    vectors, languages = reference(("de", "en", "zh"), range(40)).embed(ctx.store, 32)
+    shift, facts = fit_method(parse_spec("shift:0.5"), vectors, languages)
+    store = DebiasedStore(ctx.store, shift)
+    texts, langs = ["de q 100", "zh q 101"], ["de", "zh"]
+    assert np.array_equal(store.embed(texts, "query", languages=langs), ctx.store.embed(texts, "query"))
+    moved = store.embed(texts, "passage", languages=langs)
+    assert np.allclose(moved, shift.transform(ctx.store.embed(texts, "passage"), langs))
+    assert not np.allclose(moved, ctx.store.embed(texts, "passage"), atol=1e-3)
+    assert facts["scale"] == 0.5 and facts["source"] == "en"
+
+
+def test_plan_checks_languages_before_anything_is_encoded(setup):
+    encoder, _, ctx, _ = setup
+    suite = SuiteConfig("s", (LoadableTaskOf(lareqa_task(("de", "en", "zh"), range(100, 110)), "t1"),
+                              LoadableTaskOf(lareqa_task(("de", "en", "fr"), range(100, 110)), "t2")))
+    before = len(encoder.encoded)
+    ref = reference(("de", "en", "zh"), range(20))
+    plan = DebiasPlan.fitted_on(ref, suite, [parse_spec("center"), parse_spec("lsar")])
+    assert list(plan.skipped) == ["center"] and "has no fr" in plan.skipped["center"]["t2"]
+    with pytest.raises(UsageError, match="lack fr, so it can transform none of the tasks"):
+        DebiasPlan.fitted_on(ref, SuiteConfig("fr", suite.tasks[1:]), [parse_spec("lir")])
+    with pytest.raises(UsageError, match="have no en"):
+        DebiasPlan.fitted_on(reference(("de", "zh"), range(20)), suite, [parse_spec("shift")])
+    assert len(encoder.encoded) == before  # nothing encoded so far
+    center, lsar = plan.run(ctx, suite)
+    assert set(center.results) == {"t1"} and center.skipped == plan.skipped["center"]
+    assert set(lsar.results) == {"t1", "t2"}
+
+
+def test_every_method_has_a_default_reference_size():
+    from polyret.debias import METHODS
+    from polyret.evaluation.debiased import PARAMETER_ARTICLES, REFERENCE_ARTICLES, reference_articles
+
+    assert set(REFERENCE_ARTICLES) == set(METHODS) and set(PARAMETER_ARTICLES) == set(METHODS) - {"center"}
+    specs = [parse_spec(name) for name in METHODS]
+    assert reference_articles(specs) == max(REFERENCE_ARTICLES.values())
+    assert reference_articles([parse_spec("lsar")]) == REFERENCE_ARTICLES["lsar"]
+    assert reference_articles([parse_spec("lsar:7")]) == PARAMETER_ARTICLES["lsar"]
+    assert reference_articles([parse_spec("shift:0.5"), parse_spec("lsar")]) == PARAMETER_ARTICLES["shift"]

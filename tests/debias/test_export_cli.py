@@ -22,7 +22,7 @@ def qa_file(tmp_path):
     return path
 
 
-def test_exported_model_matches_the_transform(tiny_model_dir, qa_file, tmp_path):
+def test_exported_model_matches_the_transform(tiny_model_dir, qa_file, tmp_path, capsys):
     from sentence_transformers import SentenceTransformer
 
     from polyret.data.user_qa import load_qa_jsonl
@@ -32,7 +32,12 @@ def test_exported_model_matches_the_transform(tiny_model_dir, qa_file, tmp_path)
     from polyret.models.encoders import get_encoder
 
     out = tmp_path / "debiased"
-    main(["debias", "--model", str(tiny_model_dir), "--rank", "2", "--fit-on", str(qa_file), "-o", str(out)])
+    main(["debias", "--model", str(tiny_model_dir), "--rank", "2", "--fit-on", str(qa_file), "-o", str(out),
+          "--backend", "torch"])
+    stages = capsys.readouterr().err  # not a terminal here: plain stage and progress lines
+    for line in ("reference: 96 texts", "encoding on torch-fp32", "encoding 48 query texts: 48/48",
+                 "encoding 48 passage texts: 48/48", f"writing {out}"):
+        assert line in stages
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "LSAR (rank 2)" in card and str(qa_file) in card and "de, en, fr, zh" in card
 
@@ -54,3 +59,23 @@ def test_label_needing_methods_are_refused(method, tmp_path, capsys):
         main(["debias", "--model", "whatever", "--method", method, "-o", str(tmp_path / "x")])
     assert exit_info.value.code == 2
     assert "evaluation-time only" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_default_reference_takes_the_first_training_articles(tiny_model_dir, tmp_path, data_dir, capsys):
+    out = tmp_path / "one-article"
+    main(["debias", "--model", str(tiny_model_dir), "--no-context", "--backend", "torch", "--data-dir",
+          str(data_dir), "--reference-articles", "1", "-o", str(out)])
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "- source: xquad-r training folds\n" in card and "- articles: 1\n" in card
+    assert "xquad-r training folds, 1 articles, 11 languages" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("installed", "device", "expected"), [
+    (True, None, "openvino-bf16"), (False, None, "torch-fp32"), (True, "cuda", "torch-fp32"),
+])
+def test_reference_backend_is_openvino_on_a_cpu_where_installed(installed, device, expected, monkeypatch):
+    from polyret.cli import debias
+
+    monkeypatch.setattr(debias, "missing_runtime", lambda backend: None if installed else "openvino")
+    assert debias.reference_backend(None, None, device).label == expected
+    assert debias.reference_backend("onnx", None, None).label == "onnx-fp32"

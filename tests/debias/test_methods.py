@@ -8,6 +8,7 @@ import pytest
 from polyret.debias import (
     LanguageCentering,
     LanguageInformationRemoval,
+    LanguageShift,
     LanguagesRequiredError,
     LowRankSubspaceRemoval,
     UnseenLanguageError,
@@ -100,7 +101,7 @@ def test_lsar_rank_is_bounded_by_the_languages():
         LowRankSubspaceRemoval().fit(vectors[:ITEMS], languages[:ITEMS])
 
 
-@pytest.mark.parametrize("method", [LanguageCentering(), LanguageInformationRemoval()])
+@pytest.mark.parametrize("method", [LanguageCentering(), LanguageInformationRemoval(), LanguageShift()])
 def test_label_needing_methods_refuse_missing_or_unseen_languages(method):
     vectors, _, languages, _ = synthetic()
     method.fit(vectors, languages)
@@ -125,7 +126,7 @@ def test_bad_input_and_unfitted_methods_raise_usage_errors():
 
 
 @pytest.mark.parametrize("method", [LanguageCentering(), LanguageInformationRemoval(rank=2),
-                                    LowRankSubspaceRemoval(rank=2)])
+                                    LowRankSubspaceRemoval(rank=2), LanguageShift(scale=0.5, source="de")])
 def test_save_and_load_round_trip_without_pickle(tmp_path, method):
     vectors, _, languages, _ = synthetic()
     method.fit(vectors, languages)
@@ -148,7 +149,35 @@ def test_specs_parse_methods_and_ranks():
     assert parse_spec("lsar:8").label == "lsar:8" and parse_spec(" LIR ").build().rank == 1
     assert parse_spec("lsar").build().rank is None and not parse_spec("lsar").needs_languages
     assert [s.label for s in parse_specs(["center", "lsar:3", "center"])] == ["center", "lsar:3"]
+    shift = parse_spec("shift:0.25")
+    assert shift.label == "shift:0.25" and shift.build().scale == 0.25 and shift.needs_languages
+    assert parse_spec("shift").label == "shift" and parse_spec("shift").build().scale == 1.0
     for bad, message in (("pca", "unknown debiasing method"), ("center:2", "takes no rank"),
-                         ("lsar:x", "positive integer"), ("lir:0", "positive integer")):
+                         ("lsar:x", "positive integer"), ("lir:0", "positive integer"), ("lsar:\u00b2", "digits 0-9"),
+                         ("shift:0", "in \\(0, 2\\]"), ("shift:2.5", "in \\(0, 2\\]"), ("shift:nan", "digits 0-9"),
+                         ("shift:-1", "digits 0-9"), ("shift:\u0661", "digits 0-9")):
         with pytest.raises(UsageError, match=message):
             parse_spec(bad)
+
+
+def test_shift_moves_every_language_onto_the_source_language():
+    vectors, meanings, languages, item = synthetic()
+    labels = np.array(languages)
+    offsets = {lang: (vectors - meanings)[labels == lang][0] for lang in LANGS}
+    shift = LanguageShift().fit(vectors, languages)
+    out = shift.transform(vectors, languages)
+    assert np.allclose(out, unit(meanings + offsets["en"]), atol=1e-5)  # every translation on its English version
+    assert translations_first(out, item) == 1.0
+    assert np.allclose(shift.offsets[list(shift.languages).index("en")], 0)
+    half = LanguageShift(scale=0.5).fit(vectors, languages).transform(vectors, languages)
+    expected = unit(meanings + 0.5 * (np.stack([offsets[lang] for lang in languages]) + offsets["en"]))
+    assert np.allclose(half, expected, atol=1e-5)
+
+
+def test_shift_needs_its_source_language_and_a_scale_in_range():
+    vectors, _, languages, _ = synthetic()
+    with pytest.raises(UsageError, match="relative to fr, but the reference texts have no fr"):
+        LanguageShift(source="fr").fit(vectors, languages)
+    for scale in (0.0, -1.0, 2.5):
+        with pytest.raises(UsageError, match="scale must lie in"):
+            LanguageShift(scale=scale)

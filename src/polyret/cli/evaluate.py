@@ -78,8 +78,8 @@ BeirLangOption = Annotated[str, typer.Option(help="Language of the BEIR task.")]
 BeirIndexOption = Annotated[str, typer.Option(help="BEIR search: exact or faiss (cached HNSW index).")]
 DebiasOption = Annotated[
     list[str] | None,
-    typer.Option(help="Also score every task after a post-hoc debiasing method: center, lir[:rank] or lsar[:rank] "
-                      "(repeatable; nothing is encoded again)."),
+    typer.Option(help="Also score every task after a post-hoc debiasing method: center, lir[:rank], lsar[:rank] "
+                      "or shift[:scale] (repeatable; nothing is encoded again)."),
 ]
 DebiasFitOnOption = Annotated[
     Path | None,
@@ -153,7 +153,7 @@ def _run_with_progress(model: str, config: SuiteConfig, **options: Any) -> Evalu
         def on_encode(encoded: int, requested: int) -> None:
             progress.update(encode_bar, completed=encoded, total=requested, visible=True)
 
-        return evaluate(model, config, on_task=on_task, on_encode=on_encode,
+        return evaluate(model, config, on_task=on_task, on_encode=on_encode, say=console.print,
                         warn=lambda text: console.print(styled(text, "yellow")), **options)
 
 

@@ -14,6 +14,9 @@ import numpy as np
 
 from polyret.errors import UsageError
 
+ALL_ROLES = ("query", "passage")
+"""The roles a method transforms unless it says otherwise (queries and passages alike)."""
+
 
 class LanguagesRequiredError(UsageError):
     """A method that works per language was given embeddings without their languages."""
@@ -27,12 +30,15 @@ class Debiaser(Protocol):
     """A post-hoc linear debiasing method over embeddings (rows are texts).
 
     Attributes:
-        method: the method's name (``"center"``, ``"lir"``, ``"lsar"``).
+        method: the method's name (``"center"``, ``"lir"``, ``"lsar"``, ``"shift"``).
         needs_languages: whether :meth:`transform` needs the language of every row.
+        roles: the roles whose embeddings it transforms (:data:`ALL_ROLES`, or only ``"passage"`` for a method that
+            works on the index side); the others are left as they are.
     """
 
     method: ClassVar[str]
     needs_languages: ClassVar[bool]
+    roles: ClassVar[tuple[str, ...]]
 
     def fit(self, embeddings: np.ndarray, languages: Sequence[str]) -> Debiaser: ...
 
@@ -40,7 +46,7 @@ class Debiaser(Protocol):
 
     def state(self) -> dict[str, np.ndarray]: ...
 
-    def params(self) -> dict[str, int | str | None]: ...
+    def params(self) -> dict[str, int | float | str | None]: ...
 
 
 def check_embeddings(embeddings: np.ndarray, dim: int | None = None) -> np.ndarray:

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from polyret.debias.base import fit_rows, labelled_rows, require_fitted, unit_rows
+from polyret.debias.base import ALL_ROLES, fit_rows, labelled_rows, require_fitted, unit_rows
 
 
 class LanguageCentering:
@@ -28,6 +28,7 @@ class LanguageCentering:
 
     method: ClassVar[str] = "center"
     needs_languages: ClassVar[bool] = True
+    roles: ClassVar[tuple[str, ...]] = ALL_ROLES
 
     def __init__(self) -> None:
         self.languages: np.ndarray | None = None
@@ -54,7 +55,7 @@ class LanguageCentering:
         require_fitted(self.means, self.method)
         return {"languages": self.languages, "means": self.means}
 
-    def params(self) -> dict[str, int | str | None]:
+    def params(self) -> dict[str, int | float | str | None]:
         return {}
 
     @classmethod

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from polyret.debias.base import fit_rows, labelled_rows, require_fitted, unit_rows
+from polyret.debias.base import ALL_ROLES, fit_rows, labelled_rows, require_fitted, unit_rows
 from polyret.errors import UsageError
 
 
@@ -33,6 +33,7 @@ class LanguageInformationRemoval:
 
     method: ClassVar[str] = "lir"
     needs_languages: ClassVar[bool] = True
+    roles: ClassVar[tuple[str, ...]] = ALL_ROLES
 
     def __init__(self, rank: int = 1) -> None:
         if rank < 1:
@@ -74,7 +75,7 @@ class LanguageInformationRemoval:
         require_fitted(self.components, self.method)
         return {"languages": self.languages, "components": self.components}
 
-    def params(self) -> dict[str, int | str | None]:
+    def params(self) -> dict[str, int | float | str | None]:
         return {"rank": self.rank}
 
     @classmethod

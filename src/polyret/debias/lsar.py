@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from polyret.debias.base import check_embeddings, fit_rows, require_fitted, unit_rows
+from polyret.debias.base import ALL_ROLES, check_embeddings, fit_rows, require_fitted, unit_rows
 from polyret.errors import UsageError
 
 
@@ -39,6 +39,7 @@ class LowRankSubspaceRemoval:
 
     method: ClassVar[str] = "lsar"
     needs_languages: ClassVar[bool] = False
+    roles: ClassVar[tuple[str, ...]] = ALL_ROLES
 
     def __init__(self, rank: int | None = None) -> None:
         if rank is not None and rank < 1:
@@ -81,7 +82,7 @@ class LowRankSubspaceRemoval:
         require_fitted(self.basis, self.method)
         return {"languages": self.languages, "basis": self.basis}
 
-    def params(self) -> dict[str, int | str | None]:
+    def params(self) -> dict[str, int | float | str | None]:
         return {"rank": None if self.basis is None else int(self.basis.shape[1])}
 
     @classmethod

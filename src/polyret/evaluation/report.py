@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from polyret.errors import DataError
+from polyret.evaluation.debias_report import debias_section
 from polyret.evaluation.markdown import markdown_table, matrix_table
 from polyret.evaluation.plots import bar_chart, heatmap
 from polyret.evaluation.result import TaskResult
@@ -65,7 +66,8 @@ def write_evaluation_report(
     files = ReportFiles(out_dir / RESULTS_FILE, out_dir / REPORT_FILE)
     payload = {"model": model_name, "meta": meta, "results": {name: r.to_dict() for name, r in results.items()}}
     write_json(files.results, payload)
-    sections = [f"# Evaluation of `{model_name}`", _meta_section(meta), _summary_section(results)]
+    sections = [f"# Evaluation of `{model_name}`", _meta_section(meta), _summary_section(results),
+                debias_section(meta.get("debias", {}))]
     sections += [_task_section(name, result, out_dir, files.figures) for name, result in results.items()]
     with atomic_write(files.markdown) as handle:
         handle.write("\n\n".join(s for s in sections if s) + "\n")

@@ -33,9 +33,10 @@ from polyret.errors import DataError, UsageError
 from polyret.evaluation.catalog import get_suite, resolve_task
 from polyret.evaluation.debiased import (
     DebiasedRun,
+    DebiasPlan,
     Reference,
     check_reference,
-    run_debiased,
+    reference_articles,
     unused_articles_reference,
 )
 from polyret.evaluation.report import REPORT_FILE, RESULTS_FILE, ReportFiles, write_evaluation_report
@@ -130,7 +131,7 @@ def evaluate(
     data_dir: str | Path | None = None, cache_root: str | Path | None = None,
     batch_size: int = 32, with_context: bool = True, results_format: str = "polyret",
     on_task: ProgressCallback | None = None, on_encode: EncodeCallback | None = None,
-    warn: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None, say: Callable[[str], None] | None = None,
 ) -> EvaluationResult:
     """Evaluate ``model`` on ``tasks``; each text is encoded once across every task and debiasing method.
 
@@ -149,7 +150,8 @@ def evaluate(
         results_format: ``"polyret"``, or ``"mteb"`` to also write mteb ``TaskResult`` files of the tasks that
             have an mteb form under ``output_dir/mteb/results/`` (needs the ``polyret[mteb]`` extra).
         on_task / on_encode / warn: progress callbacks (:data:`~polyret.evaluation.suite.ProgressCallback`,
-            :data:`EncodeCallback`); ``warn`` receives warnings (a missing backend runtime), else they are logged.
+            :data:`EncodeCallback`); ``warn`` receives warnings (a missing backend runtime), else they are
+            logged; ``say`` the debiasing stage lines (reference encoded, methods fitted).
 
     Raises:
         UsageError: unknown tasks, suites, methods or backends, conflicting debiasing options, TREC runs or mteb
@@ -162,7 +164,7 @@ def evaluate(
         raise UsageError("TREC runs are written into the report folder: give an output folder")
     mteb_writer = _mteb_writer(results_format, out)
     specs = parse_specs([s if isinstance(s, str) else s.label for s in debias])
-    reference = debias_reference(suite, specs, debias_fit_on, debias_transductive, data_dir)
+    plan = debias_reference(suite, specs, debias_fit_on, debias_transductive, data_dir)
     encoder = model if isinstance(model, Encoder) else get_encoder(
         model, device=device, backend=InferenceBackend(backend, precision), warn=warn)
     counting = CountingEncoder(encoder, on_encode)
@@ -170,7 +172,7 @@ def evaluate(
     ctx = suite_context(counting, suite, data_dir=data_dir, cache_root=cache_root,
                         trec_dir=out / "trec" if out is not None and write_trec_runs else None)
     results = run_tasks(ctx, suite, on_task)
-    debiased = run_debiased(replace(ctx, trec_dir=None), suite, specs, reference) if specs else []
+    debiased = plan.run(replace(ctx, trec_dir=None), suite, say=say)
     result = EvaluationResult(encoder.name if isinstance(model, Encoder) else str(model), results,
                               run_meta(suite, encoder, data_dir, texts_encoded=counting.encoded, started=started))
     if mteb_writer is not None and out is not None:
@@ -242,29 +244,32 @@ def run_meta(
 def debias_reference(
     suite: SuiteConfig, specs: Sequence[DebiasSpec], fit_on: str | Path | None, transductive: bool,
     data_dir: str | Path | None,
-) -> Reference | None:
-    """What the debiasing methods are fitted on: the ``fit_on`` QA file, the XQuAD-R articles no task evaluates,
-    or nothing (``None``) when fitting on each task's test pool (``transductive``).
+) -> DebiasPlan:
+    """What the debiasing methods are fitted on, checked before anything is encoded: the ``fit_on`` QA file, the
+    first XQuAD-R articles no task evaluates (as many as the methods need), or each task's test pool
+    (``transductive``).
 
     Raises:
-        UsageError: a reference file or transductive fitting without a method, both at once, or a reference that
-            overlaps the test data.
+        UsageError: a reference file or transductive fitting without a method, both at once, a reference that
+            overlaps the test data, or one that lacks every task's languages for a method that needs them.
     """
     if not specs:
         if fit_on is not None or transductive:
             raise UsageError("a debiasing reference file or transductive fitting needs a debiasing method: name one "
-                             "(center, lir or lsar)")
-        return None
+                             "(center, lir, lsar or shift)")
+        return DebiasPlan()
     if transductive:
         if fit_on is not None:
             raise UsageError("fit the debiasing methods on a reference file or on the test pool (transductive), "
                              "not both")
-        return None
+        return DebiasPlan.fitted_on(None, suite, specs, data_dir)
     if fit_on is None:
-        return unused_articles_reference(suite, data_dir=data_dir)
-    items = reference_items(fit_on)
-    check_reference(items, [task.load(data_dir) for task in suite.tasks if isinstance(task, LareqaSpec)])
-    return Reference.from_qa(items, {"source": str(fit_on)}, with_context=suite.with_context)
+        reference = unused_articles_reference(suite, data_dir=data_dir, articles=reference_articles(specs))
+    else:
+        items = reference_items(fit_on)
+        check_reference(items, [task.load(data_dir) for task in suite.tasks if isinstance(task, LareqaSpec)])
+        reference = Reference.from_qa(items, {"source": str(fit_on)}, with_context=suite.with_context)
+    return DebiasPlan.fitted_on(reference, suite, specs, data_dir)
 
 
 def reference_items(path: str | Path) -> list[ParallelQA]:

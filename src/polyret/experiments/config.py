@@ -161,9 +161,9 @@ class ExperimentConfig:
         smoke_scale: the study is sized to check the pipeline, not to answer the question; its answer says so.
         reference_models: frozen encoders evaluated beside the arms as they come, never trained (e.g.
             ``use-multilingual``): reference points in the tables, not part of the answer.
-        debias: post-hoc debiasing methods (``center``, ``lir[:rank]``, ``lsar[:rank]``, see :mod:`polyret.debias`)
-            applied to every arm's stored embeddings, each adding a row ``"<arm> + <method>"``; fitted on the
-            training articles (or ``data.train_qa``), never on test data.
+        debias: post-hoc debiasing methods (``center``, ``lir[:rank]``, ``lsar[:rank]``, ``shift[:scale]``, see
+            :mod:`polyret.debias`) applied to every arm's stored embeddings, each adding a row
+            ``"<arm> + <method>"``; fitted on the training articles (or ``data.train_qa``), never on test data.
         debias_reference_articles: fit the debiasing methods on the first N training articles only (in the order of
             the data set; ``None``: all). Encoding the reference costs each arm as much as a test set of that size.
         keep_checkpoints: keep each trained arm's checkpoints (optimizer state included, the last step's too) after
@@ -228,14 +228,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
     },
     # Sized for about 3 hours on an idle 2-core CPU (docs/experiment.md, "The standard study"): every arm, 3 seeds,
-    # centering and LSAR rows fitted on 6 training articles; evaluation on OpenVINO bf16 (about 2x torch fp32 on
+    # centering, LSAR and SHIFT rows fitted on 6 training articles; evaluation on OpenVINO bf16 (about 2x torch fp32 on
     # CPUs with AVX-512 BF16; where that runtime is missing it falls back to torch fp32 with one warning).
     "standard": {
         "name": "standard",
         "base_model": "multilingual-e5-small",
         "arms": [*KNOWN_ARMS, *ERASURE_ARMS],
         "seeds": [13, 42, 87],
-        "debias": ["center", "lsar"],
+        "debias": ["center", "lsar", "shift"],
         "debias_reference_articles": 6,
         "training": {
             "max_steps": 50, "batch_size": 16, "lr": 3e-5, "max_seq_length": 96, "freeze_word_embeddings": True,

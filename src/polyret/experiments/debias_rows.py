@@ -99,7 +99,8 @@ def _planned_rows(
     rows: dict[str, ArmResult] = {}
     missing: list[tuple[DebiasSpec, dict[str, Any], str, Path]] = []
     for spec in parse_specs(config.debias):
-        resolved = arm.config | {"debias": {"method": spec.method, "rank": spec.rank,
+        scale = {} if spec.scale is None else {"scale": spec.scale}  # rows without a scale keep their hash
+        resolved = arm.config | {"debias": {"method": spec.method, "rank": spec.rank, **scale,
                                             "reference": reference.description}}
         digest = config_hash(resolved)
         run_dir = root / f"{arm.run_name}+{_folder(spec.label)}-{digest}"

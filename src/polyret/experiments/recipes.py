@@ -122,5 +122,7 @@ def _cost(runs: Sequence[ArmResult]) -> str:
     languages = len(fit.get("languages", []))
     size = {"center": f"{languages} mean vectors; needs each text's language",
             "lir": f"{languages} x {fit.get('rank')} language directions; needs each text's language",
-            "lsar": f"one projection removing {fit.get('rank')} directions; no language label"}.get(method, method)
+            "lsar": f"one projection removing {fit.get('rank')} directions; no language label",
+            "shift": f"{languages} document offsets (scale {fit.get('scale')}); needs each document's language, "
+                     "none at query time"}.get(method, method)
     return f"{size}; fit {fit.get('fit_seconds', 0):.3f} s on {fit.get('texts')} reference texts"
