@@ -1,12 +1,14 @@
-"""``polyret train``'s closing summary: printed by rank 0 only under torchrun / accelerate."""
+"""``polyret train`` from the command line: rank 0's summary, options reaching the trainer, a prepared corpus."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
 
 from polyret.cli import main
+from polyret.data.lareqa import load_parallel_qa
 from polyret.training import trainer
 
 SUMMARY = {"wall_time_s": 1.0, "plan_counts": {"de-de": 2}, "unused_pairs_per_epoch": [0]}
@@ -67,3 +69,27 @@ def test_every_training_option_is_a_flag(tmp_path, monkeypatch) -> None:
     assert (config.symmetric, config.weighting, config.warmup_ratio, config.with_context) == (
         True, "proportional", 0.2, False)
     assert config.languages == ["en", "de"] and config.lr == TrainConfig().lr  # not given: the default stays
+
+
+def test_a_prepared_corpus_trains_with_the_batches_of_its_jsonl_file(tiny_model_dir, data_dir, tmp_path) -> None:
+    records = load_parallel_qa("xquad-r", languages=["en", "de", "es"], groups=["0"], data_dir=data_dir)[:24]
+    source = tmp_path / "train.jsonl"
+    source.write_text("".join(json.dumps({"id": r.id, "questions": r.questions, "answers": r.answers}) + "\n"
+                              for r in records), encoding="utf-8")
+    assert main_code(["data", "prepare", str(source), "-o", str(tmp_path / "corpus")]) == 0
+    options = ["--model", str(tiny_model_dir), "--batch-size", "8", "--max-steps", "3", "--no-with-context",
+               "--sampler", "hybrid"]
+    for data, run in ((source, "from-file"), (tmp_path / "corpus", "from-corpus")):
+        assert main_code(["train", *options, "--data", str(data), "--output-dir", str(tmp_path / run)]) == 0
+    logs = [[{key: row[key] for key in ("step", "plan", "loss")}
+             for row in map(json.loads, (tmp_path / run / "train_log.jsonl").read_text().splitlines())]
+            for run in ("from-file", "from-corpus")]
+    assert len(logs[0]) == 3 and logs[0] == logs[1]
+
+
+def main_code(argv: list[str]) -> int:
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0

@@ -12,6 +12,7 @@ import typer
 
 from polyret.cli.console import console
 from polyret.cli.options import DataDirOption, config_options
+from polyret.data.corpus import PreparedCorpus, is_prepared_corpus
 from polyret.data.lareqa import LAREQA_LANGUAGES, load_parallel_qa
 from polyret.data.records import ParallelQA
 from polyret.data.user_qa import load_qa_jsonl
@@ -30,7 +31,8 @@ def register(app: typer.Typer) -> None:
 def train_command(
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Run directory (checkpoints, logs, final/).")],
     model: Annotated[str | None, typer.Option(help="Model directory, polyret alias or Hub name.")] = None,
-    data: Annotated[str | None, typer.Option(help="xquad-r, mlqa-r, or a QA JSONL file.")] = None,
+    data: Annotated[str | None, typer.Option(help="xquad-r, mlqa-r, a QA JSONL file, or a corpus folder of "
+                                                  "`polyret data prepare`.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML or TOML file of TrainConfig options.")] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from the newest checkpoint (with the run's config.json).")
@@ -78,10 +80,13 @@ def _run_config(output_dir: Path) -> TrainConfig:
         raise
 
 
-def _load_data(data: str, languages: list[str] | None, data_dir: Path | None) -> list[ParallelQA]:
-    """A built-in LAReQA data set by name, else the user's QA JSONL file."""
+def _load_data(data: str, languages: list[str] | None, data_dir: Path | None) -> list[ParallelQA] | PreparedCorpus:
+    """A built-in LAReQA data set by name, a prepared corpus folder (read memory-mapped, row by row), else the
+    user's QA JSONL file."""
     if data in LAREQA_LANGUAGES:
         return load_parallel_qa(data, languages=languages, data_dir=data_dir)
+    if is_prepared_corpus(data):
+        return PreparedCorpus.open(data)
     records = load_qa_jsonl(data)
     if not records:
         raise DataError(data, "no records", expected="one JSON object per line with id, questions and answers")
