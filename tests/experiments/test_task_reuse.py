@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from polyret.evaluation.result import TaskResult
-from polyret.experiments import runner
+from polyret.experiments import debias_rows, runner
 from polyret.experiments.arm_result import ArmResult
 from polyret.experiments.config import load_config
 from polyret.experiments.plan import plan_study
@@ -41,16 +41,31 @@ def arm_results(study: Path) -> dict[str, dict]:
             for name, arm in summary["arms"].items()}
 
 
+def study_config(model_dir: Path, *, mlqa_articles: int) -> dict:
+    """The tiny study with an LSAR row for every arm, MLQA-R on its first ``mlqa_articles`` articles."""
+    config = tiny_study(model_dir) | {"debias": ["lsar:2"], "debias_reference_articles": 2}
+    config["evaluation"] = config["evaluation"] | {"qa_max_articles": mlqa_articles}
+    return config
+
+
+@pytest.fixture(scope="module")
+def debias_study(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished tiny study with post-hoc rows (do not modify: copy it first)."""
+    folder = tmp_path_factory.mktemp("debias-study")
+    config = write_config(folder / "study.yaml", study_config(tiny_model_dir, mlqa_articles=1))
+    assert run_cli("experiment", "--config", str(config), "--output-dir", str(folder / "study")) == 0
+    return folder / "study"
+
+
 @pytest.fixture(scope="module")
 def resized_config(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    changed = tiny_study(tiny_model_dir)
-    changed["evaluation"] = changed["evaluation"] | {"qa_max_articles": 2}
-    return write_config(tmp_path_factory.mktemp("resized") / "resized.yaml", changed)
+    return write_config(tmp_path_factory.mktemp("resized") / "resized.yaml",
+                        study_config(tiny_model_dir, mlqa_articles=2))
 
 
 @pytest.fixture(scope="module")
 def fresh_resized(resized_config: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """Every arm of the resized study computed from scratch."""
+    """Every arm and row of the resized study computed from scratch."""
     fresh = tmp_path_factory.mktemp("fresh") / "study"
     assert run_cli("experiment", "--config", str(resized_config), "--output-dir", str(fresh)) == 0
     return arm_results(fresh)
@@ -58,21 +73,27 @@ def fresh_resized(resized_config: Path, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["fingerprint", "training-loss"])
 def test_only_the_changed_task_is_evaluated_and_the_result_equals_a_fresh_run(
-    finished_study: Path, resized_config: Path, fresh_resized: dict, tmp_path: Path, monkeypatch, legacy: bool
+    debias_study: Path, resized_config: Path, fresh_resized: dict, tmp_path: Path, monkeypatch, legacy: bool
 ) -> None:
-    study = committed_copy(finished_study, tmp_path / "study", legacy=legacy)
+    study = committed_copy(debias_study, tmp_path / "study", legacy=legacy)
     evaluated: list[list[str]] = []
-    real_run_suite = runner.run_suite
+    debiased: list[list[str]] = []
+    real_run_suite, real_run_debiased = runner.run_suite, debias_rows.run_debiased
     monkeypatch.setattr(runner, "run_suite",
                         lambda encoder, suite, **k: evaluated.append(suite.task_names) or real_run_suite(
                             encoder, suite, **k))
+    monkeypatch.setattr(debias_rows, "run_debiased",
+                        lambda ctx, suite, *a, **k: debiased.append(suite.task_names) or real_run_debiased(
+                            ctx, suite, *a, **k))
     assert run_cli("experiment", "--config", str(resized_config), "--output-dir", str(study)) == 0
-    assert evaluated == [[CHANGED_TASK]] * 3  # zero-shot, mixed and hybrid: each only the resized task
+    assert evaluated == debiased == [[CHANGED_TASK]] * 3  # each arm and each row: only the resized task
     reused = arm_results(study)
-    assert reused.keys() == fresh_resized.keys()
+    assert reused.keys() == fresh_resized.keys() and len(reused) == 6
     for name, result in reused.items():
-        assert set(result["info"]["tasks_reused_from"]) == {"xquad-r", "ntrex128"}, name
+        if "+" not in name:
+            assert set(result["info"]["tasks_reused_from"]) == {"xquad-r", "ntrex128"}, name
         assert result["tasks"] == fresh_resized[name]["tasks"], name
+        assert result["info"].get("skipped_tasks") == fresh_resized[name]["info"].get("skipped_tasks"), name
         assert result["config_hash"] == fresh_resized[name]["config_hash"]
 
 
@@ -92,9 +113,9 @@ def test_a_donor_lends_only_when_its_model_is_this_runs_model() -> None:
 
 
 def test_the_dry_run_shows_what_each_run_borrows_and_counts_only_the_texts_left(
-    finished_study: Path, resized_config: Path, tmp_path: Path, capsys
+    debias_study: Path, resized_config: Path, tmp_path: Path, capsys
 ) -> None:
-    study = committed_copy(finished_study, tmp_path / "study", legacy=False)
+    study = committed_copy(debias_study, tmp_path / "study", legacy=False)
     assert run_cli("experiment", "--config", str(resized_config), "--output-dir", str(study), "--dry-run") == 0
     out = capsys.readouterr().out
     for run in ("zero-shot", "mixed-s3", "hybrid-s3"):

@@ -20,15 +20,16 @@ from polyret.data.splits import first_groups, fold_groups, group_folds
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.debias import DebiasSpec, parse_specs
 from polyret.errors import DataError
+from polyret.evaluation.catalog import select_tasks
 from polyret.evaluation.debiased import DebiasedRun, Reference, run_debiased
 from polyret.evaluation.suite import suite_context
 from polyret.experiments.arm_result import RESULTS_FILE, ArmResult, load_arm_result, save_arm_result
 from polyret.experiments.arms import config_hash
 from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.study_data import StudyData, describe_training
+from polyret.experiments.task_reuse import FINGERPRINT_KEY, REUSED_KEY, SKIPPED_KEY, Donor, find_donor
 from polyret.models.encoders import get_encoder
 
-SKIPPED_KEY = "skipped_tasks"
 BASE_LABEL = "base_label"
 """The key of a row's ``info`` that names the arm it was computed from (see ``analysis.debias_comparisons``)."""
 
@@ -74,15 +75,54 @@ def debias_rows(
     rows, missing = _planned_rows(config, arm, study, reference, root=root, force=force)
     if missing:
         started = time.perf_counter()
-        encoder = get_encoder(model, max_seq_length=max_seq_length, backend=config.evaluation.inference_backend())
-        ctx = suite_context(encoder, study.suite, data_dir=data_dir, cache_root=settings.cache_dir() / "embeddings",
-                            task_data=study.task_data)
-        runs = run_debiased(ctx, study.suite, [spec for spec, *_ in missing], reference)
+        lent = [_lent(root, arm, spec, resolved, study.suite.task_names) for spec, resolved, _, _ in missing]
+        runs = _compute(config, model, max_seq_length, study, reference, [spec for spec, *_ in missing], lent,
+                        data_dir=data_dir)
         seconds = round((time.perf_counter() - started) / len(missing), 1)
         for (spec, resolved, digest, run_dir), run in zip(missing, runs, strict=True):
             rows[spec.label] = _row(arm, run, resolved, digest, run_dir, seconds)
             save_arm_result(run_dir, rows[spec.label])
     return [rows[spec.label] for spec in specs]
+
+
+def _compute(
+    config: ExperimentConfig, model: str, max_seq_length: int | None, study: StudyData, reference: Reference,
+    specs: list[DebiasSpec], lent: list[Donor | None], *, data_dir: str | Path | None,
+) -> list[DebiasedRun]:
+    """Each method's run: the tasks an earlier row lends (see :func:`_lent`), the others scored from the
+    embeddings of ``model`` on the study's inference backend (loaded only when some task is left to score)."""
+    names = study.suite.task_names
+    todo = [name for name in names if any(d is None or (name not in d.tasks and name not in d.skipped) for d in lent)]
+    runs = [DebiasedRun(spec, fit=dict(d.result.info.get("debias", {})) if d else {}) for spec, d in zip(
+        specs, lent, strict=True)]
+    if todo:
+        encoder = get_encoder(model, max_seq_length=max_seq_length, backend=config.evaluation.inference_backend())
+        suite = select_tasks(study.suite, todo)
+        ctx = suite_context(encoder, suite, data_dir=data_dir, cache_root=settings.cache_dir() / "embeddings",
+                            task_data=study.task_data)
+        runs = run_debiased(ctx, suite, specs, reference)
+    for run, donor in zip(runs, lent, strict=True):
+        if donor is not None:
+            done = {**run.results, **donor.tasks}
+            run.results = {name: done[name] for name in names if name in done}
+            run.skipped = {**run.skipped, **donor.skipped}
+    return runs
+
+
+def _lent(root: Path, arm: ArmResult, spec: DebiasSpec, resolved: dict[str, Any], tasks: list[str]) -> Donor | None:
+    """An earlier row of this method on this arm's model whose unchanged tasks (results and skips) it can lend:
+    it records the arm's model fingerprint, or (rows from before fingerprints) its base run is the earlier folder
+    this arm itself borrowed tasks from after checking that the model is the same."""
+    donor = find_donor(root, f"{arm.run_name}+{_folder(spec.label)}", resolved, tasks)
+    if donor is None:
+        return None
+    info = donor.result.info
+    if FINGERPRINT_KEY in info:
+        same = info[FINGERPRINT_KEY] == arm.info.get(FINGERPRINT_KEY)
+    else:
+        base = config_hash({key: value for key, value in donor.result.config.items() if key != "debias"})
+        same = f"{arm.run_name}-{base}" in {Path(path).name for path in arm.info.get(REUSED_KEY, {}).values()}
+    return donor if same else None
 
 
 def rows_missing(
@@ -115,7 +155,7 @@ def _planned_rows(
 def _row(arm: ArmResult, run: DebiasedRun, resolved: dict, digest: str, run_dir: Path, seconds: float) -> ArmResult:
     info = {"run_dir": run_dir.relative_to(run_dir.parent.parent).as_posix(),  # arms/<name>, like the arms
             "status": "debiased", "base_run": arm.run_name, BASE_LABEL: arm.label,
-            "debias": run.fit,
+            "debias": run.fit, FINGERPRINT_KEY: arm.info.get(FINGERPRINT_KEY),
             SKIPPED_KEY: run.skipped, "eval_wall_s": seconds}
     return ArmResult(f"{arm.run_name}+{run.label}", f"{arm.label} + {run.label}", digest, resolved, run.results, info)
 

@@ -33,6 +33,8 @@ ENCODING_SETTINGS = ("max_seq_length", "with_context", "batch_size", "backend", 
 """Evaluation settings every task is encoded with (``ExperimentConfig.evaluation`` fields)."""
 FINGERPRINT_KEY = "model_fingerprint"
 REUSED_KEY = "tasks_reused_from"
+SKIPPED_KEY = "skipped_tasks"
+"""The key of a post-hoc row's ``info`` that lists the tasks its method could not transform, with the reason."""
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Donor:
     run_dir: Path
     result: ArmResult
     tasks: dict[str, TaskResult] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def lend(self, fingerprint: str, train_loss: float | None) -> dict[str, TaskResult]:
         """The lendable task results when the donor's model is the model of this run, else nothing."""
@@ -84,9 +87,10 @@ def _donor(run_dir: Path, resolved: dict[str, Any], tasks: list[str]) -> Donor |
     old = result.config
     if _model_part(old) != _model_part(resolved):
         return None
-    lendable = {name: result.tasks[name] for name in tasks
-                if name in result.tasks and task_identity(old, name) == task_identity(resolved, name)}
-    return Donor(run_dir, result, lendable)
+    same = [name for name in tasks if task_identity(old, name) == task_identity(resolved, name)]
+    skipped = result.info.get(SKIPPED_KEY) or {}
+    return Donor(run_dir, result, {name: result.tasks[name] for name in same if name in result.tasks},
+                 {name: skipped[name] for name in same if name in skipped})
 
 
 def task_identity(resolved: dict[str, Any], task: str) -> dict[str, Any] | None:
