@@ -18,6 +18,7 @@ import pytest
 import torch
 import yaml
 
+from polyret.data import languages
 from polyret.evaluation.report import write_evaluation_report
 from polyret.evaluation.result import TaskResult
 from tests.reliability.conftest import write_train_config
@@ -403,7 +404,8 @@ def test_data_check_finds_what_evaluate_rejects(bad, cli, tmp_path):
     assert "no problems found" not in result.out and "line 2" in result.out, result.out
 
 
-def test_region_subtags_name_one_language_and_padded_texts_are_flagged(cli, tmp_path):
+def test_region_subtags_name_one_language_and_padded_texts_are_flagged(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(languages, "_NOTED", set())  # each code is warned once per process: start afresh
     path = tmp_path / "regions.jsonl"
     rows = [{"id": str(i), "text": {"zh-CN": f"红鞋 {i}", "pt_BR": f"sapato {i}", " de-de ": f"Schuh {i} "}}
             for i in range(3)]
