@@ -30,6 +30,10 @@ CLSD = ClsdSpec(limit=12, swap_analysis=False)
 NTREX_SLICE = BitextSpec("ntrex128", ("en", "de", "fr"), limit=25)
 TATOEBA = TatoebaSpec(("de", "fr"), limit=25)
 TOLERANCE = 1e-4
+AP_TOLERANCE = 5e-4
+"""The tiny model's 32-dimensional scores hold near ties that the order of float sums (torch in mteb, numpy in
+polyret; batch shapes; threads) can flip, which moves one query's full-pool AP: seen once in a full-suite run, 1.1e-4
+on the Spanish queries (e5-small: under 5e-5, docs/evaluation.md). The cut-off metrics stay within 1e-4."""
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +77,8 @@ def test_pooled_lareqa_under_mteb_agrees_with_polyret(encoder, data):
         by_lang = own.details["multi_by_lang"][lang]
         for mteb_key, key in (("ndcg_at_10", "ndcg@10"), ("map_at_1000", "map"), ("recall_at_10", "r@10"),
                               ("mrr_at_10", "mrr@10")):
-            assert scores[mteb_key] == pytest.approx(by_lang[key], abs=TOLERANCE), (lang, mteb_key)
+            tolerance = AP_TOLERANCE if mteb_key == "map_at_1000" else TOLERANCE
+            assert scores[mteb_key] == pytest.approx(by_lang[key], abs=tolerance), (lang, mteb_key)
         assert scores["main_score"] == pytest.approx(by_lang["map"], abs=1e-9)
         assert scores["polyret_mono.map"] == pytest.approx(own.matrices["map"][lang][lang], abs=1e-9)
     assert np.mean([s["main_score"] for s in subsets.values()]) == pytest.approx(own.scores["multi.map"], abs=1e-9)
