@@ -221,8 +221,9 @@ def _summary_section(summary: dict[str, Any]) -> str:
                      f"Debiasing goal: **no recipe** beats {goal['arm']} on every criterion (section below).")
     forest = summary.get("figures", {}).get("forest")
     if forest:
-        lines.append(f"Each comparison of {HYBRID} with an arm (difference, 95% interval; green better, red worse, "
-                     f"blue equivalent, grey inconclusive; shaded: the equivalence margin):\n\n"
+        lines.append(f"Each comparison of {HYBRID} with an arm (difference, unadjusted 95% interval; outcome after "
+                     f"Holm's adjustment: green better, red worse, blue equivalent, grey inconclusive; shaded: the "
+                     f"equivalence margin):\n\n"
                      f"![forest plot]({FIGURES_DIR}/{forest})")
     return "\n\n".join(lines)
 
