@@ -4,6 +4,7 @@ checkout) and keep every cache in a temporary folder."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,35 @@ def model_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
     monkeypatch.setattr(loading, "_load_local", counting)
     return reads
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """Exit code and captured output of one ``polyret`` command run in-process."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        """The lines polyret printed as errors (libraries may print their own progress bars to stderr)."""
+        return [line for line in self.err.splitlines() if line.startswith(("error:", "internal error:"))]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    """Run ``polyret ARGS`` through :func:`polyret.cli.main` and return its exit code and output."""
+
+    from polyret.cli import main  # after the environment above is set
+
+    def run(*args: str | Path) -> CliResult:
+        try:
+            main([str(arg) for arg in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

@@ -1,15 +1,14 @@
-"""Fixtures of the reliability tests: a small QA JSON-lines file, a fast training config, and a CLI runner."""
+"""Fixtures of the reliability tests: a small QA JSON-lines file, and a fast training config (the CLI runner `cli` is
+the suite's, tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from polyret.cli import main
 from polyret.data.lareqa import load_parallel_qa
 from polyret.data.user_qa import load_qa_jsonl
 from polyret.training import TrainConfig, train
@@ -18,20 +17,6 @@ LANGS = ["en", "de", "es"]
 REPRO_STEPS = 6
 FAST_TRAINING = {"batch_size": 8, "lr": 2e-3, "warmup_ratio": 0.0, "with_context": False, "max_seq_length": 32,
                  "sampler": "hybrid", "seed": 3, "save_steps": 2, "save_total_limit": 2}
-
-
-@dataclass(frozen=True)
-class CliResult:
-    """Exit code and captured output of one ``polyret`` command run in-process."""
-
-    code: int
-    out: str
-    err: str
-
-    @property
-    def error_lines(self) -> list[str]:
-        """The lines polyret printed as errors (libraries may print their own progress bars to stderr)."""
-        return [line for line in self.err.splitlines() if line.startswith(("error:", "internal error:"))]
 
 
 @pytest.fixture(scope="session")
@@ -60,19 +45,3 @@ def runs(tiny_model_dir: Path, qa_file: Path, tmp_path_factory: pytest.TempPathF
     records = load_qa_jsonl(qa_file)
     first, second = (train(config, records, output_dir=root / name).run_dir for name in ("first", "second"))
     return first, second
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]):
-    """Run ``polyret ARGS`` through :func:`polyret.cli.main` and return its exit code and output."""
-
-    def run(*args: str | Path) -> CliResult:
-        try:
-            main([str(arg) for arg in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return run

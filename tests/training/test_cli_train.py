@@ -71,25 +71,18 @@ def test_every_training_option_is_a_flag(tmp_path, monkeypatch) -> None:
     assert config.languages == ["en", "de"] and config.lr == TrainConfig().lr  # not given: the default stays
 
 
-def test_a_prepared_corpus_trains_with_the_batches_of_its_jsonl_file(tiny_model_dir, data_dir, tmp_path) -> None:
+def test_a_prepared_corpus_trains_with_the_batches_of_its_jsonl_file(tiny_model_dir, data_dir, tmp_path, cli) -> None:
     records = load_parallel_qa("xquad-r", languages=["en", "de", "es"], groups=["0"], data_dir=data_dir)[:24]
     source = tmp_path / "train.jsonl"
     source.write_text("".join(json.dumps({"id": r.id, "questions": r.questions, "answers": r.answers}) + "\n"
                               for r in records), encoding="utf-8")
-    assert main_code(["data", "prepare", str(source), "-o", str(tmp_path / "corpus")]) == 0
+    assert cli("data", "prepare", source, "-o", tmp_path / "corpus").code == 0
     options = ["--model", str(tiny_model_dir), "--batch-size", "8", "--max-steps", "3", "--no-with-context",
                "--sampler", "hybrid"]
     for data, run in ((source, "from-file"), (tmp_path / "corpus", "from-corpus")):
-        assert main_code(["train", *options, "--data", str(data), "--output-dir", str(tmp_path / run)]) == 0
+        assert cli("train", *options, "--data", data, "--output-dir", tmp_path / run).code == 0
     logs = [[{key: row[key] for key in ("step", "plan", "loss")}
              for row in map(json.loads, (tmp_path / run / "train_log.jsonl").read_text().splitlines())]
             for run in ("from-file", "from-corpus")]
     assert len(logs[0]) == 3 and logs[0] == logs[1]
 
-
-def main_code(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
