@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from polyret.evaluation.result import TaskResult
 from polyret.experiments import debias_rows, runner
-from polyret.experiments.arm_result import ArmResult
+from polyret.experiments.arm_result import PER_QUERY_FILE, ArmResult, load_arm_result
 from polyret.experiments.config import load_config
 from polyret.experiments.plan import plan_study
 from polyret.experiments.task_reuse import Donor
@@ -22,11 +23,14 @@ CHANGED_TASK = "mlqa-r"
 def committed_copy(finished: Path, target: Path, *, legacy: bool) -> Path:
     """The study's small result files only (no trained models), as a fresh clone has them; ``legacy`` drops the
     model fingerprints, as in results written before runs recorded them."""
-    for path in finished.rglob("*.json"):
+    for path in [*finished.rglob("*.json"), *finished.rglob(PER_QUERY_FILE)]:
         relative = path.relative_to(finished)
         if "train" in relative.parts:
             continue
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        if path.name == PER_QUERY_FILE:
+            shutil.copy2(path, target / relative)
+            continue
         data = json.loads(path.read_text(encoding="utf-8"))
         if legacy and path.name == "results.json" and "info" in data:
             data["info"].pop("model_fingerprint", None)
@@ -35,10 +39,11 @@ def committed_copy(finished: Path, target: Path, *, legacy: bool) -> Path:
 
 
 def arm_results(study: Path) -> dict[str, dict]:
-    """Run name -> the stored result of its newest folder (the changed config's)."""
+    """Run name -> the stored result of its newest folder (the changed config's), per-query values included."""
     summary = json.loads((study / "results.json").read_text(encoding="utf-8"))
-    return {name: json.loads((study / arm["info"]["run_dir"] / "results.json").read_text(encoding="utf-8"))
-            for name, arm in summary["arms"].items()}
+    folders = {name: study / arm["info"]["run_dir"] for name, arm in summary["arms"].items()}
+    return {name: load_arm_result(folder, config_hash=folder.name.rsplit("-", 1)[-1], tasks=[]).to_dict()
+            for name, folder in folders.items()}
 
 
 def study_config(model_dir: Path, *, mlqa_articles: int) -> dict:

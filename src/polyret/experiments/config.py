@@ -46,6 +46,8 @@ LOSS_TERMS = ("erasure", "alignment")
 """Loss terms an arm name may add to a trained arm, ``"<arm>+<term>"`` (e.g. ``hybrid+erasure``): the term's
 weight (``erasure_weight`` / ``alignment_weight`` of the study) goes into that arm's training options."""
 ERASURE_ARMS = (f"{HYBRID}+erasure", f"{MULTI_POSITIVE}+erasure")
+ALIGNMENT_ARMS = (f"{HYBRID}+alignment",)
+"""Arms with a loss term against language bias in the standard preset (docs/training.md has the probes)."""
 TRAIN_LANGUAGES = ("ar", "de", "en", "es", "hi", "ru", "th", "tr", "zh")
 SWEEP_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 """The alpha sweep of the paper preset and of ``polyret experiment --alpha-sweep``."""
@@ -234,7 +236,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "standard": {
         "name": "standard",
         "base_model": "multilingual-e5-small",
-        "arms": [*KNOWN_ARMS, *ERASURE_ARMS],
+        "arms": [*KNOWN_ARMS, *ERASURE_ARMS, *ALIGNMENT_ARMS],
         "seeds": [13, 42, 87],
         "debias": ["center", "lsar"],
         "debias_reference_articles": 6,
