@@ -1,0 +1,278 @@
+"""Hard negatives mined for a prepared corpus with an encoder and FAISS (``polyret data mine-negatives``).
+
+For each language ``Y`` with answers, every row's answer in ``Y`` is a candidate passage; the row's question (in
+``Y`` where it has one, else in the first language it has) searches them by inner product (the encoder's vectors
+are unit length: cosine). Candidates whose row shares the query row's answer key (the row itself, so its answer
+and every translation of it, and any row sharing an answer text with it in any language) are never negatives. The
+rest are filtered and picked with the options of sentence-transformers' ``mine_hard_negatives``
+(:class:`MiningOptions`, "top" sampling). The mined rows become the ``negatives.Y`` column of a new prepared corpus,
+written like ``polyret data prepare`` writes one (staging folder, manifest last, rename), with the model and options
+in its manifest.
+
+Memory: one language's passage vectors at a time (the FAISS flat index: ``4 * dim`` bytes per answer in that
+language) plus a chunk of queries; the mined row numbers wait on disk (``8 * num_negatives`` bytes per row and
+language) in the staging folder, and texts are read for one chunk of rows at a time.
+
+Example:
+    >>> encoder = get_encoder("multilingual-e5-small")                                      # doctest: +SKIP
+    >>> mined = mine_negatives(PreparedCorpus.open("corpora/train"), encoder, "corpora/train-neg",
+    ...                        MiningOptions(num_negatives=4, range_min=2, relative_margin=0.05))  # doctest: +SKIP
+
+Relations:
+    Reads :class:`~polyret.data.corpus.PreparedCorpus`, encodes with an :class:`~polyret.models.protocol.Encoder`,
+    writes with :func:`~polyret.data.prepare.prepare_corpus`; training uses the negatives with ``hard_negatives``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from polyret.data.corpus import TEXT_FIELDS, PreparedCorpus
+from polyret.data.prepare import prepare_corpus
+from polyret.data.records import ParallelQA, passage_input
+from polyret.errors import UsageError
+from polyret.models.protocol import Encoder
+
+CHUNK_ROWS = 4096
+"""Queries searched (and rows written) at once."""
+
+
+@dataclass(frozen=True)
+class MiningOptions:
+    """How negatives are picked, as in sentence-transformers' ``mine_hard_negatives`` ("top" sampling).
+
+    Candidates are the nearest answers in the language, best first, without the excluded rows. Those scoring above
+    ``max_score``, below ``min_score``, or too close to the row's own answer (``score + absolute_margin >
+    positive``, ``score > positive - |positive| * relative_margin``) are dropped; of the rest, ranked by score, the
+    first ``range_min`` are skipped and the next ones up to rank ``range_max`` are kept, ``num_negatives`` at most.
+
+    Attributes:
+        num_negatives: negatives per row and language.
+        range_min: surviving candidates skipped first (likely unlabelled positives).
+        range_max: rank up to which candidates are considered (``None``: ``range_min + num_negatives``, or
+            ``range_min + 10 * num_negatives`` when a score filter is set, as sentence-transformers derives it).
+        absolute_margin / relative_margin / max_score / min_score: the score filters above (``None``: off).
+        with_context: encode and store an answer followed by its paragraph (as training with ``with_context``).
+        batch_size: texts per encoder batch.
+    """
+
+    num_negatives: int = 3
+    range_min: int = 0
+    range_max: int | None = None
+    absolute_margin: float | None = None
+    relative_margin: float | None = None
+    max_score: float | None = None
+    min_score: float | None = None
+    with_context: bool = True
+    batch_size: int = 32
+
+    @property
+    def window(self) -> int:
+        """``range_max`` resolved."""
+        if self.range_max is not None:
+            return self.range_max
+        filtered = any(v is not None for v in (self.absolute_margin, self.relative_margin, self.max_score,
+                                               self.min_score))
+        return self.range_min + self.num_negatives * (10 if filtered else 1)
+
+    def check(self) -> None:
+        """Raise :class:`UsageError` for options that cannot give ``num_negatives`` negatives."""
+        if self.num_negatives < 1 or self.range_min < 0 or self.batch_size < 1:
+            raise UsageError("num_negatives and batch_size must be at least 1, range_min at least 0")
+        if self.num_negatives > self.window - self.range_min:
+            raise UsageError(f"cannot mine {self.num_negatives} negatives between range_min {self.range_min} and "
+                             f"range_max {self.window} (raise range_max or lower range_min / num_negatives)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options with ``range_max`` resolved, for the manifest."""
+        return {**dataclasses.asdict(self), "range_max": self.window}
+
+
+def select_negatives(scores: np.ndarray, excluded: np.ndarray, positive: np.ndarray, options: MiningOptions
+                     ) -> np.ndarray:
+    """Per query, the positions (into its candidate list) of the negatives to keep, ``-1`` padded.
+
+    Args:
+        scores: ``(queries, k)`` candidate scores, best first (as FAISS returns them).
+        excluded: ``(queries, k)`` candidates that may never be negatives (the query's own answer key, padding).
+        positive: ``(queries,)`` the score of each query's own answer.
+        options: the filters and ranks (:class:`MiningOptions`).
+    """
+    keep = ~excluded & np.isfinite(scores)
+    if options.absolute_margin is not None:
+        keep &= scores + options.absolute_margin <= positive[:, None]
+    if options.relative_margin is not None:
+        keep &= scores <= (positive - np.abs(positive) * options.relative_margin)[:, None]
+    if options.max_score is not None:
+        keep &= scores <= options.max_score
+    if options.min_score is not None:
+        keep &= scores >= options.min_score
+    rank = np.cumsum(keep, axis=1) - 1  # rank among the candidates that survive the filters
+    stop = min(options.window, options.range_min + options.num_negatives)
+    keep &= (rank >= options.range_min) & (rank < stop)
+    out = np.full((len(scores), options.num_negatives), -1, dtype=np.int64)
+    query, column = np.nonzero(keep)
+    out[query, rank[query, column] - options.range_min] = column
+    return out
+
+
+@dataclass
+class LanguageMining:
+    """What mining one language gave: rows searched, rows left with fewer than ``num_negatives`` negatives."""
+
+    rows: int = 0
+    short: int = 0
+
+
+class MinedCorpusSource:
+    """A prepared corpus read row by row with mined negatives (a :class:`~polyret.data.corpus_sources.CorpusSource`).
+
+    :meth:`items` first mines every language into ``work_dir`` (one ``int64`` array of row numbers per language),
+    then yields the corpus's rows with those negatives in place of the ones they had in that language.
+    """
+
+    kind = "mined"
+
+    def __init__(self, corpus: PreparedCorpus, encoder: Encoder, options: MiningOptions,
+                 on_stage: Callable[[str], None] | None = None) -> None:
+        self.corpus = corpus
+        self.encoder = encoder
+        self.options = options
+        self.name = corpus.source
+        self.say = on_stage or (lambda line: None)
+        self.languages = [lang for lang in corpus.languages if corpus.has("answer", lang).any()]
+        self.report: dict[str, LanguageMining] = {}
+
+    def record_label(self, number: int) -> int | str:
+        return f"row {number}"
+
+    def sha256(self) -> str:
+        content = {"corpus": self.corpus.digest, "model": self.encoder.fingerprint(), **self.options.to_dict()}
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+    def provenance(self) -> dict[str, Any]:
+        """The manifest's ``mining`` entry: source corpus, model, options and per-language counts."""
+        return {"corpus": self.corpus.source, "corpus_digest": self.corpus.digest, "model": self.encoder.name,
+                "model_fingerprint": self.encoder.fingerprint(), "options": self.options.to_dict(),
+                "languages": {lang: dataclasses.asdict(found) for lang, found in self.report.items()}}
+
+    def items(self, work_dir: Path) -> Iterator[tuple[int, ParallelQA]]:
+        mined = {}
+        for lang in self.languages:
+            self.say(f"mining {lang}")
+            mined[lang], self.report[lang] = self._mine(lang, work_dir / f"negatives.{lang}.npy")
+        for start in range(0, len(self.corpus), CHUNK_ROWS):
+            rows = np.arange(start, min(start + CHUNK_ROWS, len(self.corpus)))
+            yield from enumerate(self._records(rows, mined), start=start)
+            self.corpus.release_pages()
+
+    def _mine(self, lang: str, target: Path) -> tuple[np.ndarray, LanguageMining]:
+        """Mine ``lang`` into an array on disk at ``target``: per corpus row, ``num_negatives`` rows or ``-1``."""
+        passages = np.flatnonzero(self.corpus.has("answer", lang))
+        index = self._index(passages, lang)
+        keys = np.asarray(self.corpus.answer_keys())
+        passage_keys = keys[passages]
+        unique, counts = np.unique(passage_keys, return_counts=True)
+        out = np.lib.format.open_memmap(target, mode="w+", dtype=np.int64,
+                                        shape=(len(self.corpus), self.options.num_negatives))
+        out[:] = -1
+        query_langs = self._query_languages(lang)
+        found = LanguageMining(rows=len(passages))
+        for start in range(0, len(passages), CHUNK_ROWS):
+            positions = np.arange(start, min(start + CHUNK_ROWS, len(passages)))
+            rows = passages[positions]
+            queries = self.encoder.encode(self._questions(rows, query_langs[rows]), "query",
+                                          batch_size=self.options.batch_size)
+            sharing = int(counts[np.searchsorted(unique, keys[rows])].max())  # rows excluded for a query, at most
+            scores, candidates = index.search(queries, min(self.options.window + sharing, len(passages)))
+            excluded = (candidates < 0) | (passage_keys[np.maximum(candidates, 0)] == keys[rows][:, None])
+            positive = np.einsum("ij,ij->i", queries, index.reconstruct_batch(positions))
+            chosen = select_negatives(scores, excluded, positive, self.options)
+            picked = np.take_along_axis(candidates, np.maximum(chosen, 0), axis=1)
+            out[rows] = np.where(chosen >= 0, passages[np.maximum(picked, 0)], -1)
+            found.short += int((chosen < 0).any(axis=1).sum())
+            self.corpus.release_pages()
+        out.flush()
+        return out, found
+
+    def _index(self, passages: np.ndarray, lang: str) -> Any:
+        """A FAISS inner-product index over the passages of ``lang``, encoded chunk by chunk."""
+        import faiss
+
+        index = None
+        for start in range(0, len(passages), CHUNK_ROWS):
+            vectors = self.encoder.encode(self._passages(passages[start : start + CHUNK_ROWS], lang), "passage",
+                                          batch_size=self.options.batch_size)
+            index = index or faiss.IndexFlatIP(vectors.shape[1])
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return index
+
+    def _query_languages(self, lang: str) -> np.ndarray:
+        """Per row, the language its query is asked in: ``lang`` where the row has a question in it, else the
+        first of the corpus's languages it has one in (every row has a question in some language)."""
+        languages = list(self.corpus.languages)
+        chosen = np.full(len(self.corpus), -1, dtype=np.int64)
+        for index in [*reversed(range(len(languages))), languages.index(lang)]:
+            chosen[self.corpus.has("question", languages[index])] = index
+        return chosen
+
+    def _questions(self, rows: np.ndarray, langs: np.ndarray) -> list[str]:
+        out: list[str] = [""] * len(rows)
+        for lang in np.unique(langs).tolist():
+            where = np.flatnonzero(langs == lang)
+            texts = self.corpus.texts("question", self.corpus.languages[lang], rows[where])
+            for position, text in zip(where.tolist(), texts, strict=True):
+                out[position] = text
+        return out
+
+    def _passages(self, rows: np.ndarray, lang: str) -> list[str]:
+        """The answers of ``rows`` in ``lang`` as encoded and stored (followed by their paragraph with context)."""
+        answers = self.corpus.texts("answer", lang, rows)
+        if not self.options.with_context:
+            return answers  # type: ignore[return-value]
+        contexts = self.corpus.texts("context", lang, rows)
+        return [passage_input(a, c) for a, c in zip(answers, contexts, strict=True)]  # type: ignore[arg-type]
+
+    def _records(self, rows: np.ndarray, mined: dict[str, np.ndarray]) -> list[ParallelQA]:
+        """The corpus's ``rows`` as records, their negatives in the mined languages replaced by the mined ones."""
+        corpus = self.corpus
+        fields = {field: {lang: corpus.texts(field, lang, rows) for lang in corpus.languages}
+                  for field in TEXT_FIELDS}
+        negatives = {lang: corpus.negatives(lang, rows) for lang in corpus.languages if lang not in mined}
+        for lang, chosen in mined.items():
+            picked = np.asarray(chosen[rows])
+            texts = iter(self._passages(picked[picked >= 0], lang))
+            negatives[lang] = [[next(texts) for _ in range(int((row >= 0).sum()))] for row in picked]
+        records = []
+        for i, (identifier, group) in enumerate(zip(corpus.ids(rows), corpus.groups(rows), strict=True)):
+            present = {field: {lang: texts[i] for lang, texts in by_lang.items() if texts[i] is not None}
+                       for field, by_lang in fields.items()}
+            records.append(ParallelQA(identifier, present["question"], present["answer"], present["context"], group,
+                                      {lang: tuple(found[i]) for lang, found in negatives.items() if found[i]}))
+        return records
+
+
+def mine_negatives(corpus: PreparedCorpus, encoder: Encoder, output: str | Path, options: MiningOptions, *,
+                   on_stage: Callable[[str], None] | None = None) -> tuple[PreparedCorpus, dict[str, Any]]:
+    """Write ``corpus`` with mined hard negatives to ``output`` (see the module docstring).
+
+    Returns:
+        The new corpus and its manifest's ``mining`` entry (model, options, per-language counts).
+
+    Raises:
+        UsageError: bad options, or ``output`` is the corpus itself or a folder holding something else.
+    """
+    options.check()
+    if Path(output).resolve() == Path(corpus.folder).resolve():
+        raise UsageError(f"{output}: write the mined corpus to another folder than the one it is read from")
+    source = MinedCorpusSource(corpus, encoder, options, on_stage)
+    mined = prepare_corpus([source], output, extra=lambda: {"mining": source.provenance()})
+    return mined, mined.manifest["mining"]
