@@ -40,88 +40,10 @@ from polyret.data.prepare import prepare_corpus
 from polyret.data.records import ParallelQA, passage_input
 from polyret.errors import UsageError
 from polyret.models.protocol import Encoder
+from polyret.training.negative_selection import MiningOptions, select_negatives
 
 CHUNK_ROWS = 4096
 """Queries searched (and rows written) at once."""
-
-
-@dataclass(frozen=True)
-class MiningOptions:
-    """How negatives are picked, as in sentence-transformers' ``mine_hard_negatives`` ("top" sampling).
-
-    Candidates are the nearest answers in the language, best first, without the excluded rows. Those scoring above
-    ``max_score``, below ``min_score``, or too close to the row's own answer (``score + absolute_margin >
-    positive``, ``score > positive - |positive| * relative_margin``) are dropped; of the rest, ranked by score, the
-    first ``range_min`` are skipped and the next ones up to rank ``range_max`` are kept, ``num_negatives`` at most.
-
-    Attributes:
-        num_negatives: negatives per row and language.
-        range_min: surviving candidates skipped first (likely unlabelled positives).
-        range_max: rank up to which candidates are considered (``None``: ``range_min + num_negatives``, or
-            ``range_min + 10 * num_negatives`` when a score filter is set, as sentence-transformers derives it).
-        absolute_margin / relative_margin / max_score / min_score: the score filters above (``None``: off).
-        with_context: encode and store an answer followed by its paragraph (as training with ``with_context``).
-        batch_size: texts per encoder batch.
-    """
-
-    num_negatives: int = 3
-    range_min: int = 0
-    range_max: int | None = None
-    absolute_margin: float | None = None
-    relative_margin: float | None = None
-    max_score: float | None = None
-    min_score: float | None = None
-    with_context: bool = True
-    batch_size: int = 32
-
-    @property
-    def window(self) -> int:
-        """``range_max`` resolved."""
-        if self.range_max is not None:
-            return self.range_max
-        filtered = any(v is not None for v in (self.absolute_margin, self.relative_margin, self.max_score,
-                                               self.min_score))
-        return self.range_min + self.num_negatives * (10 if filtered else 1)
-
-    def check(self) -> None:
-        """Raise :class:`UsageError` for options that cannot give ``num_negatives`` negatives."""
-        if self.num_negatives < 1 or self.range_min < 0 or self.batch_size < 1:
-            raise UsageError("num_negatives and batch_size must be at least 1, range_min at least 0")
-        if self.num_negatives > self.window - self.range_min:
-            raise UsageError(f"cannot mine {self.num_negatives} negatives between range_min {self.range_min} and "
-                             f"range_max {self.window} (raise range_max or lower range_min / num_negatives)")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The options with ``range_max`` resolved, for the manifest."""
-        return {**dataclasses.asdict(self), "range_max": self.window}
-
-
-def select_negatives(scores: np.ndarray, excluded: np.ndarray, positive: np.ndarray, options: MiningOptions
-                     ) -> np.ndarray:
-    """Per query, the positions (into its candidate list) of the negatives to keep, ``-1`` padded.
-
-    Args:
-        scores: ``(queries, k)`` candidate scores, best first (as FAISS returns them).
-        excluded: ``(queries, k)`` candidates that may never be negatives (the query's own answer key, padding).
-        positive: ``(queries,)`` the score of each query's own answer.
-        options: the filters and ranks (:class:`MiningOptions`).
-    """
-    keep = ~excluded & np.isfinite(scores)
-    if options.absolute_margin is not None:
-        keep &= scores + options.absolute_margin <= positive[:, None]
-    if options.relative_margin is not None:
-        keep &= scores <= (positive - np.abs(positive) * options.relative_margin)[:, None]
-    if options.max_score is not None:
-        keep &= scores <= options.max_score
-    if options.min_score is not None:
-        keep &= scores >= options.min_score
-    rank = np.cumsum(keep, axis=1) - 1  # rank among the candidates that survive the filters
-    stop = min(options.window, options.range_min + options.num_negatives)
-    keep &= (rank >= options.range_min) & (rank < stop)
-    out = np.full((len(scores), options.num_negatives), -1, dtype=np.int64)
-    query, column = np.nonzero(keep)
-    out[query, rank[query, column] - options.range_min] = column
-    return out
 
 
 @dataclass
