@@ -98,32 +98,57 @@ class MinedCorpusSource:
 
     def _mine(self, lang: str, target: Path) -> tuple[np.ndarray, LanguageMining]:
         """Mine ``lang`` into an array on disk at ``target``: per corpus row, ``num_negatives`` rows or ``-1``."""
-        passages = np.flatnonzero(self.corpus.has("answer", lang))
-        index = self._index(passages, lang)
-        keys = np.asarray(self.corpus.answer_keys())
-        passage_keys = keys[passages]
-        unique, counts = np.unique(passage_keys, return_counts=True)
+        rows = np.flatnonzero(self.corpus.has("answer", lang))
+        first = self._first_with_same_passage(rows, lang)
+        candidates = rows[first == np.arange(len(rows))]  # one row per distinct passage text
+        index = self._index(candidates, lang)
+        own = np.searchsorted(candidates, rows[first])  # where each row's own passage is in the index
         out = np.lib.format.open_memmap(target, mode="w+", dtype=np.int64,
                                         shape=(len(self.corpus), self.options.num_negatives))
         out[:] = -1
         query_langs = self._query_languages(lang)
-        found = LanguageMining(rows=len(passages))
-        for start in range(0, len(passages), CHUNK_ROWS):
-            positions = np.arange(start, min(start + CHUNK_ROWS, len(passages)))
-            rows = passages[positions]
-            queries = self.encoder.encode(self._questions(rows, query_langs[rows]), "query",
+        found = LanguageMining(rows=len(rows))
+        for start in range(0, len(rows), CHUNK_ROWS):
+            chunk = slice(start, start + CHUNK_ROWS)
+            queries = self.encoder.encode(self._questions(rows[chunk], query_langs[rows[chunk]]), "query",
                                           batch_size=self.options.batch_size)
-            sharing = int(counts[np.searchsorted(unique, keys[rows])].max())  # rows excluded for a query, at most
-            scores, candidates = index.search(queries, min(self.options.window + sharing, len(passages)))
-            excluded = (candidates < 0) | (passage_keys[np.maximum(candidates, 0)] == keys[rows][:, None])
-            positive = np.einsum("ij,ij->i", queries, index.reconstruct_batch(positions))
-            chosen = select_negatives(scores, excluded, positive, self.options)
-            picked = np.take_along_axis(candidates, np.maximum(chosen, 0), axis=1)
-            out[rows] = np.where(chosen >= 0, passages[np.maximum(picked, 0)], -1)
-            found.short += int((chosen < 0).any(axis=1).sum())
+            positive = np.einsum("ij,ij->i", queries, index.reconstruct_batch(own[chunk]))
+            out[rows[chunk]] = self._search(index, candidates, rows[chunk], queries, positive)
+            found.short += int((out[rows[chunk]] < 0).any(axis=1).sum())
             self.corpus.release_pages()
         out.flush()
         return out, found
+
+    def _search(self, index: Any, candidates: np.ndarray, rows: np.ndarray, queries: np.ndarray,
+                positive: np.ndarray) -> np.ndarray:
+        """The negatives (corpus rows, ``-1`` padded) of ``rows``: the nearest candidates, without those sharing the
+        row's answer key, picked by :func:`select_negatives`."""
+        keys = np.asarray(self.corpus.answer_keys())
+        candidate_keys = keys[candidates]
+        unique, counts = np.unique(candidate_keys, return_counts=True)
+        found = np.searchsorted(unique, keys[rows])
+        shared = counts[np.minimum(found, len(unique) - 1)] * (unique[np.minimum(found, len(unique) - 1)] == keys[rows])
+        depth = min(self.options.window + int(shared.max()), len(candidates))  # room for the excluded ones
+        scores, nearest = index.search(queries, depth)
+        excluded = (nearest < 0) | (candidate_keys[np.maximum(nearest, 0)] == keys[rows][:, None])
+        chosen = select_negatives(scores, excluded, positive, self.options)
+        picked = np.take_along_axis(nearest, np.maximum(chosen, 0), axis=1)
+        return np.where(chosen >= 0, candidates[np.maximum(picked, 0)], -1)
+
+    def _first_with_same_passage(self, rows: np.ndarray, lang: str) -> np.ndarray:
+        """Per position in ``rows``, the first position holding the same passage text in ``lang`` (its own where
+        the text is unique). Equal texts share an answer key, so only rows sharing a key are read."""
+        keys = np.asarray(self.corpus.answer_keys())[rows]
+        first = np.arange(len(rows))
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        shared = np.flatnonzero(counts[inverse] > 1)
+        seen: dict[tuple[int, bytes], int] = {}
+        for start in range(0, len(shared), CHUNK_ROWS):
+            positions = shared[start : start + CHUNK_ROWS]
+            for position, text in zip(positions.tolist(), self._passages(rows[positions], lang), strict=True):
+                digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+                first[position] = seen.setdefault((int(keys[position]), digest), position)
+        return first
 
     def _index(self, passages: np.ndarray, lang: str) -> Any:
         """A FAISS inner-product index over the passages of ``lang``, encoded chunk by chunk."""

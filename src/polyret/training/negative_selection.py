@@ -2,8 +2,9 @@
 
 :class:`MiningOptions` holds the options (``polyret data mine-negatives`` has one flag per field) and
 :func:`select_negatives` applies them to FAISS results, vectorised over a chunk of queries. The order of the steps
-is ``mine_hard_negatives``'s: excluded candidates and the score filters first, then ``range_min`` / ``range_max``
-over the ranks of the candidates that are left, then the ``num_negatives`` best ("top" sampling).
+is ``mine_hard_negatives``'s: the ``range_max`` nearest candidates that are not excluded, then the score filters,
+then ``range_min`` over the ranks of the candidates that are left, then the ``num_negatives`` best ("top"
+sampling).
 
 Relations:
     :mod:`polyret.training.mining` searches the candidates and calls :func:`select_negatives` per chunk.
@@ -25,10 +26,11 @@ from polyret.schema import Check, at_least, check_ranges
 class MiningOptions:
     """How negatives are picked, as in sentence-transformers' ``mine_hard_negatives`` ("top" sampling).
 
-    Candidates are the nearest answers in the language, best first, without the excluded rows. Those scoring above
+    Candidates are the ``range_max`` nearest answers in the language that may be negatives (the excluded rows do
+    not count), best first. Those scoring above
     ``max_score``, below ``min_score``, or too close to the row's own answer (``score + margin > positive``,
     ``score > positive - |positive| * relative_margin``) are dropped; of the rest, ranked by score, the
-    first ``range_min`` are skipped and the next ones up to rank ``range_max`` are kept, ``num_negatives`` at most.
+    first ``range_min`` are skipped and the next ``num_negatives`` are kept (fewer when fewer are left).
 
     Attributes:
         num_negatives: negatives per row and language.
@@ -89,6 +91,7 @@ def select_negatives(scores: np.ndarray, excluded: np.ndarray, positive: np.ndar
         options: the filters and ranks (:class:`MiningOptions`).
     """
     keep = ~excluded & np.isfinite(scores)
+    keep &= np.cumsum(keep, axis=1) <= options.window  # the range_max nearest candidates that may be negatives
     if options.margin is not None:
         keep &= scores + options.margin <= positive[:, None]
     if options.relative_margin is not None:
@@ -98,8 +101,7 @@ def select_negatives(scores: np.ndarray, excluded: np.ndarray, positive: np.ndar
     if options.min_score is not None:
         keep &= scores >= options.min_score
     rank = np.cumsum(keep, axis=1) - 1  # rank among the candidates that survive the filters
-    stop = min(options.window, options.range_min + options.num_negatives)
-    keep &= (rank >= options.range_min) & (rank < stop)
+    keep &= (rank >= options.range_min) & (rank < options.range_min + options.num_negatives)
     out = np.full((len(scores), options.num_negatives), -1, dtype=np.int64)
     query, column = np.nonzero(keep)
     out[query, rank[query, column] - options.range_min] = column
