@@ -126,9 +126,9 @@ class MinedCorpusSource:
         keys = np.asarray(self.corpus.answer_keys())
         candidate_keys = keys[candidates]
         unique, counts = np.unique(candidate_keys, return_counts=True)
-        found = np.searchsorted(unique, keys[rows])
-        shared = counts[np.minimum(found, len(unique) - 1)] * (unique[np.minimum(found, len(unique) - 1)] == keys[rows])
-        depth = min(self.options.window + int(shared.max()), len(candidates))  # room for the excluded ones
+        at = np.minimum(np.searchsorted(unique, keys[rows]), len(unique) - 1)
+        shared = np.where(unique[at] == keys[rows], counts[at], 0)  # candidates excluded for each row
+        depth = min(self.options.window + int(shared.max()), len(candidates))
         scores, nearest = index.search(queries, depth)
         excluded = (nearest < 0) | (candidate_keys[np.maximum(nearest, 0)] == keys[rows][:, None])
         chosen = select_negatives(scores, excluded, positive, self.options)
