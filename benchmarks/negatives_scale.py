@@ -17,6 +17,7 @@ Each measurement runs in a fresh subprocess and reports its wall time and peak R
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -25,16 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from train_scale_sampler import rss_bytes  # benchmarks/ is the script's folder, first on sys.path
+
 REPO = Path(__file__).resolve().parents[1]
 LANGS = ("de", "en", "fr")
 TINY_TEXTS = [f"question {i} about subject {i % 13} and answer {i % 7} in words {lang}" for i in range(200)
               for lang in LANGS]
-
-
-def rss_bytes() -> tuple[int, int]:
-    """Current and peak resident set size of this process."""
-    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
-    return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
 
 
 def write_corpus(size: int, folder: Path) -> Path:
@@ -64,11 +61,12 @@ def mine(corpus: Path, model: Path, output: Path, negatives: int) -> dict:
     opened = PreparedCorpus.open(corpus)
     encoder = get_encoder(model, backend=InferenceBackend("torch", "fp32"))
     base, _ = rss_bytes()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     mined, report = mine_negatives(opened, encoder, output, MiningOptions(num_negatives=negatives, batch_size=64))
     seconds = time.perf_counter() - started
     _, peak = rss_bytes()
-    return {"rows": len(opened), "seconds": seconds, "rows_per_s": len(opened) / seconds,
+    return {"rows": len(opened), "seconds": seconds, "cpu_s": time.process_time() - cpu,
+            "rows_per_s": len(opened) / seconds,
             "peak_rss_gib": peak / 2**30, "peak_rise_gib": (peak - base) / 2**30,
             "short": {lang: found["short"] for lang, found in report["languages"].items()}}
 
@@ -89,12 +87,7 @@ def batches(corpus: Path, negatives: int, count: int, batch_size: int) -> dict:
     texts.__getitems__(next(stream))
     first_batch_s = time.perf_counter() - started
     started = time.perf_counter()
-    done = 0
-    for batch in stream:
-        texts.__getitems__(batch)
-        done += 1
-        if done == count:
-            break
+    done = sum(len(texts.__getitems__(batch)) > 0 for batch in itertools.islice(stream, count))
     seconds = time.perf_counter() - started
     kept, peak = rss_bytes()
     read = done * batch_size * (2 + negatives)
@@ -143,6 +136,7 @@ def main() -> None:
             mined_folder = str(Path(tmp) / f"mined-{size}")
             mined = run_child("mine", corpus, model, mined_folder, str(args.negatives))
             print(f"mine   {size:>9,} rows x {len(LANGS)} languages: {mined['seconds']:8.1f} s "
+                  f"(cpu {mined['cpu_s']:.0f} s)"
                   f"({mined['rows_per_s']:.0f} rows/s), peak RSS {mined['peak_rss_gib']:.2f} GiB "
                   f"(rise {mined['peak_rise_gib']:.2f}), short {mined['short']}", flush=True)
             plain = run_child("batches", corpus, "0", str(args.batches), str(args.batch_size))

@@ -174,3 +174,15 @@ def test_the_command_writes_a_corpus_with_its_provenance(corpus, tmp_path, cli, 
     assert mined.manifest["sources"][0]["kind"] == "mined" and mined.digest != corpus.digest
     assert mined.negative_counts("de").tolist() == [2] * len(corpus)
     assert "de: 30 rows mined" in result.out
+
+
+def test_a_mined_corpus_trains_with_its_negatives_and_the_plain_one_is_refused(corpus, tmp_path, cli,
+                                                                                tiny_model_dir):
+    assert cli("data", "mine-negatives", corpus.folder, "--model", tiny_model_dir, "-o", tmp_path / "mined",
+               "--num-negatives", "2", "--backend", "torch").code == 0
+    common = ("--model", tiny_model_dir, "--batch-size", "4", "--max-steps", "1", "--hard-negatives", "2")
+    refused = cli("train", "--data", corpus.folder, "-o", tmp_path / "plain", *common)
+    assert refused.code == 2 and f"{corpus.folder}: hard_negatives 2" in refused.err and "30 in de" in refused.err
+    trained = cli("train", "--data", tmp_path / "mined", "-o", tmp_path / "run", *common)
+    assert trained.code == 0, trained.err
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["hard_negatives"] == 2
