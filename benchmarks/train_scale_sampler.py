@@ -61,6 +61,9 @@ class SyntheticColumns:
     def negatives(self, lang: str, rows: Sequence[int] | np.ndarray) -> list[list[str]]:
         return [[] for _ in rows]
 
+    def negative_counts(self, lang: str) -> np.ndarray:
+        return np.zeros(self.size, dtype=np.int64)
+
 
 def synthetic_text(field: str, lang: str, row: int) -> str:
     """A question (60 characters), answer (200) or paragraph (400) of ``row`` in ``lang``."""

@@ -4,19 +4,20 @@ training corpus."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from polyret import settings
-from polyret.cli.console import console, styled, text_column
-from polyret.cli.options import DataDirOption
+from polyret.cli.console import console, styled, text_column, warn
+from polyret.cli.options import DataDirOption, config_options
 from polyret.data import registry
 from polyret.data.check import check_file
 from polyret.data.user_tasks import FORMATS
 from polyret.errors import DataError, UsageError
+from polyret.training.negative_selection import MiningOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +28,7 @@ def register(app: typer.Typer) -> None:
     group.command("verify")(verify)
     group.command("check")(check)
     group.command("prepare")(prepare)
+    group.command("mine-negatives")(mine_negatives)
     app.add_typer(group, name="data")
 
 
@@ -136,6 +138,49 @@ def prepare(
                                 on_record=lambda rows: progress.update(task, completed=rows))
     console.print(f"{output}: {len(corpus):,} rows, languages {', '.join(corpus.languages)}, "
                   f"{len(corpus.manifest['shards'])} shard(s), digest {corpus.digest[:12]}")
+
+
+@config_options(MiningOptions)
+def mine_negatives(
+    corpus: Annotated[Path, typer.Argument(help="A prepared corpus (polyret data prepare).")],
+    model: Annotated[str, typer.Option(help="Encoder: model directory, Hub name or alias (multilingual-e5-small).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The new corpus folder (replaced if it holds a "
+                                         "prepared corpus; not CORPUS itself).")],
+    device: Annotated[str | None, typer.Option(help="Torch device (cpu, cuda, ...); default: automatic.")] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="Encoding backend: torch, onnx or openvino (default: openvino bf16 when "
+                                 "installed, else torch fp32).")
+    ] = None,
+    precision: Annotated[str | None, typer.Option(help="fp32 or bf16 (default: bf16 with openvino, else fp32).")]
+    = None,
+    *,
+    overrides: dict[str, Any],
+) -> None:
+    """Mine hard negatives for every row of CORPUS with an encoder and FAISS, per language, into a new corpus.
+
+    A row's negatives in language Y are the answers in Y nearest to its question that share no answer with it
+    (never its own answer, a translation of it, or a text sharing its answer key), picked with the options of
+    sentence-transformers' mine_hard_negatives. Train on them with --hard-negatives K. See docs/data.md.
+    """
+    from polyret.cli.debias import reference_backend
+    from polyret.data.corpus import PreparedCorpus
+    from polyret.models.encoders import get_encoder
+    from polyret.schema import build_dataclass
+    from polyret.training.mining import mine_negatives as mine  # torch and faiss: only this command needs them
+
+    options = build_dataclass(MiningOptions, overrides)
+    options.check()
+    source = PreparedCorpus.open(corpus)
+    encoder = get_encoder(model, device=device, backend=reference_backend(backend, precision, device), warn=warn)
+    with Progress(SpinnerColumn(), text_column("{task.description}"), console=console, transient=True) as progress:
+        task = progress.add_task(f"mine {corpus}", total=None)
+        mined, report = mine(source, encoder, output, options,
+                             on_stage=lambda line: progress.update(task, description=line))
+    for lang, found in report["languages"].items():
+        short = f", {found['short']:,} with fewer than {options.num_negatives}" if found["short"] else ""
+        console.print(f"  {lang}: {found['rows']:,} rows mined{short}")
+    console.print(f"{output}: {len(mined):,} rows with up to {options.num_negatives} mined negatives per language "
+                  f"({model}), digest {mined.digest[:12]}")
 
 
 def _progress() -> Progress:

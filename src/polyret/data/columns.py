@@ -58,6 +58,10 @@ class QuestionColumns(Protocol):
         """Hard-negative passages in ``lang`` of ``rows`` (empty lists where there are none)."""
         ...
 
+    def negative_counts(self, lang: str) -> np.ndarray:
+        """``int64`` per row: how many hard negatives the row has in ``lang`` (no text is read)."""
+        ...
+
 
 class InMemoryColumns:
     """:class:`QuestionColumns` over a ``list[ParallelQA]``: row ``i`` is ``records[i]``; nothing is copied.
@@ -107,8 +111,11 @@ class InMemoryColumns:
         return [_field(self.records[int(row)], field).get(lang) for row in rows]
 
     def negatives(self, lang: str, rows: Sequence[int] | np.ndarray) -> list[list[str]]:
-        """``ParallelQA`` holds no hard negatives: an empty list per row."""
-        return [[] for _ in rows]
+        return [list(self.records[int(row)].negatives.get(lang, ())) for row in rows]
+
+    def negative_counts(self, lang: str) -> np.ndarray:
+        return np.fromiter((len(record.negatives.get(lang, ())) for record in self.records), dtype=np.int64,
+                           count=len(self.records))
 
 
 def as_columns(data: Sequence[ParallelQA] | QuestionColumns, source: str = "training data") -> QuestionColumns:

@@ -108,6 +108,13 @@ class ShardBatches:
         parts = [_valid(batch, name) for batch in self.batches]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
+    def list_lengths(self, name: str) -> np.ndarray:
+        """``int64`` per row: the length of list column ``name`` there (0 where null or where a shard lacks it)."""
+        parts = [batch.column(name).value_lengths().fill_null(0).to_numpy().astype(np.int64)
+                 if name in batch.schema.names else np.zeros(batch.num_rows, dtype=np.int64)
+                 for batch in self.batches]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
     def take(self, name: str, rows: Sequence[int] | np.ndarray) -> list[Any]:
         """Values of column ``name`` at ``rows`` in their order, reading only those rows' batches."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
@@ -204,6 +211,10 @@ class PreparedCorpus:
     def negatives(self, lang: str, rows: Sequence[int] | np.ndarray) -> list[list[str]]:
         """Hard-negative passages in ``lang`` of ``rows`` (empty lists where there are none)."""
         return [found or [] for found in self._batches.take(column_name("negatives", lang), rows)]
+
+    def negative_counts(self, lang: str) -> np.ndarray:
+        """``int64`` per row: how many hard negatives the row has in ``lang`` (read from the list offsets alone)."""
+        return self._batches.list_lengths(column_name("negatives", lang))
 
     def release_pages(self) -> None:
         """Drop the shard pages mapped so far from this process's resident memory (see ShardBatches)."""

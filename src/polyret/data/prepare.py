@@ -55,6 +55,7 @@ def prepare_corpus(
     rows_per_shard: int = ROWS_PER_SHARD,
     batch_rows: int = BATCH_ROWS,
     on_record: Callable[[int], None] | None = None,
+    extra: Callable[[], dict[str, Any]] | None = None,
 ) -> PreparedCorpus:
     """Read ``sources`` in order into one prepared corpus at ``output`` (replacing a corpus already there).
 
@@ -64,6 +65,8 @@ def prepare_corpus(
         rows_per_shard: rows per Arrow shard file.
         batch_rows: rows per record batch, what is held in memory at once.
         on_record: called with the number of rows written so far, every ``batch_rows`` rows.
+        extra: called once the sources were read; its entries are added to the manifest (e.g. how a derived
+            corpus was made).
 
     Raises:
         UsageError: no source, or ``output`` is a file or a folder holding something other than a corpus.
@@ -93,7 +96,7 @@ def prepare_corpus(
         write_json(staging / MANIFEST, {
             "format": FORMAT, "format_version": FORMAT_VERSION, "digest": _corpus_digest(described),
             "rows": written.rows, "languages": written.languages, "columns": written.columns,
-            "shards": written.shards, "sources": described, "settings": settings,
+            "shards": written.shards, "sources": described, "settings": settings, **(extra() if extra else {}),
         })
         _swap_into_place(staging, output)
     except BaseException:

@@ -60,6 +60,10 @@ class TrainConfig:
         alignment_weight: weight of the parallel-query alignment term (0: none): a symmetric KL between the score
             distributions of each query and its translation over the batch's passages
             (:class:`~polyret.training.language_losses.ParallelQueryAlignmentLoss`).
+        hard_negatives: hard negatives per pair added to the loss (0: in-batch negatives alone): the first ``k``
+            of the row's ``negatives`` in the passage's language (a cross-lingual pair, query in X and passage in
+            Y, takes them in Y), extra candidate columns of the InfoNCE loss. Training refuses to start when a
+            usable row has fewer than ``k`` there (``polyret data mine-negatives`` mines them).
         mini_batch_size: texts per forward pass of the gradient-cached loss.
         max_seq_length: truncate inputs to this many tokens (``None``: the model's setting).
         precision: ``auto`` (bf16 or fp16 on a GPU that has it, else fp32), ``fp32``, ``fp16`` or ``bf16``.
@@ -97,6 +101,7 @@ class TrainConfig:
     cached: bool = False
     erasure_weight: float = 0.0
     alignment_weight: float = 0.0
+    hard_negatives: int = 0
     mini_batch_size: int = 32
     max_seq_length: int | None = None
     precision: str = "auto"
@@ -131,6 +136,7 @@ class TrainConfig:
         "scale": greater_than(0),
         "erasure_weight": at_least(0),
         "alignment_weight": at_least(0),
+        "hard_negatives": at_least(0),
         "max_seq_length": at_least(1),
         "languages": distinct(),
         "exclude_languages": distinct(non_empty=False),
@@ -141,7 +147,8 @@ class TrainConfig:
         "logging_steps": at_least(1),
     }
 
-    IDENTITY_NEUTRAL_DEFAULTS: ClassVar[dict[str, Any]] = {"erasure_weight": 0.0, "alignment_weight": 0.0}
+    IDENTITY_NEUTRAL_DEFAULTS: ClassVar[dict[str, Any]] = {"erasure_weight": 0.0, "alignment_weight": 0.0,
+                                                             "hard_negatives": 0}
     """Options added after runs were stored under a hash of their config: at these values they leave a run's
     identity (:meth:`identity`) unchanged, so runs stored before they existed are still found."""
 
@@ -236,9 +243,9 @@ class TrainConfig:
                 f"config key '{prefix}batch_size': must be a multiple of positives_per_query "
                 f"({self.positives_per_query}) with the multi_positive sampler, got {self.batch_size}"
             )
-        if self.symmetric or self.cached:
-            raise UsageError(f"config key '{prefix}sampler': multi_positive has no symmetric or cached loss "
-                             "(use another design with symmetric or cached)")
+        if self.symmetric or self.cached or self.hard_negatives:
+            raise UsageError(f"config key '{prefix}sampler': multi_positive has no symmetric, cached or "
+                             "hard-negative loss (use another design with those options)")
 
 
 def _choices(enum_name: str) -> tuple[str, ...]:

@@ -15,6 +15,24 @@ from polyret.sampling import PairTable
 PREVIEW_PAIRS = 1000
 
 
+def negative_columns(count: int) -> list[str]:
+    """The names of ``count`` hard-negative columns: ``negative_1`` .. ``negative_<count>``."""
+    return [f"negative_{i}" for i in range(1, count + 1)]
+
+
+def missing_negatives(table: PairTable, count: int) -> dict[str, tuple[int, int]]:
+    """Per passage language: how many rows usable as a positive there have fewer than ``count`` hard negatives
+    in it, and the first such row (languages where every row has enough are left out). Reads list lengths only.
+    """
+    missing = {}
+    for index, lang in enumerate(table.languages):
+        usable = table.answers[index] & table.questions.any(axis=0)
+        short = np.flatnonzero(usable & (table.columns.negative_counts(lang) < count))
+        if short.size:
+            missing[lang] = (int(short.size), int(short[0]))
+    return missing
+
+
 class PairTexts(TorchDataset):
     """``texts[code]`` is ``{"query": question in X, "passage": answer in Y}`` of the pair ``code`` of ``table``.
 
@@ -39,20 +57,24 @@ class PairTexts(TorchDataset):
             ``table.languages``), as :class:`~polyret.training.language_losses.LanguageErasureLoss` reads them.
         parallel_queries: add ``parallel_query``, the question in another language (:meth:`parallel_languages`),
             for :class:`~polyret.training.language_losses.ParallelQueryAlignmentLoss`.
+        hard_negatives: add ``negative_1`` .. ``negative_k``: ``k`` hard negatives of the row in the passage's
+            language (:meth:`negative_texts`), the extra columns of ``MultipleNegativesRankingLoss``. Every usable
+            row must have ``k`` of them there (:func:`missing_negatives` counts those that do not).
     """
 
     def __init__(
         self, table: PairTable, *, with_context: bool, group_labels: bool = False, language_labels: bool = False,
-        parallel_queries: bool = False,
+        parallel_queries: bool = False, hard_negatives: int = 0,
     ) -> None:
         self.table = table
         self.with_context = with_context
         self.group_labels = group_labels
         self.language_labels = language_labels
         self.parallel_queries = parallel_queries
+        self.hard_negatives = hard_negatives
         labelled = group_labels or language_labels
-        self.column_names = ["query", "passage", *(["parallel_query"] if parallel_queries else []),
-                             *(["label"] if labelled else [])]
+        self.column_names = ["query", "passage", *negative_columns(hard_negatives),
+                             *(["parallel_query"] if parallel_queries else []), *(["label"] if labelled else [])]
 
     def __len__(self) -> int:
         return len(self.table)
@@ -68,6 +90,9 @@ class PairTexts(TorchDataset):
             contexts = self._texts("context", rows, passage)
             passages = [passage_input(text, context) for text, context in zip(passages, contexts, strict=True)]
         items: list[dict[str, Any]] = [{"query": q, "passage": p} for q, p in zip(queries, passages, strict=True)]
+        if self.hard_negatives:
+            for item, chosen in zip(items, self.negative_texts(rows, passage, set(passages)), strict=True):
+                item.update(zip(negative_columns(self.hard_negatives), chosen, strict=True))
         if self.parallel_queries:
             parallel = self._texts("question", rows, self.parallel_languages(rows, query, passage))
             for item, text in zip(items, parallel, strict=True):
@@ -85,6 +110,17 @@ class PairTexts(TorchDataset):
         groups = [[row] for row in rows.tolist()] if self.group_labels else [[] for _ in rows]
         return [[*group, q, p] for group, q, p in zip(groups, query.tolist(), passage.tolist(), strict=True)]
 
+    def negative_texts(self, rows: np.ndarray, passage: np.ndarray, positives: set[str]) -> list[list[str]]:
+        """``hard_negatives`` negatives of each row in its passage's language, in their stored order (hardest
+        first when mined), passing over those that are the positive passage of a pair in the batch (they would
+        be false negatives) while the row has others."""
+        stored = self._texts("negatives", rows, passage)
+        chosen = []
+        for found in stored:
+            clean = [text for text in found if text not in positives]
+            chosen.append((clean + [text for text in found if text in positives])[: self.hard_negatives])
+        return chosen
+
     def parallel_languages(self, rows: np.ndarray, query: np.ndarray, passage: np.ndarray) -> np.ndarray:
         """The language index of each pair's parallel query: the passage's language for a cross-lingual pair
         whose question exists in it, else the next of the question's languages (in ``table.languages`` order,
@@ -97,11 +133,14 @@ class PairTexts(TorchDataset):
         return out
 
     def _texts(self, field: str, rows: np.ndarray, langs: np.ndarray) -> list[Any]:
-        """``field`` of each row in its language, one column read per language."""
+        """``field`` of each row in its language (``negatives``: their list), one column read per language."""
         out: list[Any] = [None] * len(rows)
+        columns = self.table.columns
         for lang in np.unique(langs).tolist():
             where = np.flatnonzero(langs == lang)
-            texts = self.table.columns.texts(field, self.table.languages[lang], rows[where])  # type: ignore[arg-type]
+            name = self.table.languages[lang]
+            texts = (columns.negatives(name, rows[where]) if field == "negatives"
+                     else columns.texts(field, name, rows[where]))  # type: ignore[arg-type]
             for position, text in zip(where.tolist(), texts, strict=True):
                 out[position] = text
         return out

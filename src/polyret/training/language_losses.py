@@ -185,8 +185,9 @@ class ParallelQueryAlignmentLoss(_WrappedRankingLoss):
             term = 1/B * sum_i ( KL(p_i || p'_i) + KL(p'_i || p_i) ) / 2
 
         so a question ranks the batch's passages alike whatever its language (LaKDA's score-distribution
-        alignment, here without a teacher: both sides get gradients). The wrapped loss sees only the query and
-        passage columns; the parallel queries are never candidates. None of the batch designs puts two language
+        alignment, here without a teacher: both sides get gradients). The wrapped loss sees the query and passage
+        columns (and the hard-negative columns, which come between the passage and the parallel query); the
+        parallel queries are never candidates. None of the batch designs puts two language
         versions of one question in a batch (their answers would be false negatives of each other), so the
         translation comes as a column of its own, which works with every design; a row whose question exists in
         no other language repeats its query and adds zero. Scale and similarity are the wrapped loss's.
@@ -238,10 +239,11 @@ class ParallelQueryAlignmentLoss(_WrappedRankingLoss):
         super().__init__(loss, weight, gather_across_devices)
 
     def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None) -> Tensor:
-        if len(embeddings) != 3:
-            raise ValueError(f"Expected (query, passage, parallel query) embeddings, got {len(embeddings)} columns")
-        queries, passages, parallel = embeddings
-        ranking = self.loss.compute_loss_from_embeddings([queries, passages], labels)
+        if len(embeddings) < 3:
+            raise ValueError("Expected (query, passage, [hard negatives...,] parallel query) embeddings, got "
+                             f"{len(embeddings)} columns")
+        queries, passages, *negatives, parallel = embeddings
+        ranking = self.loss.compute_loss_from_embeddings([queries, passages, *negatives], labels)
         if self.gather_across_devices:  # this device's queries against every device's passages
             passages = all_gather_with_grad(passages)
         log_p = torch.log_softmax(self.loss.similarity_fct(queries, passages) * self.loss.scale, dim=1)

@@ -49,7 +49,7 @@ from polyret.training.checkpoints import (
     latest_complete_checkpoint,
 )
 from polyret.training.config import TrainConfig
-from polyret.training.dataset import PairTexts
+from polyret.training.dataset import PairTexts, missing_negatives, negative_columns
 from polyret.training.interrupts import StopOnSignal
 from polyret.training.language_losses import LanguageErasureLoss, ParallelQueryAlignmentLoss
 from polyret.training.layout import RunFolder
@@ -122,6 +122,7 @@ def train(
     resume_from = _resume_checkpoint(folder.root, folder.checkpoints, config.resume)
     train_columns = as_columns(train_data)
     table = PairTable(train_columns, languages=config.languages, exclude_languages=config.exclude_languages)
+    _check_negatives(table, config.hard_negatives)
     model, prompts = _prepared_model(config)
     args = _training_arguments(config, folder.checkpoints, prompts, with_eval=eval_data is not None, on_cpu=on_cpu)
     is_main = args.process_index == 0  # under DDP only rank 0 writes the run directory
@@ -140,8 +141,8 @@ def train(
     trainer = LanguageAwareTrainer(
         model=model, args=args, loss=_loss(model, config, gather=args.world_size > 1),
         train_dataset=PairTexts(table, with_context=config.with_context, **columns),
-        eval_dataset=PairTexts(eval_table, with_context=config.with_context, **columns)
-        if eval_table else None,
+        eval_dataset=PairTexts(eval_table, with_context=config.with_context, **{**columns, "hard_negatives": 0})
+        if eval_table else None,  # the validation loss is over in-batch negatives
         callbacks=_callbacks(config, log_callback, stop, progress_bar, with_eval=eval_table is not None,
                              final_checkpoint=final_checkpoint),
         train_sampler=sampler, eval_sampler=eval_sampler,
@@ -167,6 +168,21 @@ def train(
         write_json(folder.summary, summary)
     trainer.accelerator.wait_for_everyone()  # every rank returns once final/ and the summary exist
     return TrainOutcome(folder.root, folder.final, steps, summary, model)
+
+
+def _check_negatives(table: PairTable, count: int) -> None:
+    """Refuse to train with ``count`` hard negatives per pair when a usable row lacks them in a passage language
+    (training would otherwise mix pairs with and without them); naming how many rows lack them, and where."""
+    if not count:
+        return
+    missing = missing_negatives(table, count)
+    if missing:
+        first_lang, (_, first_row) = next(iter(missing.items()))
+        counts = ", ".join(f"{rows:,} in {lang}" for lang, (rows, _) in missing.items())
+        raise UsageError(
+            f"{table.columns.source}: hard_negatives {count}: questions with fewer than {count} hard negatives in "
+            f"a passage language: {counts} (first: id {table.columns.ids([first_row])[0]!r} in {first_lang}); "
+            "mine them with `polyret data mine-negatives`, lower hard_negatives, or leave those languages out")
 
 
 def _prepared_model(config: TrainConfig) -> tuple[SentenceTransformer, dict[str, str]]:
@@ -357,7 +373,7 @@ def _training_arguments(
         use_cpu=on_cpu and (torch.cuda.is_available() or _ddp_on_cpu() or precision == "bf16"),  # see _on_cpu
         fp16=precision == "fp16",
         bf16=precision == "bf16",
-        prompts={**prompts, "parallel_query": prompts["query"]} if config.alignment_weight else prompts,
+        prompts=_column_prompts(prompts, config),
         logging_steps=config.logging_steps,
         logging_nan_inf_filter=False,
         save_strategy="steps",
@@ -373,6 +389,15 @@ def _training_arguments(
         report_to="none",
         disable_tqdm=True,
     )
+
+
+def _column_prompts(prompts: dict[str, str], config: TrainConfig) -> dict[str, str]:
+    """The prompt of each input column: the parallel query is a query, hard negatives are passages."""
+    columns = dict(prompts)
+    if config.alignment_weight:
+        columns["parallel_query"] = prompts["query"]
+    columns.update(dict.fromkeys(negative_columns(config.hard_negatives), prompts["passage"]))
+    return columns
 
 
 def _ddp_on_cpu() -> bool:
@@ -407,11 +432,12 @@ def _ranking_loss(model: SentenceTransformer, config: TrainConfig, *, gather: bo
     return MultipleNegativesRankingLoss(model, **kwargs)
 
 
-def _loss_columns(config: TrainConfig) -> dict[str, bool]:
+def _loss_columns(config: TrainConfig) -> dict[str, Any]:
     """What the loss reads beyond (query, passage): the group label of ``multi_positive`` (a row's translations),
-    the row's languages for the erasure term, the parallel query for the alignment term."""
+    the row's languages for the erasure term, the parallel query for the alignment term, the hard negatives."""
     return {"group_labels": config.sampler == SamplerKind.MULTI_POSITIVE,
-            "language_labels": config.erasure_weight > 0, "parallel_queries": config.alignment_weight > 0}
+            "language_labels": config.erasure_weight > 0, "parallel_queries": config.alignment_weight > 0,
+            "hard_negatives": config.hard_negatives}
 
 
 def _eval_batches(
