@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 
 import pytest
@@ -14,6 +13,8 @@ from polyret.errors import UsageError
 from polyret.sampling import LanguageBatchSampler, PairTable
 from polyret.training import TrainConfig, train
 from polyret.training.sources import DataSource, as_sources, batch_sampler, pair_tables
+
+from .runs import copy_without_the_end, log_rows
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +28,6 @@ def two_sets(data_dir):
 def _config(model_dir, **changes) -> TrainConfig:
     return TrainConfig(**{"model": str(model_dir), "batch_size": 4, "lr": 2e-3, "warmup_ratio": 0.0,
                           "with_context": False, "save_steps": 2, "sampler": "hybrid", **changes})
-
-
-def _log(run_dir):
-    return [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
 
 
 def test_one_data_source_draws_what_the_plain_data_draws(two_sets):
@@ -49,7 +46,7 @@ def test_a_mixed_run_logs_and_summarises_batches_per_data_set_and_resumes(tiny_m
     config = _config(tiny_model_dir, max_steps=6, data_mixing="temperature", data_temperature=3.0,
                      languages=["en", "de", "es", "zh"])
     full = train(config, sources, output_dir=tmp_path / "full")
-    log = _log(full.run_dir)
+    log = log_rows(full.run_dir)
     assert [row["step"] for row in log] == list(range(1, 7))
     for row in log:  # every batch from one data set: its ids are of that set only
         ids = {r.id for r in (two_sets[0] if row["data_set"] == "xq0" else two_sets[1])}
@@ -66,14 +63,11 @@ def test_a_mixed_run_logs_and_summarises_batches_per_data_set_and_resumes(tiny_m
                                                                                          ("xq1", 2.0, 16)]
     provenance = json.loads((full.run_dir / "provenance.json").read_text())
     assert set(provenance["train_records_sha256"]) == {"xq0", "xq1"}
-    partial = tmp_path / "partial"
-    shutil.copytree(full.run_dir, partial)
-    shutil.rmtree(partial / "checkpoints" / "checkpoint-6")
-    shutil.rmtree(partial / "final")
+    partial = copy_without_the_end(full.run_dir, tmp_path / "partial", 6)
     resumed = train(config.replace(resume=True), sources, output_dir=partial)
     assert resumed.summary["resumed_from"].endswith("checkpoint-4")
     strip = [{key: row[key] for key in ("step", "plan", "data_set", "examples")} for row in log]
-    assert [{key: row[key] for key in ("step", "plan", "data_set", "examples")} for row in _log(partial)] == strip
+    assert [{key: row[key] for key in ("step", "plan", "data_set", "examples")} for row in log_rows(partial)] == strip
     with pytest.raises(Exception, match="other data"):  # another weight is another batch sequence
         train(config.replace(resume=True), [sources[0], DataSource("xq1", two_sets[1])], output_dir=partial)
 
