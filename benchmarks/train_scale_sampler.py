@@ -12,8 +12,12 @@ the peak RSS rise, and batches/s of drawing plus text resolution over the follow
 - ``records``: this checkout on ``list[ParallelQA]`` (the in-memory adapter), and ``--old REV`` the same records
   through the samplers of git revision ``REV`` (one ``PairRef`` per pair, every pair written into an in-memory
   ``datasets.Dataset``), at the sizes of ``--record-sizes`` only: that code needs about 2.7 GiB at 10 K.
+- ``mixture`` (``--mixture``): the same questions as two data sets of half the size each, through the trainer's
+  path for several data sets (:mod:`polyret.training.sources`: one sampler per data set under a
+  ``SourceMixture``, by size); printed beside ``columns`` with the ratios mixture / one data set.
 
     nice -n 10 python benchmarks/train_scale_sampler.py --sizes 10000 100000 1000000 --old fa9c4c2
+    nice -n 15 python benchmarks/train_scale_sampler.py --sizes 200000 --mixture --batches 2000
 """
 
 from __future__ import annotations
@@ -38,9 +42,9 @@ REPO = Path(__file__).resolve().parents[1]
 class SyntheticColumns:
     """``size`` fully aligned questions in :data:`LANGS`; texts are made when read, so they cost no memory."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, source: str = "") -> None:
         self.size = size
-        self.source = f"synthetic-{size}"
+        self.source = source or f"synthetic-{size}"
         self.languages = LANGS
 
     def __len__(self) -> int:
@@ -92,16 +96,19 @@ def child(kind: str, size: int, design: str, batch_size: int, batches: int) -> d
     from polyret.sampling import LanguageBatchSampler, PairTable
     from polyret.training import dataset as pair_datasets  # imported before the baseline RSS is taken
 
-    data = SyntheticColumns(size) if kind == "columns" else synthetic_records(size)
+    data = SyntheticColumns(size) if kind in ("columns", "mixture") else synthetic_records(size)
     base, _ = rss_bytes()
     started = time.perf_counter()
-    table = PairTable(data)
-    sampler = LanguageBatchSampler(table, batch_size, kind=design, seed=13)
-    fingerprint = sampler.fingerprint
-    if kind == "old":
-        dataset = pair_datasets.build_pair_dataset(table, with_context=True)
+    if kind == "mixture":
+        sampler, dataset = mixture_of_halves(size, design, batch_size)
     else:
-        dataset = pair_datasets.PairTexts(table, with_context=True)
+        table = PairTable(data)
+        sampler = LanguageBatchSampler(table, batch_size, kind=design, seed=13)
+        if kind == "old":
+            dataset = pair_datasets.build_pair_dataset(table, with_context=True)
+        else:
+            dataset = pair_datasets.PairTexts(table, with_context=True)
+    fingerprint = sampler.fingerprint
     stream = sampler.row_batches()
     first = dataset.__getitems__(next(stream))
     first_batch_s = time.perf_counter() - started
@@ -118,6 +125,32 @@ def child(kind: str, size: int, design: str, batch_size: int, batches: int) -> d
             "kept_bytes_per_question": (kept - base) / size, "peak_rise_gib": (peak - base) / 2**30,
             "batches_per_s": rate, "steps_per_epoch": sampler.steps_per_epoch, "fingerprint": fingerprint,
             "first_query": first[0]["query"][:20]}
+
+
+def mixture_of_halves(size: int, design: str, batch_size: int) -> tuple:
+    """The sampler and dataset the trainer builds for two data sets of ``size // 2`` questions each."""
+    from polyret.training import TrainConfig
+    from polyret.training.sources import DataSource, batch_sampler, pair_tables, pair_texts
+
+    sources = [DataSource(name, SyntheticColumns(size // 2, name)) for name in ("first-half", "second-half")]
+    config = TrainConfig(batch_size=batch_size, sampler=design, seed=13)
+    tables = pair_tables(config, sources)
+    sampler = batch_sampler(config, tables, [source.name for source in sources], [1.0, 1.0], world_size=1)
+    return sampler, pair_texts(sampler.table, with_context=True)
+
+
+def print_ratios(rows: list[dict]) -> None:
+    """Per size with both rows: mixture / one data set of the summed size, for time and memory."""
+    by_kind = {(row["kind"], row["size"]): row for row in rows}
+    for (kind, size), mixed in by_kind.items():
+        single = by_kind.get(("columns", size))
+        if kind != "mixture" or single is None:
+            continue
+        print(f"two data sets of {size // 2:,} / one of {size:,}: first batch "
+              f"{mixed['first_batch_s'] / single['first_batch_s']:.2f}x, kept bytes per question "
+              f"{mixed['kept_bytes_per_question'] / single['kept_bytes_per_question']:.2f}x, peak rise "
+              f"{mixed['peak_rise_gib'] / max(single['peak_rise_gib'], 1e-9):.2f}x, batches/s "
+              f"{mixed['batches_per_s'] / single['batches_per_s']:.2f}x", flush=True)
 
 
 def run_child(kind: str, size: int, args: argparse.Namespace, src: Path) -> dict | None:
@@ -143,6 +176,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--record-sizes", type=int, nargs="+", default=[10_000])
     parser.add_argument("--old", help="git revision to compare with (on --record-sizes)")
+    parser.add_argument("--mixture", action="store_true", help="also two data sets of half the size each")
     parser.add_argument("--design", default="hybrid")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--batches", type=int, default=2000, help="batches timed after the first")
@@ -157,7 +191,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         old_src = old_sources(args.old, Path(tmp)) if args.old else None
         for size in args.sizes:
-            kinds = [("columns", REPO / "src")]
+            kinds = [("columns", REPO / "src")] + ([("mixture", REPO / "src")] if args.mixture else [])
             if size in args.record_sizes:
                 kinds += [("records", REPO / "src")] + ([("old", old_src)] if old_src else [])
             for kind, src in kinds:
@@ -168,6 +202,7 @@ def main() -> None:
                           f"{row['kept_bytes_per_question']:9.0f} B/question, peak rise {row['peak_rise_gib']:.2f}"
                           f" GiB, {row['batches_per_s']:8.0f} batches/s, {row['steps_per_epoch']:,} steps/epoch",
                           flush=True)
+    print_ratios(rows)
     print(json.dumps(rows))
 
 

@@ -3,9 +3,9 @@ type is checked, and every value is range-checked, with errors naming the dotted
 (results) are checked against a declared shape (:func:`check_shape`) before any code uses them.
 
 A dataclass declares its fields with types and defaults (``int``/``float``/``str``/``bool``, ``X | None``,
-``list[X]``, ``dict[str, Any]`` or a nested dataclass) and its value ranges in a ``RANGES`` class variable mapping a
-field name to a :class:`Check`. Coercion is the same everywhere: an ``int`` is accepted for a ``float`` (and becomes
-one), a ``bool`` is never an ``int``, and a ``float`` must be finite.
+``list[X]``, ``X | list[X]``, ``dict[str, Any]`` or a nested dataclass) and its value ranges in a ``RANGES`` class
+variable mapping a field name to a :class:`Check`. Coercion is the same everywhere: an ``int`` is accepted for a
+``float`` (and becomes one), a ``bool`` is never an ``int``, and a ``float`` must be finite.
 
 Example:
     >>> @dataclass
@@ -181,8 +181,13 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         options = typing.get_args(hint)
         if value is None and type(None) in options:
             return None
-        (inner,) = [option for option in options if option is not type(None)]
-        return _coerce(value, inner, key)
+        inner = [option for option in options if option is not type(None)]
+        for option in inner[:-1]:  # ``str | list[str]``: the first type the value has
+            try:
+                return _coerce(value, option, key)
+            except UsageError:
+                continue
+        return _coerce(value, inner[-1], key)
     if origin is list:
         (inner,) = typing.get_args(hint)
         if not isinstance(value, list):

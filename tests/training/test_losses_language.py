@@ -168,7 +168,8 @@ def test_identity_leaves_out_the_language_terms_at_their_neutral_value():
     plain = TrainConfig(model="m")
     assert "erasure_weight" not in plain.identity() and "resume" not in plain.identity()
     assert plain.identity() == {k: v for k, v in plain.to_dict().items()
-                                if k not in ("resume", "erasure_weight", "alignment_weight", "hard_negatives")}
+                                 if k not in ("resume", *TrainConfig.IDENTITY_NEUTRAL_DEFAULTS)}
+    assert {"erasure_weight", "alignment_weight", "hard_negatives"} <= set(TrainConfig.IDENTITY_NEUTRAL_DEFAULTS)
     assert plain.replace(erasure_weight=5.0).identity()["erasure_weight"] == 5.0
 
 

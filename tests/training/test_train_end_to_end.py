@@ -20,6 +20,8 @@ from polyret.sampling import LanguageBatchSampler, PairTable
 from polyret.training import TrainConfig, train
 from polyret.training.run_log import RunLogCallback
 
+from .runs import copy_without_the_end
+
 LANGS = ["en", "de", "es"]
 
 
@@ -109,10 +111,7 @@ def test_multi_positive_trains_with_translation_groups_and_resumes_to_the_same_w
     for row in log:  # two questions per batch, each as three consecutive rows (its answer in en, de, es)
         ids = row["examples"]
         assert ids[0] == ids[1] == ids[2] != ids[3] == ids[4] == ids[5]
-    partial_dir = tmp_path / "partial"
-    shutil.copytree(full.run_dir, partial_dir)
-    shutil.rmtree(partial_dir / "checkpoints" / "checkpoint-4")
-    shutil.rmtree(partial_dir / "final")
+    partial_dir = copy_without_the_end(full.run_dir, tmp_path / "partial", 4)
     resumed = train(config.replace(resume=True), records, output_dir=partial_dir)
     assert resumed.summary["resumed_from"].endswith("checkpoint-2")
     assert [row["examples"] for row in _log(partial_dir)] == [row["examples"] for row in log]

@@ -91,7 +91,7 @@ def config_options(cls: type, *, skip: Collection[str] = ()) -> Callable[[Callab
         @functools.wraps(command)
         def wrapper(**kwargs: Any) -> None:
             given = {name: kwargs.pop(name) for name in fields}
-            overrides = {name: comma_list(value) if _is_list(hints[name]) and value is not None else value
+            overrides = {name: _list_value(hints[name], value, name) if _is_list(hints[name]) else value
                          for name, value in given.items() if value is not None}
             command(**kwargs, overrides=overrides)
 
@@ -126,6 +126,21 @@ def _non_none(hint: Any) -> Any:
 
 def _is_list(hint: Any) -> bool:
     return typing.get_origin(_non_none(hint)) is list
+
+
+def _list_value(hint: Any, value: str, name: str) -> list[Any]:
+    """A comma-separated flag value as the list field's items (numbers parsed for a ``list[float]``).
+
+    Raises:
+        UsageError: an item of a number list that is not a number, naming the flag.
+    """
+    items = comma_list(value) or []
+    if typing.get_args(_non_none(hint)) != (float,):
+        return items
+    try:
+        return [float(item) for item in items]
+    except ValueError:
+        raise UsageError(f"--{name.replace('_', '-')}: {value!r} is not a comma-separated list of numbers") from None
 
 
 def _cli_type(hint: Any) -> type:

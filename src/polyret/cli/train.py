@@ -31,8 +31,9 @@ def register(app: typer.Typer) -> None:
 def train_command(
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Run directory (checkpoints, logs, final/).")],
     model: Annotated[str | None, typer.Option(help="Model directory, polyret alias or Hub name.")] = None,
-    data: Annotated[str | None, typer.Option(help="xquad-r, mlqa-r, a QA JSONL file, or a corpus folder of "
-                                                  "`polyret data prepare`.")] = None,
+    data: Annotated[list[str] | None, typer.Option(
+        help="xquad-r, mlqa-r, a QA JSONL file, or a corpus folder of `polyret data prepare`; repeat it to train on "
+             "several data sets, each batch from one (see --data-mixing, --data-weights).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML or TOML file of TrainConfig options.")] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from the newest checkpoint (with the run's config.json).")
@@ -50,15 +51,16 @@ def train_command(
         base = TrainConfig.load(config)
     else:
         base = _run_config(output_dir) if resume else TrainConfig()
-    resolved = base.replace(model=model, data=data, resume=resume or None, **overrides)
+    given_data = (data[0] if len(data) == 1 else data) if data else None
+    resolved = base.replace(model=model, data=given_data, resume=resume or None, **overrides)
     if not resolved.model or not resolved.data:
         raise UsageError("give --model and --data (or set model and data in --config)")
     check_output_dir(output_dir, written_by=(CONFIG_FILE, TRAIN_LOG_FILE, CHECKPOINTS_DIR))
-    records = _load_data(resolved.data, resolved.languages, data_dir)
     from polyret.training.trainer import train  # torch and friends load here, not at CLI start-up
 
+    train_data = _training_data(resolved, data_dir)
     try:
-        outcome = train(resolved, records, output_dir=output_dir, progress=True, device=device)
+        outcome = train(resolved, train_data, output_dir=output_dir, progress=True, device=device)
     except TrainingInterrupted as exc:
         exc.hint = f"Resume with: polyret train --output-dir {shlex.quote(str(exc.run_dir or output_dir))} --resume"
         raise
@@ -67,8 +69,11 @@ def train_command(
         return
     console.print(
         f"trained {outcome.steps} steps in {summary['wall_time_s']} s; plans {summary['plan_counts']}; "
-        f"unused pairs per epoch {summary['unused_pairs_per_epoch']}\nmodel: {outcome.model_dir}"
+        f"unused pairs per epoch {summary['unused_pairs_per_epoch']}"
     )
+    for name, batches in summary.get("data_set_batches", {}).items():
+        console.print(f"data set {name}: {batches} batches, plans {summary['data_set_plan_counts'][name]}")
+    console.print(f"model: {outcome.model_dir}")
 
 
 def _run_config(output_dir: Path) -> TrainConfig:
@@ -78,6 +83,17 @@ def _run_config(output_dir: Path) -> TrainConfig:
     except UsageError as exc:
         exc.hint = "To start a new run there, give --config or --model and --data without --resume"
         raise
+
+
+def _training_data(config: TrainConfig, data_dir: Path | None) -> list[ParallelQA] | PreparedCorpus | list[Any]:
+    """The data of ``config.data``: one data set as it loads, several as named, weighted data sets."""
+    from polyret.training.sources import DataSource
+
+    if isinstance(config.data, str):
+        return _load_data(config.data, config.languages, data_dir)
+    weights = config.data_weights or [1.0] * len(config.data)
+    return [DataSource(name, _load_data(name, config.languages, data_dir), weight)
+            for name, weight in zip(config.data, weights, strict=True)]
 
 
 def _load_data(data: str, languages: list[str] | None, data_dir: Path | None) -> list[ParallelQA] | PreparedCorpus:

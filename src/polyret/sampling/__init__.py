@@ -1,4 +1,5 @@
-"""Language-aware batch sampling: monolingual, cross-lingual, hybrid, mixed, English-only and ST-default batches.
+"""Language-aware batch sampling: monolingual, cross-lingual, hybrid, mixed, English-only and ST-default batches,
+from one data set or several.
 
 Usage::
 
@@ -11,14 +12,20 @@ Usage::
 from __future__ import annotations
 
 from polyret.sampling.kinds import SamplerKind, Weighting
+from polyret.sampling.mixture import Mixing, SourceMixture, SourceTables
 from polyret.sampling.pairs import PairRef, PairTable
 from polyret.sampling.sampler import EpochPlan, LanguageBatchSampler
+from polyret.sampling.stream import EpochSampler
 
 __all__ = [
     "EpochPlan",
+    "EpochSampler",
     "LanguageBatchSampler",
+    "Mixing",
     "PairRef",
     "PairTable",
     "SamplerKind",
+    "SourceMixture",
+    "SourceTables",
     "Weighting",
 ]

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import logging
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -22,11 +19,10 @@ from polyret.sampling.kinds import (
     Weighting,
     pair_plan,
 )
-from polyret.sampling.pairs import PairRef, PairTable
+from polyret.sampling.pairs import PairTable
 from polyret.sampling.pool import DistinctIdPool, distinct_batch_capacity, group_by_key
+from polyret.sampling.stream import EpochSampler, enum_value
 from polyret.sampling.translations import draw_groups, group_counts
-
-logger = logging.getLogger(__name__)
 
 ALL_PAIRS = (-1, -1)  # a slot of every usable pair (``mixed``)
 ALL_CROSS = (-1, -2)  # a slot of every X != Y pair (cross-lingual batches with ``per_example_pairs``)
@@ -58,7 +54,7 @@ class EpochPlan:
         return dict(sorted(Counter(self.plans).items()))
 
 
-class LanguageBatchSampler:
+class LanguageBatchSampler(EpochSampler):
     """Yields batches of :class:`PairRef` in which every pair follows the batch's language plan.
 
     Each epoch is drawn in advance from ``seed`` and the epoch number, so it is reproducible, resumable
@@ -102,30 +98,18 @@ class LanguageBatchSampler:
         world_size: int = 1,
         rank: int | None = None,
     ) -> None:
-        self.kind = _enum(SamplerKind, kind, "sampler")
-        self.weighting = _enum(Weighting, weighting, "weighting")
-        if batch_size < 1 or world_size < 1:
-            raise UsageError(f"batch_size and world_size must be >= 1 (got {batch_size}, {world_size})")
+        self.kind = enum_value(SamplerKind, kind, "sampler")
+        self.weighting = enum_value(Weighting, weighting, "weighting")
+        self._start(batch_size, seed=seed, world_size=world_size, rank=rank)
         if not 0.0 <= alpha <= 1.0:
             raise UsageError(f"alpha must lie in [0, 1] (got {alpha})")
-        if rank is not None and not 0 <= rank < world_size:
-            raise UsageError(f"rank must lie in [0, {world_size}) (got {rank})")
         if self.kind is SamplerKind.MULTI_POSITIVE and (positives_per_query < 1 or batch_size % positives_per_query):
             raise UsageError(f"multi_positive sampling: batch_size ({batch_size}) must be a multiple of "
                              f"positives_per_query ({positives_per_query} >= 1)")
         self.table = table
-        self.batch_size = batch_size
         self.alpha = alpha
         self.per_example_pairs = per_example_pairs
         self.positives_per_query = positives_per_query
-        self.seed = seed
-        self.world_size = world_size
-        self.rank = rank
-        self.global_batch_size = batch_size * world_size
-        self.epoch = 0
-        self._resume_at = 0
-        self._position = 0
-        self._cached: dict[int, EpochPlan] = {}  # the latest two epochs drawn (a log interval may span both)
         self._mono, self._cross = self._build_slots()
         if self.kind is SamplerKind.HYBRID and alpha < 1.0 and not self._cross:
             raise UsageError(
@@ -142,50 +126,8 @@ class LanguageBatchSampler:
                    if self.kind is SamplerKind.MULTI_POSITIVE else "")
             )
 
-    # -- public API -----------------------------------------------------------------------------------------------
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch to draw next (the trainer calls this before each epoch)."""
-        if epoch != self.epoch:
-            self._resume_at = 0
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        """Batches per epoch that this iterator yields (per rank when ``rank`` is set, else all ranks')."""
-        return self._num_batches * (1 if self.rank is not None else self.world_size)
-
-    @property
-    def steps_per_epoch(self) -> int:
-        """Optimizer steps (global batches) per epoch."""
-        return self._num_batches
-
-    def __iter__(self) -> Iterator[list[PairRef]]:
-        return (self.table.pairs(batch) for batch in self.row_batches())
-
-    def row_batches(self) -> Iterator[list[int]]:
-        """Like iterating the sampler, but yields pair codes (:class:`PairTable`; the keys of the trainer's
-        :class:`polyret.training.dataset.PairTexts`)."""
-        start, self._resume_at = self._resume_at, 0
-        self._position = start  # set now, not at the first next(), so state_dict() is right at once
-        return self._rows_from(self.epoch_plan(self.epoch), start)
-
-    def _rows_from(self, plan: EpochPlan, start: int) -> Iterator[list[int]]:
-        per_step = 1 if self.rank is not None else self.world_size
-        for position in range(start, len(self)):
-            step, slot = divmod(position, per_step)
-            rank = self.rank if self.rank is not None else slot
-            self._position = position + 1
-            yield plan.batches[step, rank * self.batch_size : (rank + 1) * self.batch_size].tolist()
-
-    def epoch_plan(self, epoch: int) -> EpochPlan:
-        """The global batches and plan labels of ``epoch`` (drawn once; the latest two epochs stay cached)."""
-        if epoch not in self._cached:
-            plan = self._draw_epoch(epoch)
-            logger.info(
-                "epoch %d: %d batches (%s), %d of %d usable pairs unused",
-                epoch, len(plan.batches), plan.plan_counts, plan.unused_pairs, plan.usable_pairs,
-            )
-            self._cached = {**dict(list(self._cached.items())[-1:]), epoch: plan}
-        return self._cached[epoch]
+    def _epoch_note(self, plan: EpochPlan) -> str:
+        return f" ({plan.plan_counts})"
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -200,25 +142,6 @@ class LanguageBatchSampler:
         digest.update(repr(design).encode())
         self.table.fingerprint_lines(digest)
         return digest.hexdigest()[:16]
-
-    def state_dict(self) -> dict[str, Any]:
-        """Where iteration stands: the epoch and the batches of it already yielded."""
-        return {"epoch": self.epoch, "position": self._position, "fingerprint": self.fingerprint}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state_dict`: the next ``iter`` yields exactly the rest of that epoch.
-
-        Raises:
-            UsageError: the state belongs to other data, another design or another seed.
-        """
-        if state.get("fingerprint") != self.fingerprint:
-            raise UsageError(
-                "sampler state does not match this sampler (different data, design, batch size or seed, or a "
-                "checkpoint of an older polyret that let questions sharing an answer into one batch); "
-                "resuming would not reproduce the remaining batches"
-            )
-        self.epoch = int(state["epoch"])
-        self._resume_at = self._position = int(state["position"])
 
     # -- epoch construction ---------------------------------------------------------------------------------------
     def _build_slots(self) -> tuple[Slots, Slots]:
@@ -346,12 +269,3 @@ class LanguageBatchSampler:
 def _mono_share(num_batches: int, alpha: float) -> int:
     """Monolingual batches among ``num_batches`` of a hybrid epoch: ``alpha * num_batches``, rounded half up."""
     return int(alpha * num_batches + 0.5)
-
-
-def _enum(enum_cls: type[Any], value: Any, name: str) -> Any:
-    try:
-        return enum_cls(value)
-    except ValueError:
-        choices = ", ".join(member.value for member in enum_cls)
-        raise UsageError(f"unknown {name} {value!r} (expected one of: {choices})") from None
-

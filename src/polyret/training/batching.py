@@ -1,13 +1,14 @@
-"""How a :class:`~polyret.sampling.LanguageBatchSampler` plugs into sentence-transformers' trainer.
+"""How a :class:`~polyret.sampling.EpochSampler` plugs into sentence-transformers' trainer.
 
 The trainer builds its DataLoader with ``batch_sampler=trainer.get_batch_sampler(...)`` and hands it to
 ``accelerator.prepare``. :class:`LanguageAwareTrainer` swaps the batch sampler: the training dataset gets the
 language-aware sampler (pair codes, the keys of :class:`~polyret.training.dataset.PairTexts`), an evaluation dataset
-gets its own fixed-seed sampler. Its datasets are :class:`PairTexts`, which read a batch's texts only when the
-DataLoader fetches it, so the trainer builds their DataLoader itself (sentence-transformers' own takes ``datasets``
-objects only) with the arguments sentence-transformers would use, and hands the model card a ``datasets.Dataset``
-of the first pairs. Under DDP accelerate gives rank r every W-th batch; the sampler emits the W per-rank slices of
-each global batch consecutively, so every rank follows the same language plan at each step.
+gets its own fixed-seed sampler. Its datasets are :class:`PairTexts` (:class:`MixedPairTexts` for several data
+sets), which read a batch's texts only when the DataLoader fetches it, so the trainer builds their DataLoader itself
+(sentence-transformers' own takes ``datasets`` objects only) with the arguments sentence-transformers would use, and
+hands the model card a ``datasets.Dataset`` of the first pairs. Under DDP accelerate gives rank r every W-th batch;
+the sampler emits the W per-rank slices of each global batch consecutively, so every rank follows the same language
+plan at each step.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from sentence_transformers import SentenceTransformerTrainer
 from sentence_transformers.base.sampler import DefaultBatchSampler
 from torch.utils.data import BatchSampler, DataLoader
 
-from polyret.sampling import LanguageBatchSampler
-from polyret.training.dataset import PairTexts
+from polyret.sampling import EpochSampler
+from polyret.training.dataset import MixedPairTexts, PairTexts
+
+TEXT_DATASETS = (PairTexts, MixedPairTexts)
 
 
 class RowBatchSampler(DefaultBatchSampler):
-    """A sentence-transformers batch sampler yielding the row indices of a :class:`LanguageBatchSampler`."""
+    """A sentence-transformers batch sampler yielding the row indices of a :class:`EpochSampler`."""
 
-    def __init__(self, sampler: LanguageBatchSampler) -> None:
+    def __init__(self, sampler: EpochSampler) -> None:
         super().__init__(range(len(sampler.table)), batch_size=sampler.batch_size, drop_last=True, seed=sampler.seed)
         self.language_sampler = sampler
 
@@ -51,7 +54,7 @@ class LanguageAwareTrainer(SentenceTransformerTrainer):
     """
 
     def __init__(
-        self, *args: Any, train_sampler: LanguageBatchSampler, eval_sampler: LanguageBatchSampler | None = None,
+        self, *args: Any, train_sampler: EpochSampler, eval_sampler: EpochSampler | None = None,
         **kwargs: Any,
     ) -> None:
         self.train_sampler = train_sampler
@@ -61,7 +64,7 @@ class LanguageAwareTrainer(SentenceTransformerTrainer):
     def _build_dataloader(self, dataset: Any, batch_size: int, dataset_kind: str) -> DataLoader:
         """A DataLoader of :class:`PairTexts` with the settings sentence-transformers 6.3's own one uses; other
         datasets go to sentence-transformers."""
-        if not isinstance(dataset, PairTexts):
+        if not isinstance(dataset, TEXT_DATASETS):
             return super()._build_dataloader(dataset, batch_size, dataset_kind)
         return DataLoader(
             dataset, batch_sampler=self.get_batch_sampler(dataset), collate_fn=self.data_collator,
@@ -74,16 +77,16 @@ class LanguageAwareTrainer(SentenceTransformerTrainer):
         """The model card takes its column statistics, examples and widget texts from the first pairs
         (:meth:`PairTexts.preview`, the first rows the card would read anyway) and its sizes from the whole set."""
         datasets = self.train_dataset, self.eval_dataset
-        self.train_dataset, self.eval_dataset = (d.preview() if isinstance(d, PairTexts) else d for d in datasets)
+        self.train_dataset, self.eval_dataset = (d.preview() if isinstance(d, TEXT_DATASETS) else d for d in datasets)
         try:
             super().add_model_card_callback(default_args_dict)
         finally:
             self.train_dataset, self.eval_dataset = datasets
         card = self.model.model_card_data
         for infos, dataset in ((card.train_datasets, datasets[0]), (card.eval_datasets, datasets[1])):
-            for info in infos if isinstance(dataset, PairTexts) else ():
+            for info in infos if isinstance(dataset, TEXT_DATASETS) else ():
                 info["size"] = len(dataset)
-        if isinstance(datasets[0], PairTexts):
+        if isinstance(datasets[0], TEXT_DATASETS):
             size = f"dataset_size:{len(datasets[0])}"
             card.tags = [size if tag.startswith("dataset_size:") else tag for tag in card.tags]
 

@@ -29,6 +29,8 @@ from polyret.schema import Check, at_least, between, build_dataclass, check_rang
 from polyret.training.layout import RunFolder
 
 PAPER_HELD_OUT_LANGUAGES = ("el", "vi")
+DATA_TEMPERATURE = 2.0
+"""The default ``T`` of temperature mixing (square-root sampling, as XLM; XLM-R and mT5 use about 3.3)."""
 
 
 @dataclass(slots=True)
@@ -37,7 +39,13 @@ class TrainConfig:
 
     Attributes:
         model: model directory, polyret alias or Hub name to start from.
-        data: ``xquad-r`` / ``mlqa-r`` or a QA JSONL file (used by the CLI; :func:`train` takes records).
+        data: ``xquad-r`` / ``mlqa-r``, a QA JSONL file or a prepared corpus folder, or a list of them to train on
+            several data sets at once, each batch from one (used by the CLI; :func:`train` takes the data).
+        data_weights: one factor per data set of ``data`` on its share of the batches (``None``: all 1).
+        data_mixing: how the data set of each batch is drawn with several data sets: ``size`` (in proportion to
+            the batches each fills, the paper's default), ``temperature`` (``p ∝ n ** (1 / data_temperature)``,
+            favouring small data sets) or ``uniform`` (:class:`~polyret.sampling.Mixing`).
+        data_temperature: ``T`` of ``temperature`` mixing (2: square-root sampling; 1 is ``size``).
         sampler: the batch design: monolingual, cross_lingual, hybrid, mixed, english, st_default or
             multi_positive (:class:`~polyret.sampling.SamplerKind`).
         alpha: hybrid: probability that a batch is monolingual.
@@ -84,7 +92,10 @@ class TrainConfig:
     """
 
     model: str = ""
-    data: str = ""
+    data: str | list[str] = ""
+    data_weights: list[float] | None = None
+    data_mixing: str = "size"
+    data_temperature: float = DATA_TEMPERATURE
     sampler: str = "hybrid"
     alpha: float = 0.5
     weighting: str = "uniform"
@@ -120,6 +131,12 @@ class TrainConfig:
     resume: bool = False
 
     RANGES: ClassVar[dict[str, Check]] = {
+        "data": Check(lambda data: isinstance(data, str) or (bool(data) and len(set(data)) == len(data)),
+                      "a name or path, or a non-empty list of distinct ones"),
+        "data_weights": Check(lambda weights: bool(weights) and all(weight > 0 for weight in weights),
+                              "a non-empty list of numbers > 0"),
+        "data_mixing": one_of(lambda: _choices("Mixing")),
+        "data_temperature": greater_than(0),
         "sampler": one_of(lambda: _choices("SamplerKind")),
         "weighting": one_of(lambda: _choices("Weighting")),
         "precision": one_of(lambda: ("auto", "fp32", "fp16", "bf16")),
@@ -147,8 +164,10 @@ class TrainConfig:
         "logging_steps": at_least(1),
     }
 
-    IDENTITY_NEUTRAL_DEFAULTS: ClassVar[dict[str, Any]] = {"erasure_weight": 0.0, "alignment_weight": 0.0,
-                                                             "hard_negatives": 0}
+    IDENTITY_NEUTRAL_DEFAULTS: ClassVar[dict[str, Any]] = {
+        "erasure_weight": 0.0, "alignment_weight": 0.0, "hard_negatives": 0, "data_weights": None,
+        "data_mixing": "size", "data_temperature": DATA_TEMPERATURE,
+    }
     """Options added after runs were stored under a hash of their config: at these values they leave a run's
     identity (:meth:`identity`) unchanged, so runs stored before they existed are still found."""
 
@@ -232,6 +251,7 @@ class TrainConfig:
             UsageError: naming the key (dotted below ``where``).
         """
         prefix = f"{where}." if where else ""
+        self._check_data_mixing(prefix)
         if self.cached and (self.erasure_weight or self.alignment_weight):
             key = "erasure_weight" if self.erasure_weight else "alignment_weight"
             raise UsageError(f"config key '{prefix}{key}': the language terms need the whole batch's embeddings at "
@@ -246,6 +266,17 @@ class TrainConfig:
         if self.symmetric or self.cached or self.hard_negatives:
             raise UsageError(f"config key '{prefix}sampler': multi_positive has no symmetric, cached or "
                              "hard-negative loss (use another design with those options)")
+
+    def _check_data_mixing(self, prefix: str) -> None:
+        """One weight per data set; a temperature only with temperature mixing (it would be ignored)."""
+        if self.data_weights is not None:
+            count = len(self.data) if isinstance(self.data, list) else 1
+            if len(self.data_weights) != count:
+                raise UsageError(f"config key '{prefix}data_weights': one weight per data set of 'data' ({count}), "
+                                 f"got {len(self.data_weights)}")
+        if self.data_mixing != "temperature" and self.data_temperature != DATA_TEMPERATURE:
+            raise UsageError(f"config key '{prefix}data_temperature': applies only with data_mixing temperature "
+                             f"(data_mixing is {self.data_mixing})")
 
 
 def _choices(enum_name: str) -> tuple[str, ...]:

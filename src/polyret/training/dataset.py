@@ -1,4 +1,5 @@
-"""The training pairs as a map-style dataset keyed by pair code: texts are read only for the batch being built."""
+"""The training pairs as a map-style dataset keyed by pair code: texts are read only for the batch being built
+(:class:`PairTexts` for one data set, :class:`MixedPairTexts` for several)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datasets import Dataset
 from torch.utils.data import Dataset as TorchDataset
 
 from polyret.data.records import passage_input
-from polyret.sampling import PairTable
+from polyret.sampling import PairTable, SourceTables
 
 PREVIEW_PAIRS = 1000
 
@@ -148,3 +149,47 @@ class PairTexts(TorchDataset):
     def preview(self, count: int = PREVIEW_PAIRS) -> Dataset:
         """The first ``count`` pairs (in code order) as a ``datasets.Dataset``, for the model card's statistics."""
         return Dataset.from_list(self.__getitems__(self.table.codes_at(np.arange(min(count, len(self)))).tolist()))
+
+
+class MixedPairTexts(TorchDataset):
+    """:class:`PairTexts` of several data sets under the code space of a
+    :class:`~polyret.sampling.SourceTables` (the keys a :class:`~polyret.sampling.SourceMixture` yields).
+
+    Each code is read from its own data set's :class:`PairTexts`; language labels are re-indexed into the
+    languages of all data sets (``tables.languages``), so one index means one language across the run.
+
+    Args:
+        tables: the data sets' pair tables under one code space.
+        **options: the options of :class:`PairTexts`, the same for every data set.
+    """
+
+    def __init__(self, tables: SourceTables, **options: Any) -> None:
+        self.tables = tables
+        self.parts = [PairTexts(table, **options) for table in tables.tables]
+        self.column_names = self.parts[0].column_names
+        self._relabel = options.get("language_labels", False)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+    def __getitem__(self, code: int) -> dict[str, Any]:
+        return self.__getitems__([code])[0]
+
+    def __getitems__(self, codes: Sequence[int]) -> list[dict[str, Any]]:
+        out: list[Any] = [None] * len(codes)
+        for source, where, local in self.tables.split(codes):
+            items = self.parts[source].__getitems__(local.tolist())
+            if self._relabel:  # the label ends with the query's and the passage's language index
+                index = self.tables.language_index(source).tolist()
+                for item in items:
+                    item["label"] = [*item["label"][:-2], index[item["label"][-2]], index[item["label"][-1]]]
+            for position, item in zip(where.tolist(), items, strict=True):
+                out[position] = item
+        return out
+
+    def preview(self, count: int = PREVIEW_PAIRS) -> Dataset:
+        """The first pairs of each data set (``count`` in all), for the model card's statistics."""
+        share = max(1, count // len(self.parts))
+        codes = [table.codes_at(np.arange(min(share, len(table)))) + offset
+                 for table, offset in zip(self.tables.tables, self.tables.offsets.tolist(), strict=False)]
+        return Dataset.from_list(self.__getitems__(np.concatenate(codes).tolist()))

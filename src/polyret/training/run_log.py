@@ -1,4 +1,5 @@
-"""What a training run records beside the model: the per-step log, the language plan, the sampler state."""
+"""What a training run records beside the model: the per-step log, the language plan (and data set), the sampler
+state."""
 
 from __future__ import annotations
 
@@ -12,42 +13,56 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 
 from polyret.errors import TrainingError
 from polyret.io import atomic_write, read_json, read_lines, write_json
-from polyret.sampling import EpochPlan, LanguageBatchSampler
+from polyret.sampling import EpochSampler
+from polyret.sampling.mixture import MixedEpochPlan
 
 SAMPLER_STATE_NAME = "sampler_state.json"
 
 
-def plan_of_step(sampler: LanguageBatchSampler, step: int) -> str:
+def plan_of_step(sampler: EpochSampler, step: int) -> str:
     """The language plan of optimizer step ``step`` (1-based, counted over all epochs)."""
     plan, index = _step_in_epoch(sampler, step)
     return plan.plans[index]
 
 
-def batch_example_ids(sampler: LanguageBatchSampler, step: int) -> list[str]:
+def batch_example_ids(sampler: EpochSampler, step: int) -> list[str]:
     """The alignment ids of the (global) batch of optimizer step ``step`` (1-based), in batch order."""
     plan, index = _step_in_epoch(sampler, step)
     return sampler.table.alignment_ids(plan.batches[index])
 
 
-def _step_in_epoch(sampler: LanguageBatchSampler, step: int) -> tuple[EpochPlan, int]:
+def data_set_of_step(sampler: EpochSampler, step: int) -> str | None:
+    """The data set of optimizer step ``step`` (1-based) when the run mixes several, else ``None``."""
+    plan, index = _step_in_epoch(sampler, step)
+    return plan.data_set_of(index) if isinstance(plan, MixedEpochPlan) else None
+
+
+def _step_in_epoch(sampler: EpochSampler, step: int) -> tuple[Any, int]:
     """The epoch plan holding optimizer step ``step`` (1-based) and the step's index within it."""
     epoch, index = divmod(step - 1, sampler.steps_per_epoch)
     return sampler.epoch_plan(epoch), index
 
 
-def plan_counts_between(sampler: LanguageBatchSampler, first: int, last: int) -> dict[str, int]:
+def plan_counts_between(sampler: EpochSampler, first: int, last: int) -> dict[str, int]:
     """How many of the optimizer steps ``first..last`` (1-based, inclusive) followed each language plan."""
     return dict(sorted(Counter(plan_of_step(sampler, step) for step in range(first, last + 1)).items()))
 
 
-def sampler_state_at(sampler: LanguageBatchSampler, step: int) -> dict[str, Any]:
+def data_set_counts_between(sampler: EpochSampler, first: int, last: int) -> dict[str, int]:
+    """How many of the optimizer steps ``first..last`` (1-based, inclusive) came from each data set (empty with
+    one data set)."""
+    names = (data_set_of_step(sampler, step) for step in range(first, last + 1))
+    return dict(sorted(Counter(name for name in names if name is not None).items()))
+
+
+def sampler_state_at(sampler: EpochSampler, step: int) -> dict[str, Any]:
     """The sampler state after ``step`` optimizer steps (what a checkpoint at that step resumes from)."""
     epoch, index = divmod(step, sampler.steps_per_epoch)
     return {"epoch": epoch, "position": index * (len(sampler) // sampler.steps_per_epoch),
             "fingerprint": sampler.fingerprint}
 
 
-def check_resumable(checkpoint: Path, sampler: LanguageBatchSampler) -> None:
+def check_resumable(checkpoint: Path, sampler: EpochSampler) -> None:
     """Raise :class:`TrainingError` unless ``checkpoint`` was written with the same batch sequence."""
     state_file = checkpoint / SAMPLER_STATE_NAME
     if not state_file.is_file():
@@ -63,7 +78,7 @@ class RunLogCallback(TrainerCallback):
     """Appends each logged step (loss, learning rate, language plan) to ``train_log.jsonl``, stops on a
     non-finite loss, and stores the sampler state in every checkpoint."""
 
-    def __init__(self, log_path: Path, sampler: LanguageBatchSampler) -> None:
+    def __init__(self, log_path: Path, sampler: EpochSampler) -> None:
         self.log_path = log_path
         self.sampler = sampler
         self.best_eval_loss: float | None = None
@@ -90,19 +105,17 @@ class RunLogCallback(TrainerCallback):
             if math.isfinite(logs["loss"]) and not state.is_world_process_zero:
                 return  # every rank logs the same gathered values; rank 0 writes them
             plans = plan_counts_between(self.sampler, first, step)
-            plan = plan_of_step(self.sampler, step)
+            plan, data_set = plan_of_step(self.sampler, step), data_set_of_step(self.sampler, step)
             if not math.isfinite(logs["loss"]):
-                where = f"step {step} (language plan {plan})"
-                if first != step:
-                    where = f"steps {first}-{step} (language plans {', '.join(f'{p} x{n}' for p, n in plans.items())})"
-                raise TrainingError(
-                    f"non-finite loss ({logs['loss']}) at {where}; "
-                    "lower the learning rate or the scale, or check the data of that plan"
-                )
+                raise _non_finite(logs["loss"], self.sampler, first, step)
             record.update(loss=logs["loss"], lr=logs.get("learning_rate"), plan=plan,
                           examples=batch_example_ids(self.sampler, step))
+            if data_set is not None:
+                record["data_set"] = data_set
             if first != step:
                 record["plans_since_last_log"] = plans
+                if data_set is not None:
+                    record["data_sets_since_last_log"] = data_set_counts_between(self.sampler, first, step)
         elif "eval_loss" in logs:
             record["eval_loss"] = logs["eval_loss"]
             if self.best_eval_loss is None or logs["eval_loss"] < self.best_eval_loss:
@@ -119,6 +132,20 @@ class RunLogCallback(TrainerCallback):
             return
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         write_json(checkpoint / SAMPLER_STATE_NAME, sampler_state_at(self.sampler, state.global_step))
+
+
+def _non_finite(loss: float, sampler: EpochSampler, first: int, step: int) -> TrainingError:
+    """The error of a non-finite loss, naming the step (or steps since the last log), plans and data sets."""
+    data_set = data_set_of_step(sampler, step)
+    where = f"step {step} (language plan {plan_of_step(sampler, step)}"
+    where += f", data set {data_set})" if data_set is not None else ")"
+    if first != step:
+        plans = plan_counts_between(sampler, first, step)
+        data_sets = data_set_counts_between(sampler, first, step)
+        where = f"steps {first}-{step} (language plans {', '.join(f'{p} x{n}' for p, n in plans.items())}"
+        where += f"; data sets {', '.join(f'{d} x{n}' for d, n in data_sets.items())})" if data_sets else ")"
+    return TrainingError(f"non-finite loss ({loss}) at {where}; "
+                         "lower the learning rate or the scale, or check the data of that plan")
 
 
 def _logged_step(line: str) -> float:

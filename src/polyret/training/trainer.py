@@ -11,6 +11,7 @@ import os
 import pickle
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ from polyret.io import atomic_directory, write_json
 from polyret.models.freezing import freeze_word_embeddings
 from polyret.models.loading import load_sentence_transformer
 from polyret.provenance import environment, file_sha256, records_sha256
-from polyret.sampling import LanguageBatchSampler, PairTable, SamplerKind
+from polyret.sampling import EpochSampler, LanguageBatchSampler, PairTable, SamplerKind, SourceMixture
+from polyret.sampling.mixture import MixedEpochPlan
 from polyret.training.batching import LanguageAwareTrainer
 from polyret.training.checkpoints import (
     check_free_space,
@@ -56,6 +58,7 @@ from polyret.training.layout import RunFolder
 from polyret.training.losses import MultiPositiveRankingLoss
 from polyret.training.progress import RichProgressCallback
 from polyret.training.run_log import RunLogCallback, check_resumable
+from polyret.training.sources import DataSource, as_sources, batch_sampler, pair_tables, pair_texts
 
 DEVICES = ("auto", "cpu", "cuda")
 SYMMETRIC_DIRECTIONS = {"directions": ("query_to_doc", "doc_to_query"), "partition_mode": "per_direction"}
@@ -82,7 +85,7 @@ class TrainOutcome:
 
 def train(
     config: TrainConfig,
-    train_data: list[ParallelQA] | QuestionColumns,
+    train_data: list[ParallelQA] | QuestionColumns | Sequence[DataSource],
     *,
     output_dir: str | Path,
     eval_data: list[ParallelQA] | None = None,
@@ -98,6 +101,8 @@ def train(
         train_data: aligned QA records, or any :class:`~polyret.data.columns.QuestionColumns` (e.g. a prepared
             corpus); a (question, X, Y) pair is used where question X and answer Y exist. Records are read through
             :class:`~polyret.data.columns.InMemoryColumns`, so both take one path and no pair is materialised.
+            Several data sets: a list of :class:`~polyret.training.sources.DataSource`; each batch then comes
+            from one of them, drawn by ``config.data_mixing`` (:mod:`polyret.sampling.mixture`).
         output_dir: the run directory (see the module docstring for its layout).
         eval_data: validation records for the validation loss (and early stopping).
         progress: show a rich progress bar.
@@ -120,27 +125,26 @@ def train(
     on_cpu = _on_cpu(device)
     folder = RunFolder(Path(output_dir))
     resume_from = _resume_checkpoint(folder.root, folder.checkpoints, config.resume)
-    train_columns = as_columns(train_data)
-    table = PairTable(train_columns, languages=config.languages, exclude_languages=config.exclude_languages)
-    _check_negatives(table, config.hard_negatives)
+    sources = as_sources(train_data)
+    tables = pair_tables(config, sources)
+    for table in tables:
+        _check_negatives(table, config.hard_negatives)
     model, prompts = _prepared_model(config)
     args = _training_arguments(config, folder.checkpoints, prompts, with_eval=eval_data is not None, on_cpu=on_cpu)
     is_main = args.process_index == 0  # under DDP only rank 0 writes the run directory
-    sampler = sampler_class(
-        table, config.batch_size, kind=config.sampler, alpha=config.alpha, weighting=config.weighting,
-        per_example_pairs=config.per_example_pairs, positives_per_query=config.positives_per_query,
-        seed=config.seed, world_size=args.world_size,
-    )
+    sampler = batch_sampler(config, tables, [source.name for source in sources],
+                            [source.weight for source in sources], world_size=args.world_size,
+                            sampler_class=sampler_class)
     _check_before_start(folder, config, model, sampler, resume_from, is_main=is_main)
     eval_table, eval_sampler = _eval_batches(config, eval_data, args.world_size)
     log_callback, stop = RunLogCallback(folder.log, sampler), StopOnSignal()
     progress_bar = RichProgressCallback() if progress and is_main else None
     if is_main:
-        _write_run_record(folder, config, prompts, args, sampler, train_columns, eval_data)
+        _write_run_record(folder, config, prompts, args, sampler, sources, eval_data)
     columns = _loss_columns(config)
     trainer = LanguageAwareTrainer(
         model=model, args=args, loss=_loss(model, config, gather=args.world_size > 1),
-        train_dataset=PairTexts(table, with_context=config.with_context, **columns),
+        train_dataset=pair_texts(sampler.table, with_context=config.with_context, **columns),
         eval_dataset=PairTexts(eval_table, with_context=config.with_context, **{**columns, "hard_negatives": 0})
         if eval_table else None,  # the validation loss is over in-batch negatives
         callbacks=_callbacks(config, log_callback, stop, progress_bar, with_eval=eval_table is not None,
@@ -197,7 +201,7 @@ def _prepared_model(config: TrainConfig) -> tuple[SentenceTransformer, dict[str,
 
 
 def _check_before_start(
-    folder: RunFolder, config: TrainConfig, model: SentenceTransformer, sampler: LanguageBatchSampler,
+    folder: RunFolder, config: TrainConfig, model: SentenceTransformer, sampler: EpochSampler,
     resume_from: Path | None, *, is_main: bool,
 ) -> None:
     """Refuse a damaged or foreign checkpoint and a disk too small for the run, before anything is written."""
@@ -240,15 +244,18 @@ class _NoCheckpointAtTheEnd(TrainerCallback):
 
 def _write_run_record(
     folder: RunFolder, config: TrainConfig, prompts: dict[str, str], args: SentenceTransformerTrainingArguments,
-    sampler: LanguageBatchSampler, train_data: QuestionColumns, eval_data: list[ParallelQA] | None,
+    sampler: EpochSampler, sources: list[DataSource], eval_data: list[ParallelQA] | None,
 ) -> None:
-    """``config.json`` (the resolved config and what it resolved to) and ``provenance.json``."""
+    """``config.json`` (the resolved config and what it resolved to; with several data sets, each one's size and
+    share) and ``provenance.json``."""
     precision_used = "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"
+    mixture = {"data_sets": sampler.data_sets()} if isinstance(sampler, SourceMixture) else {}
     write_json(folder.config, {
         **config.to_dict(), "prompts": prompts, "precision_used": precision_used,
         "world_size": args.world_size, "sampler_fingerprint": sampler.fingerprint, "train_pairs": len(sampler.table),
+        **mixture,
     })
-    write_json(folder.provenance, _provenance(config, train_data, eval_data))
+    write_json(folder.provenance, _provenance(config, sources, eval_data))
 
 
 def _run_steps(
@@ -267,20 +274,29 @@ def _run_steps(
             progress_bar.close()
 
 
-def _plan_summary(sampler: LanguageBatchSampler, steps: int) -> dict[str, Any]:
-    """Plan counts of the first ``steps`` steps, usable pairs, and unused pairs per epoch, drawing each epoch once."""
+def _plan_summary(sampler: EpochSampler, steps: int) -> dict[str, Any]:
+    """Plan counts of the first ``steps`` steps, usable pairs, and unused pairs per epoch, drawing each epoch once;
+    with several data sets also the batches of each data set and its plan counts."""
     usable = sampler.epoch_plan(0).usable_pairs  # the same in every epoch; epoch 0 stays cached for the loop
     counts: Counter[str] = Counter()
+    by_data_set: Counter[tuple[str, str]] = Counter()
     unused: dict[str, int] = {}
     for epoch in range(math.ceil(steps / sampler.steps_per_epoch)):
         plan = sampler.epoch_plan(epoch)
-        counts.update(plan.plans[: steps - epoch * sampler.steps_per_epoch])
+        taken = steps - epoch * sampler.steps_per_epoch
+        plans = plan.plans[:taken]
+        counts.update(plans)
+        if isinstance(plan, MixedEpochPlan):
+            names = [plan.names[source] for source in plan.sources[:taken].tolist()]
+            by_data_set.update(zip(names, plans, strict=True))
         unused[str(epoch)] = plan.unused_pairs
-    return {
-        "plan_counts": dict(sorted(counts.items())),
-        "usable_pairs": usable,
-        "unused_pairs_per_epoch": unused,
-    }
+    summary = {"plan_counts": dict(sorted(counts.items())), "usable_pairs": usable, "unused_pairs_per_epoch": unused}
+    if isinstance(sampler, SourceMixture):
+        summary["data_set_batches"] = {name: sum(n for (data, _), n in by_data_set.items() if data == name)
+                                       for name in sampler.names}
+        summary["data_set_plan_counts"] = {name: {plan: n for (data, plan), n in sorted(by_data_set.items())
+                                                  if data == name} for name in sampler.names}
+    return summary
 
 
 def _resume_checkpoint(run_dir: Path, checkpoints_dir: Path, resume: bool) -> Path | None:
@@ -297,17 +313,25 @@ def _resume_checkpoint(run_dir: Path, checkpoints_dir: Path, resume: bool) -> Pa
     return None
 
 
-def _provenance(config: TrainConfig, train_data: QuestionColumns, eval_data: list[ParallelQA] | None) -> dict:
-    """Environment and input checksums of this run (the data file's and the records', whatever their source; a
-    prepared corpus gives the digest it recorded when it was written, as its ``digest`` attribute)."""
-    data_file = Path(config.data) if config.data else None
+def _provenance(config: TrainConfig, sources: list[DataSource], eval_data: list[ParallelQA] | None) -> dict:
+    """Environment and input checksums of this run (the data files' and the records', whatever their source; a
+    prepared corpus gives the digest it recorded when it was written, as its ``digest`` attribute). With several
+    data sets the records' checksums are given per data set name."""
+    files = [config.data] if isinstance(config.data, str) else config.data
+    digests = {source.name: _records_digest(as_columns(source.data)) for source in sources}
     return {
         **environment(),
-        "data_file_sha256": {config.data: file_sha256(data_file)} if data_file and data_file.is_file() else {},
-        "train_records_sha256": records_sha256(train_data.records) if isinstance(train_data, InMemoryColumns)
-        else getattr(train_data, "digest", None),
+        "data_file_sha256": {name: file_sha256(Path(name)) for name in files if name and Path(name).is_file()},
+        "train_records_sha256": next(iter(digests.values())) if len(digests) == 1 else digests,
         "eval_records_sha256": records_sha256(eval_data) if eval_data is not None else None,
     }
+
+
+def _records_digest(columns: QuestionColumns) -> str | None:
+    """The records' sha256 (in memory) or the digest a prepared corpus recorded."""
+    if isinstance(columns, InMemoryColumns):
+        return records_sha256(columns.records)
+    return getattr(columns, "digest", None)
 
 
 def _interrupted(stop: StopOnSignal, run_dir: Path, checkpoints_dir: Path) -> TrainingInterrupted:
