@@ -10,9 +10,10 @@ Usage::
 
 from __future__ import annotations
 
+from polyret.sampling.epoch import EpochPlan
 from polyret.sampling.kinds import SamplerKind, Weighting
 from polyret.sampling.pairs import PairRef, PairTable
-from polyret.sampling.sampler import EpochPlan, LanguageBatchSampler
+from polyret.sampling.sampler import LanguageBatchSampler
 
 __all__ = [
     "EpochPlan",
