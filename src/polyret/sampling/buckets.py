@@ -4,8 +4,8 @@ that takes by swap-and-pop while holding only the places it has changed.
 A pool of ``n`` members held as a plain array costs ``8 n`` bytes for the whole epoch; an epoch of the hybrid design
 keeps 81 such pools (one per language pair) at 9 languages. Here a bucket starts as its sorted ids
 (:class:`SortedIds`: a range, or a bit set with block counts, about 0.14 bytes per id of the range it spans) and
-records what swap-and-pop writes in a small dictionary, merged now and then into sorted arrays; places at or beyond
-the fill level are dropped at each merge. A bucket drained by a fraction ``t`` of its members holds about
+records the places swap-and-pop writes in two sorted levels, a small one folded now and then into a large one;
+places at or beyond the fill level are dropped at each fold. A bucket drained by a fraction ``t`` of its members holds about
 ``t (1 - t) n`` changed places.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 _BLOCK_BITS = 512  # ids per select block: 64 bytes of bits and one int64 count
-_PENDING = 1024  # changed places gathered in a dictionary before they are merged into the sorted arrays
+_PENDING = 1024  # written places gathered in the small level before it is folded into the large one
 
 
 class SortedIds:
@@ -60,79 +60,81 @@ class SparseBucket:
     written since.
 
     :meth:`take` returns exactly what swap-and-pop on a plain copy of ``base`` returns: ``items[pick]`` for each
-    pick in turn, the last item moving into its place; :meth:`append` writes after the last item.
+    pick in turn, the last item moving into its place; :meth:`append` writes after the last item. Written places
+    are held in two sorted levels: a small one that takes each write, folded into the large one when it is full.
 
     Args:
         base: the initial items (:class:`SortedIds`, or an array for a few).
-        dtype: the integer type of the written items (``int32`` where every item and place fits).
+        dtype: the integer type of the written items and their places (``int32`` where all of them fit).
     """
 
     def __init__(self, base: SortedIds | np.ndarray, dtype: type = np.int64) -> None:
         self._base = base
         self.size = len(base)
-        self._dtype = dtype
-        self._places = np.empty(0, dtype=dtype)
-        self._items = np.empty(0, dtype=dtype)
-        self._pending: dict[int, int] = {}
+        empty = np.empty(0, dtype=dtype)
+        self._recent = (empty, empty)  # (places ascending, items) written since the last fold
+        self._folded = (empty, empty)
 
     def take(self, picks: np.ndarray) -> np.ndarray:
         """Remove and return the items at ``picks`` in turn (pick ``j`` lies below ``size - j``)."""
         count = len(picks)
         last = self.size - count
         if count > 1 and (picks.max() >= last or len(set(picks.tolist())) < count):
-            out = self._take_one_by_one(picks)
-        else:  # no pick repeats or falls on the tail that the earlier picks move: all steps at once
-            out = self._read(picks)
-            self._pending.update(zip(picks.tolist(), self._read(np.arange(self.size - 1, last - 1, -1)).tolist(),
-                                     strict=True))
-            self.size = last
-        self._merge_if_full()
+            return self._take_one_by_one(picks)
+        out = self._read(picks)  # no pick repeats or falls on the tail the earlier picks move: all steps at once
+        moved = self._read(np.arange(self.size - 1, last - 1, -1))
+        self.size = last
+        self._write(picks, moved)
         return out
 
     def _take_one_by_one(self, picks: np.ndarray) -> np.ndarray:
         out = np.empty(len(picks), dtype=np.int64)
         for index, pick in enumerate(picks.tolist()):
             self.size -= 1
-            out[index] = self._read(np.array([pick]))[0]
-            self._pending[pick] = int(self._read(np.array([self.size]))[0])
+            out[index], moved = self._read(np.array([pick, self.size]))
+            self._write(np.array([pick]), np.array([moved]))
         return out
 
     def append(self, new: np.ndarray) -> None:
         """Put ``new`` after the last item."""
-        self._pending.update(zip(range(self.size, self.size + len(new)), new.tolist(), strict=True))
         self.size += len(new)
-        self._merge_if_full()
+        self._write(np.arange(self.size - len(new), self.size), new)
 
     def _read(self, places: np.ndarray) -> np.ndarray:
         out = np.zeros(len(places), dtype=np.int64)
         in_base = places < len(self._base)
         out[in_base] = self._base[places[in_base]]
-        if len(self._places):
-            found = np.minimum(np.searchsorted(self._places, places), len(self._places) - 1)
-            hit = self._places[found] == places
-            out[hit] = self._items[found[hit]]
-        if self._pending:
-            for index, place in enumerate(places.tolist()):
-                item = self._pending.get(place)
-                if item is not None:
-                    out[index] = item
+        for level in (self._folded, self._recent):  # the later level wins
+            hit, found = _find(level[0], places)
+            out[hit] = level[1][found[hit]]
         return out
 
-    def _merge_if_full(self) -> None:
-        """Fold the pending places into the sorted arrays once there are enough, dropping those past the end."""
-        if len(self._pending) < _PENDING:
-            return
-        places = np.fromiter(self._pending.keys(), dtype=self._dtype, count=len(self._pending))
-        items = np.fromiter(self._pending.values(), dtype=self._dtype, count=len(self._pending))
-        self._pending.clear()
-        live = np.searchsorted(self._places, self.size)
-        self._places, self._items = self._places[:live], self._items[:live]
-        order = np.argsort(places)
-        live = places[order] < self.size
-        places, items = places[order][live], items[order][live]
-        found = np.searchsorted(self._places, places)
-        known = found < len(self._places)
-        known[known] = self._places[found[known]] == places[known]
-        self._items[found[known]] = items[known]
-        self._places = np.insert(self._places, found[~known], places[~known])
-        self._items = np.insert(self._items, found[~known], items[~known])
+    def _write(self, places: np.ndarray, items: np.ndarray) -> None:
+        """Set distinct ``places`` (below ``size``, already updated) to ``items``; fold the recent level into the
+        large one when it is full, dropping the places at or past the fill level."""
+        self._recent = _upsert(self._recent, places, items)
+        if len(self._recent[0]) >= _PENDING:
+            places, items = self._recent
+            self._folded = _upsert(self._folded, places, items)
+            live = np.searchsorted(self._folded[0], self.size)
+            self._folded = (self._folded[0][:live], self._folded[1][:live])
+            self._recent = (places[:0], items[:0])
+
+
+def _find(keys: np.ndarray, places: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which ``places`` occur in the ascending ``keys``, and where (valid where they occur)."""
+    found = np.minimum(np.searchsorted(keys, places), max(len(keys) - 1, 0))
+    return (keys[found] == places) if len(keys) else np.zeros(len(places), dtype=bool), found
+
+
+def _upsert(level: tuple[np.ndarray, np.ndarray], places: np.ndarray,
+            items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``level`` (ascending places, items) with distinct ``places`` set to ``items``."""
+    keys, values = level
+    order = np.argsort(places)
+    places, items = places[order], items[order]
+    known, found = _find(keys, places)
+    values = values.copy()
+    values[found[known]] = items[known]
+    insert_at = np.searchsorted(keys, places[~known])
+    return np.insert(keys, insert_at, places[~known]), np.insert(values, insert_at, items[~known])
