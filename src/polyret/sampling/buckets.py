@@ -136,5 +136,11 @@ def _upsert(level: tuple[np.ndarray, np.ndarray], places: np.ndarray,
     known, found = _find(keys, places)
     values = values.copy()
     values[found[known]] = items[known]
-    insert_at = np.searchsorted(keys, places[~known])
-    return np.insert(keys, insert_at, places[~known]), np.insert(values, insert_at, items[~known])
+    places, items = places[~known], items[~known]
+    at = np.searchsorted(keys, places) + np.arange(len(places))  # where the new places land, in order
+    kept = np.ones(len(keys) + len(places), dtype=bool)
+    kept[at] = False
+    merged_keys, merged_values = np.empty(len(kept), dtype=keys.dtype), np.empty(len(kept), dtype=values.dtype)
+    merged_keys[at], merged_keys[kept] = places, keys
+    merged_values[at], merged_values[kept] = items, values
+    return merged_keys, merged_values
