@@ -5,8 +5,8 @@ A pool of ``n`` members held as a plain array costs ``8 n`` bytes for the whole 
 keeps 81 such pools (one per language pair) at 9 languages. Here a bucket starts as its sorted ids
 (:class:`SortedIds`: a range, or a bit set with block counts, about 0.14 bytes per id of the range it spans) and
 records the places swap-and-pop writes in two sorted levels, a small one folded now and then into a large one;
-places at or beyond the fill level are dropped at each fold. A bucket drained by a fraction ``t`` of its members holds about
-``t (1 - t) n`` changed places.
+places at or beyond the fill level are dropped at each fold. A bucket drained by a fraction ``t`` of its members
+holds about ``t (1 - t) n`` changed places.
 """
 
 from __future__ import annotations
