@@ -41,10 +41,11 @@ def samplers(draw: st.DrawFn) -> LanguageBatchSampler | None:
 
 
 @SETTINGS
-@given(sampler=samplers(), epoch_number=st.integers(0, 3))
-def test_the_lazy_epoch_equals_the_whole_epoch_drawn_the_old_way(sampler, epoch_number):
+@given(sampler=samplers(), epoch_number=st.integers(0, 3), sparse=st.booleans())
+def test_the_lazy_epoch_equals_the_whole_epoch_drawn_the_old_way(sampler, epoch_number, sparse, monkeypatch):
     if sampler is None:
         return
+    monkeypatch.setattr(buckets, "DENSE_UP_TO", -1 if sparse else 1 << 16)  # -1: every bucket sparse
     labels, batches = eager_epoch(sampler, epoch_number)
     plan = sampler.epoch_plan(epoch_number)
     assert list(plan.plans) == labels
@@ -58,6 +59,7 @@ def test_batches_read_in_any_order_are_the_batches_read_in_order(sampler, data, 
     if sampler is None:
         return
     monkeypatch.setattr(epoch, "CHUNK_STEPS", 2)  # older batches are dropped and drawn again
+    monkeypatch.setattr(buckets, "DENSE_UP_TO", -1)
     in_order = list(sampler.epoch_plan(0).batches)
     plan = sampler._draw_epoch(0)
     steps = data.draw(st.lists(st.integers(0, len(in_order) - 1), max_size=12))
@@ -74,6 +76,7 @@ def test_merging_the_changed_places_often_changes_no_batch(design, monkeypatch):
         return list(sampler.epoch_plan(0).batches)
 
     usual = draw()
+    monkeypatch.setattr(buckets, "DENSE_UP_TO", -1)
     monkeypatch.setattr(buckets, "_PENDING", 2)
     assert all(np.array_equal(a, b) for a, b in zip(draw(), usual, strict=True))
 
@@ -89,6 +92,7 @@ def test_sorted_ids_read_by_position_are_the_ids(ids):
        pending=st.integers(1, 8))
 def test_a_sparse_bucket_takes_and_appends_like_a_list(ids, seed, pending, monkeypatch):
     monkeypatch.setattr(buckets, "_PENDING", pending)
+    monkeypatch.setattr(buckets, "DENSE_UP_TO", -1 if seed % 2 else 1 << 16)
     rng = np.random.default_rng(seed)
     reference = sorted(ids)
     bucket = SparseBucket(SortedIds(np.array(reference)), np.int32)

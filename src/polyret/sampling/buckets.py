@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 _BLOCK_BITS = 512  # ids per select block: 64 bytes of bits and one int64 count
+DENSE_UP_TO = 1 << 16  # buckets this small start as plain arrays: their bytes do not matter, their speed does
 _PENDING = 1024  # written places gathered in the small level before it is folded into the large one
 
 
@@ -60,8 +61,9 @@ class SparseBucket:
     written since.
 
     :meth:`take` returns exactly what swap-and-pop on a plain copy of ``base`` returns: ``items[pick]`` for each
-    pick in turn, the last item moving into its place; :meth:`append` writes after the last item. Written places
-    are held in two sorted levels: a small one that takes each write, folded into the large one when it is full.
+    pick in turn, the last item moving into its place; :meth:`append` writes after the last item. A bucket of up
+    to :data:`DENSE_UP_TO` items is that plain copy; a larger one holds its written places in two sorted levels: a
+    small one that takes each write, folded into the large one when it is full.
 
     Args:
         base: the initial items (:class:`SortedIds`, or an array for a few).
@@ -71,6 +73,7 @@ class SparseBucket:
     def __init__(self, base: SortedIds | np.ndarray, dtype: type = np.int64) -> None:
         self._base = base
         self.size = len(base)
+        self._dense = base[np.arange(len(base))].astype(np.int64) if len(base) <= DENSE_UP_TO else None
         empty = np.empty(0, dtype=dtype)
         self._recent = (empty, empty)  # (places ascending, items) written since the last fold
         self._folded = (empty, empty)
@@ -81,7 +84,12 @@ class SparseBucket:
         last = self.size - count
         if count > 1 and (picks.max() >= last or len(set(picks.tolist())) < count):
             return self._take_one_by_one(picks)
-        out = self._read(picks)  # no pick repeats or falls on the tail the earlier picks move: all steps at once
+        if self._dense is not None:  # no pick repeats or falls on the tail the earlier picks move: all at once
+            out = self._dense[picks]
+            self._dense[picks] = self._dense[last : self.size][::-1]
+            self.size = last
+            return out
+        out = self._read(picks)
         moved = self._read(np.arange(self.size - 1, last - 1, -1))
         self.size = last
         self._write(picks, moved)
@@ -91,6 +99,10 @@ class SparseBucket:
         out = np.empty(len(picks), dtype=np.int64)
         for index, pick in enumerate(picks.tolist()):
             self.size -= 1
+            if self._dense is not None:
+                out[index] = self._dense[pick]
+                self._dense[pick] = self._dense[self.size]
+                continue
             out[index], moved = self._read(np.array([pick, self.size]))
             self._write(np.array([pick]), np.array([moved]))
         return out
@@ -98,7 +110,14 @@ class SparseBucket:
     def append(self, new: np.ndarray) -> None:
         """Put ``new`` after the last item."""
         self.size += len(new)
-        self._write(np.arange(self.size - len(new), self.size), new)
+        if self._dense is None:
+            self._write(np.arange(self.size - len(new), self.size), new)
+            return
+        if self.size > len(self._dense):
+            grown = np.empty(max(2 * len(self._dense), self.size), dtype=np.int64)
+            grown[: self.size - len(new)] = self._dense[: self.size - len(new)]
+            self._dense = grown
+        self._dense[self.size - len(new) : self.size] = new
 
     def _read(self, places: np.ndarray) -> np.ndarray:
         out = np.zeros(len(places), dtype=np.int64)
