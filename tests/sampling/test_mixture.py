@@ -42,7 +42,7 @@ def test_by_size_each_epoch_is_every_data_set_epoch_once_interleaved():
             steps = np.flatnonzero(plan.sources == index)
             mine = [plan.batches[step] - mixture.table.offsets[index] for step in steps]
             np.testing.assert_array_equal(np.stack(mine), sampler.epoch_plan(epoch).batches)
-            assert [plan.plans[step] for step in steps] == sampler.epoch_plan(epoch).plans
+            assert [plan.plans[step] for step in steps] == list(sampler.epoch_plan(epoch).plans)
 
 
 def test_by_size_the_data_sets_are_spread_over_the_epoch_within_a_hypergeometric_bound():

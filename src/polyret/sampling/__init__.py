@@ -11,10 +11,11 @@ Usage::
 
 from __future__ import annotations
 
+from polyret.sampling.epoch import EpochPlan
 from polyret.sampling.kinds import SamplerKind, Weighting
 from polyret.sampling.mixture import Mixing, SourceMixture, SourceTables
 from polyret.sampling.pairs import PairRef, PairTable
-from polyret.sampling.sampler import EpochPlan, LanguageBatchSampler
+from polyret.sampling.sampler import LanguageBatchSampler
 from polyret.sampling.stream import EpochSampler
 
 __all__ = [

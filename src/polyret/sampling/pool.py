@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from polyret.sampling.buckets import SortedIds, SparseBucket
+
 
 def distinct_batch_capacity(counts: Sequence[int] | np.ndarray, batch_size: int) -> int:
     """The most full batches of ``batch_size`` rows, no id twice in a batch, that ids with ``counts`` rows fill.
@@ -18,6 +20,8 @@ def distinct_batch_capacity(counts: Sequence[int] | np.ndarray, batch_size: int)
     row to each of the ``n`` batches).
     """
     counts_arr = np.asarray(counts, dtype=np.int64)
+    if not len(counts_arr) or counts_arr.max() <= 1:  # one row per id: the batches the rows fill
+        return int(np.count_nonzero(counts_arr)) // batch_size
     low, high = 0, int(counts_arr.sum()) // batch_size
     while low < high:
         mid = (low + high + 1) // 2
@@ -47,48 +51,6 @@ def group_by_key(members: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.
     return members[order], np.concatenate([[0], np.cumsum(np.bincount(group))]).astype(np.int64)
 
 
-class _Bucket:
-    """The ids with one number of members left: an array with a fill level, taken from by swap-and-pop."""
-
-    def __init__(self, items: np.ndarray) -> None:
-        self.items = items
-        self.size = len(items)
-
-    def take(self, picks: np.ndarray) -> np.ndarray:
-        """Remove and return ``items[pick]`` for each pick in turn, the last item moving into its place.
-
-        Pick ``j`` lies below ``size - j``. When no pick repeats an earlier one and none falls on the last
-        ``len(picks)`` places (which the earlier picks move away), every pick reads an item no earlier step moved,
-        and the steps are done at once; otherwise one by one.
-        """
-        items, count = self.items, len(picks)
-        last = self.size - count
-        if count > 1 and (picks.max() >= last or len(set(picks.tolist())) < count):
-            return self._take_one_by_one(picks)
-        out = items[picks]
-        items[picks] = items[last : self.size][::-1]
-        self.size = last
-        return out
-
-    def _take_one_by_one(self, picks: np.ndarray) -> np.ndarray:
-        items, size = self.items, self.size
-        out = np.empty(len(picks), dtype=items.dtype)
-        for index, pick in enumerate(picks.tolist()):
-            size -= 1
-            out[index] = items[pick]
-            items[pick] = items[size]
-        self.size = size
-        return out
-
-    def append(self, new: np.ndarray) -> None:
-        if self.size + len(new) > len(self.items):
-            grown = np.empty(max(2 * len(self.items), self.size + len(new)), dtype=self.items.dtype)
-            grown[: self.size] = self.items[: self.size]
-            self.items = grown
-        self.items[self.size : self.size + len(new)] = new
-        self.size += len(new)
-
-
 class DistinctIdPool:
     """Members grouped by id; :meth:`take` draws a batch from the ids with the most members left (random
     tie-break).
@@ -96,6 +58,12 @@ class DistinctIdPool:
     Taking from the fullest ids first is what lets the pool fill exactly :func:`distinct_batch_capacity` batches,
     so an epoch's length does not depend on the seed. When every id holds one member (a per-language slot without
     shared answers) this is plain shuffling without replacement.
+
+    The buckets of ids by members left are :class:`~polyret.sampling.buckets.SparseBucket`s. An id with one member
+    is held as that member (its bucket starts as the ascending members of such ids, a
+    :class:`~polyret.sampling.buckets.SortedIds`); an id with several as ``-1 - k``, ``k`` its rank among those
+    ids, whose members (shuffled) and counts left are plain arrays. So a pool of distinct ids costs a fraction of
+    a byte per member until it is drawn from.
 
     Args:
         members: every member, each id's members contiguous (:func:`group_by_key`).
@@ -107,19 +75,20 @@ class DistinctIdPool:
     def __init__(self, members: np.ndarray, starts: np.ndarray, batch_size: int, rng: np.random.Generator) -> None:
         self.batch_size = batch_size
         self._rng = rng
-        self._steps = np.arange(batch_size)
         sizes = np.diff(starts)
-        self._singletons = bool(np.all(sizes == 1))
-        if self._singletons:  # the bucket holds the members themselves
-            self._buckets = {1: _Bucket(members.copy())} if len(members) else {}
-        else:
-            self._members = members.copy()
-            for group in np.flatnonzero(sizes > 1).tolist():
-                self._members[starts[group] : starts[group + 1]] = rng.permutation(
-                    self._members[starts[group] : starts[group + 1]])
-            self._starts, self._left = starts[:-1], sizes.copy()
-            groups = np.arange(len(sizes), dtype=np.int64)
-            self._buckets = {int(size): _Bucket(groups[sizes == size]) for size in np.unique(sizes) if size}
+        several = np.flatnonzero(sizes > 1)
+        self._dtype = np.int32 if len(members) < 2**31 and (not len(members) or members.max() < 2**31) else np.int64
+        self._grouped = np.concatenate([rng.permutation(members[starts[group] : starts[group + 1]])
+                                        for group in several.tolist()] or [np.empty(0, dtype=np.int64)])
+        self._grouped_starts = np.concatenate([[0], np.cumsum(sizes[several])[:-1]]).astype(np.int64)
+        self._left = sizes[several].astype(np.int64)
+        self._buckets: dict[int, SparseBucket] = {}
+        if np.any(sizes == 1):
+            single = members[starts[:-1][sizes == 1]]
+            ascending = single[0] >= 0 and bool(np.all(single[1:] > single[:-1]))
+            self._buckets[1] = SparseBucket(SortedIds(single) if ascending else single, self._dtype)
+        for size in np.unique(self._left).tolist():
+            self._buckets[size] = SparseBucket(-1 - np.flatnonzero(self._left == size), self._dtype)
         self._remaining = len(members)
         self.capacity = distinct_batch_capacity(sizes, batch_size)
 
@@ -132,9 +101,6 @@ class DistinctIdPool:
         """One batch of ``batch_size`` members of distinct ids; only call while ``capacity > 0``."""
         self._remaining -= self.batch_size
         self.capacity -= 1
-        if self._singletons:  # one bucket, and the batch is what it hands out
-            bucket = self._buckets[1]
-            return bucket.take(self._rng.integers(0, bucket.size - self._steps))
         chosen, needed = [], self.batch_size
         for count in sorted(self._buckets, reverse=True):
             bucket = self._buckets[count]
@@ -144,10 +110,18 @@ class DistinctIdPool:
                 needed -= picks
             if not needed:
                 break
-        groups = np.concatenate(chosen)
-        self._left[groups] -= 1
-        left = self._left[groups]
+        ids = np.concatenate(chosen) if len(chosen) > 1 else chosen[0]
+        several = ids < 0
+        if not several.any():
+            self._buckets = {count: bucket for count, bucket in self._buckets.items() if bucket.size}
+            return ids
+        ranks = -1 - ids[several]
+        self._left[ranks] -= 1
+        left = self._left[ranks]
         for count in np.unique(left[left > 0]).tolist():
-            self._buckets.setdefault(count, _Bucket(np.empty(0, dtype=np.int64))).append(groups[left == count])
+            self._buckets.setdefault(count, SparseBucket(np.empty(0, dtype=np.int64), self._dtype)).append(
+                ids[several][left == count])
         self._buckets = {count: bucket for count, bucket in self._buckets.items() if bucket.size}
-        return self._members[self._starts[groups] + left]
+        members = ids.copy()
+        members[several] = self._grouped[self._grouped_starts[ranks] + left]
+        return members

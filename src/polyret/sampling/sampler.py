@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 
 from polyret.errors import UsageError
+from polyret.sampling.epoch import EpochPlan, fixed_draw
 from polyret.sampling.kinds import (
     CROSS_MIXED_PLAN,
     MIXED_PLAN,
@@ -28,30 +28,6 @@ ALL_PAIRS = (-1, -1)  # a slot of every usable pair (``mixed``)
 ALL_CROSS = (-1, -2)  # a slot of every X != Y pair (cross-lingual batches with ``per_example_pairs``)
 Slots = dict[str, tuple[int, int]]
 """Plan label -> the slot's (query, passage) language indices, or :data:`ALL_PAIRS` / :data:`ALL_CROSS`."""
-
-
-@dataclass(slots=True)
-class EpochPlan:
-    """One epoch, fixed in advance: global batches of pair codes, their plan labels, and what was left over.
-
-    Attributes:
-        batches: ``(steps, world_size * batch_size)`` pair codes (:class:`PairTable`), one line per global batch.
-        plans: the plan label of each global batch (``"de-de"``, ``"de-en"``, ``"cross-mixed"``, ``"mixed"``,
-            ``"multi-positive"``).
-        usable_pairs: rows the design could draw from (e.g. only X-X rows for ``monolingual``).
-        unused_pairs: usable rows no batch took this epoch (slot remainders smaller than a batch, and for
-            ``hybrid`` the cross-lingual rows beyond its ``1 - alpha`` share).
-    """
-
-    batches: np.ndarray
-    plans: list[str]
-    usable_pairs: int
-    unused_pairs: int
-
-    @property
-    def plan_counts(self) -> dict[str, int]:
-        """How many batches follow each plan label, sorted by label."""
-        return dict(sorted(Counter(self.plans).items()))
 
 
 class LanguageBatchSampler(EpochSampler):
@@ -126,9 +102,6 @@ class LanguageBatchSampler(EpochSampler):
                    if self.kind is SamplerKind.MULTI_POSITIVE else "")
             )
 
-    def _epoch_note(self, plan: EpochPlan) -> str:
-        return f" ({plan.plan_counts})"
-
     @functools.cached_property
     def fingerprint(self) -> str:
         """A hash of everything that fixes the batch sequence (rows, design, sizes, seed)."""
@@ -177,7 +150,9 @@ class LanguageBatchSampler(EpochSampler):
         return group_by_key(members, keys)
 
     def _capacity(self, slot: tuple[int, int]) -> int:
-        _, starts = self._slot_members(slot)
+        """Full batches the slot fills; adds its members to the usable pairs."""
+        members, starts = self._slot_members(slot)
+        self._usable += len(members)
         return distinct_batch_capacity(np.diff(starts), self.global_batch_size)
 
     def _epoch_length(self) -> int:
@@ -187,6 +162,7 @@ class LanguageBatchSampler(EpochSampler):
             counts = group_counts(self.table, self.positives_per_query)
             groups_per_answer = np.bincount(self.table.answer_keys, weights=counts).astype(np.int64)
             return distinct_batch_capacity(groups_per_answer, self.global_batch_size // self.positives_per_query)
+        self._usable = 0
         mono = sum(self._capacity(slot) for slot in self._mono.values())
         cross = sum(self._capacity(slot) for slot in self._cross.values())
         if self.kind is not SamplerKind.HYBRID:
@@ -205,39 +181,30 @@ class LanguageBatchSampler(EpochSampler):
             return self._draw_st_default(epoch)
         if self.kind is SamplerKind.MULTI_POSITIVE:
             return self._draw_multi_positive(epoch)
+        unused = self._usable - self._num_batches * self.global_batch_size
+        return EpochPlan(functools.partial(self._pool_batches, epoch), self._num_batches, self._usable, unused)
+
+    def _pool_batches(self, epoch: int) -> Iterator[tuple[str, np.ndarray]]:
+        """The epoch's (plan label, global batch of pair codes), drawn one batch at a time from ``(seed, epoch)``."""
         rng = np.random.default_rng([self.seed, epoch])
         slots = dict(sorted({**self._mono, **self._cross}.items()))
         pools = {plan: DistinctIdPool(*self._slot_members(slot), self.global_batch_size, rng)
                  for plan, slot in slots.items()}
-        usable = sum(pool.remaining_rows for pool in pools.values())
         n_mono = _mono_share(self._num_batches, self.alpha) if self.kind is SamplerKind.HYBRID else 0
         is_mono = rng.permutation(np.arange(self._num_batches) < n_mono)
-        members = np.empty((self._num_batches, self.global_batch_size), dtype=np.int64)
-        plans = []
         open_mono = [p for p in sorted(self._mono) if pools[p].capacity > 0]  # the plans with a full batch left
         open_cross = [p for p in sorted(self._cross) if pools[p].capacity > 0]
-        for step, mono_batch in enumerate(is_mono.tolist()):
+        for mono_batch in is_mono.tolist():
             candidates = open_mono if (mono_batch or not self._cross) else open_cross
             plan = self._draw_slot(candidates, pools, rng)
-            members[step] = pools[plan].take()
+            members = pools[plan].take()
             if not pools[plan].capacity:
                 candidates.remove(plan)
-            plans.append(plan)
-        unused = sum(pool.remaining_rows for pool in pools.values())
-        return EpochPlan(self._codes(members, plans, slots), plans, usable, unused)
+            yield plan, self._codes(members, slots[plan])
 
-    def _codes(self, members: np.ndarray, plans: list[str], slots: Slots) -> np.ndarray:
-        """Each batch's members as pair codes: rows of a language-pair slot are encoded, codes stay."""
-        labels = sorted(slots)
-        index = {plan: i for i, plan in enumerate(labels)}
-        scale = np.array([1 if slots[p] in (ALL_PAIRS, ALL_CROSS) else len(self.table.languages) ** 2
-                          for p in labels], dtype=np.int64)
-        offset = np.array([0 if slots[p] in (ALL_PAIRS, ALL_CROSS) else int(self.table.encode(0, *slots[p]))
-                           for p in labels], dtype=np.int64)
-        which = np.array([index[plan] for plan in plans], dtype=np.int64)
-        members *= scale[which][:, None]
-        members += offset[which][:, None]
-        return members
+    def _codes(self, members: np.ndarray, slot: tuple[int, int]) -> np.ndarray:
+        """A batch's members as pair codes: rows of a language-pair slot are encoded, codes stay."""
+        return members if slot in (ALL_PAIRS, ALL_CROSS) else self.table.encode(members, *slot)
 
     def _draw_slot(self, plans: list[str], pools: dict[str, DistinctIdPool], rng: np.random.Generator) -> str:
         if self.weighting is Weighting.UNIFORM:
@@ -254,7 +221,8 @@ class LanguageBatchSampler(EpochSampler):
         pool = DistinctIdPool(members, starts, self.global_batch_size // self.positives_per_query, rng)
         batches = np.stack([groups[pool.take()].reshape(-1) for _ in range(self._num_batches)])
         used = len(batches) * self.global_batch_size
-        return EpochPlan(batches, [MULTI_POSITIVE_PLAN] * len(batches), len(self.table), len(self.table) - used)
+        return EpochPlan(fixed_draw(batches, [MULTI_POSITIVE_PLAN] * len(batches)), len(batches), len(self.table),
+                         len(self.table) - used)
 
     def _draw_st_default(self, epoch: int) -> EpochPlan:
         """sentence-transformers' default sampler (``DefaultBatchSampler`` over a ``RandomSampler`` reseeded per
@@ -263,7 +231,8 @@ class LanguageBatchSampler(EpochSampler):
         order = torch.randperm(len(self.table), generator=generator).numpy()
         used = self._num_batches * self.global_batch_size
         batches = self.table.codes_at(order[:used]).reshape(self._num_batches, self.global_batch_size)
-        return EpochPlan(batches, [MIXED_PLAN] * len(batches), len(self.table), len(self.table) - used)
+        return EpochPlan(fixed_draw(batches, [MIXED_PLAN] * len(batches)), len(batches), len(self.table),
+                         len(self.table) - used)
 
 
 def _mono_share(num_batches: int, alpha: float) -> int:
