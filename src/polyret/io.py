@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import yaml
 
-from polyret.errors import DataError, UsageError
+from polyret.errors import DataError, DiskFullError, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -293,6 +293,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
 
     Raises:
         UsageError: ``path`` is a folder, or its folder cannot be created or written (naming the path).
+        DiskFullError: the disk or quota filled up while writing (the temporary file is removed).
     """
     path = Path(path)
     if path.is_dir():
@@ -307,9 +308,11 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if is_disk_full(exc):
+            raise DiskFullError(path) from None
         raise
 
 
@@ -330,6 +333,7 @@ def atomic_directory(target: str | Path, *, ours: Callable[[Path], bool] | None 
     Raises:
         UsageError: ``target`` is a file, the current folder (or one holding it), a non-empty folder polyret did
             not write, or its folder cannot be created or written (naming the path).
+        DiskFullError: the disk or quota filled up while the folder was written (naming ``target``).
     """
     target = Path(os.path.abspath(target))
     check_output_dir(target)
@@ -343,8 +347,10 @@ def atomic_directory(target: str | Path, *, ours: Callable[[Path], bool] | None 
         staging.chmod(0o777 & ~_umask())
         yield staging
         _swap_into_place(staging, target, ours)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if is_disk_full(exc):
+            raise DiskFullError(target) from None
         raise
 
 
@@ -414,7 +420,25 @@ def _writing(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(path) from None
         raise UsageError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` or an error it was raised from says the disk or the user's quota is full (libraries that
+    write their own files, such as safetensors, only say it in their message). A :class:`DiskFullError` already
+    names its path and is not reported again."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and not isinstance(current, DiskFullError):
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(words in str(current) for words in ("No space left on device", "StorageFull", "Disk quota exceeded")):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _umask() -> int:
