@@ -320,7 +320,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
 def atomic_directory(target: str | Path, *, ours: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """Yield a temporary folder beside ``target`` to fill; on success it takes the place of ``target``, on failure
     it is removed, so ``target`` is never half-written. Leftovers of a killed process match ``.<name>.*.tmp``.
-    The folder gets the permissions the user's umask gives a new folder.
+    The folder and everything in it get the permissions the user's umask gives new ones.
 
     Nothing polyret did not write is deleted: an existing ``target`` is replaced only when it is empty, or when
     ``ours(target)`` says polyret wrote it *and* the new folder holds every name it holds (so no file of the old
@@ -346,12 +346,26 @@ def atomic_directory(target: str | Path, *, ours: Callable[[Path], bool] | None 
     try:
         staging.chmod(0o777 & ~_umask())
         yield staging
+        _apply_umask(staging)
         _swap_into_place(staging, target, ours)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if is_disk_full(exc):
             raise DiskFullError(target) from None
         raise
+
+
+def _apply_umask(folder: Path) -> None:
+    """Give every file and folder under ``folder`` the permissions the user's umask gives new ones (libraries that
+    write their own files, such as safetensors, create them private); an executable file stays executable."""
+    mask = _umask()
+    for root, folders, files in os.walk(folder):
+        for name in folders:
+            (Path(root) / name).chmod(0o777 & ~mask)
+        for name in files:
+            path = Path(root) / name
+            if not path.is_symlink():
+                path.chmod((0o777 if path.stat().st_mode & stat.S_IXUSR else 0o666) & ~mask)
 
 
 def check_replaceable(target: Path, ours: Callable[[Path], bool] | None, new: Path | None = None) -> None:
