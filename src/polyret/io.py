@@ -374,9 +374,9 @@ def check_replaceable(target: Path, ours: Callable[[Path], bool] | None, new: Pa
     Raises:
         UsageError: naming the folder and what it holds.
     """
-    if not target.is_dir() or not any(target.iterdir()):
+    held = sorted(entry.name for entry in target.iterdir() if entry.name != LOCK_FILE) if target.is_dir() else []
+    if not held:
         return
-    held = sorted(entry.name for entry in target.iterdir())
     if ours is None or not ours(target):
         raise UsageError(
             f"{target}: folder is not empty and was not written by polyret (holds {', '.join(held[:3])}"
@@ -426,6 +426,85 @@ def check_output_dir(path: str | Path, *, written_by: Sequence[str] | None = Non
     if written_by is not None and existing == path and not any((path / name).exists() for name in written_by):
         check_replaceable(path, None)
     return path
+
+
+LOCK_FILE = ".polyret.lock"
+"""The lock file of an output folder a command is writing into: the process id of its writer."""
+
+
+@contextlib.contextmanager
+def output_lock(folder: str | Path) -> Iterator[Path]:
+    """Hold the lock of ``folder`` (made if missing) while a command writes into it, so that two processes never
+    mix their files in one folder. On exit the lock is removed, and so is the folder if it was made here and
+    nothing was written into it.
+
+    A lock left by a process that no longer runs (killed) is taken over; a live one is refused.
+
+    Raises:
+        UsageError: another running process holds the lock (naming its pid and the lock file), or the folder
+            cannot be written.
+    """
+    folder = Path(folder)
+    made = not folder.exists()
+    lock = folder / LOCK_FILE
+    with _writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        _take_lock(lock)
+    try:
+        yield folder
+    finally:
+        if _lock_holder(lock) == os.getpid():
+            lock.unlink(missing_ok=True)
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+
+
+def _take_lock(lock: Path) -> None:
+    """Create ``lock`` holding this process's id, all at once (a hard link of a finished file cannot be half
+    there); a lock whose process is gone is replaced once."""
+    fd, tmp = tempfile.mkstemp(prefix=f"{LOCK_FILE}.", suffix=".tmp", dir=lock.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
+        for _ in range(2):
+            try:
+                os.link(tmp, lock)
+                return
+            except FileExistsError:
+                holder = _lock_holder(lock)
+                if holder is not None and _is_running(holder):
+                    raise UsageError(
+                        f"{lock.parent}: another polyret process (pid {holder}) is writing into this folder; wait "
+                        f"for it to end or choose another output folder (remove {lock} if no such process runs)"
+                    ) from None
+                lock.unlink(missing_ok=True)  # left by a process that no longer runs
+        raise UsageError(f"{lock.parent}: another polyret process took this folder's lock at the same moment; "
+                         "choose another output folder")
+    finally:
+        os.unlink(tmp)
+
+
+def _lock_holder(lock: Path) -> int | None:
+    """The process id a lock file holds (``None``: no lock, or not a process id)."""
+    try:
+        text = lock.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _is_running(pid: int) -> bool:
+    """Whether a process with id ``pid`` runs on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:
+        return True  # it runs, as another user
+    return True
 
 
 @contextlib.contextmanager

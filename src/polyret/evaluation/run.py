@@ -16,6 +16,7 @@ two results are compared with :func:`polyret.evaluation.significance.compare_res
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,7 +43,7 @@ from polyret.evaluation.debiased import (
 from polyret.evaluation.report import REPORT_FILE, RESULTS_FILE, ReportFiles, write_evaluation_report
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.suite import LareqaSpec, ProgressCallback, SuiteConfig, TaskSpec, run_tasks, suite_context
-from polyret.io import check_output_dir
+from polyret.io import check_output_dir, output_lock
 from polyret.models.backends import InferenceBackend
 from polyret.models.encoders import backend_label, get_encoder
 from polyret.models.protocol import Encoder, Role
@@ -121,13 +122,10 @@ class EvaluationResult:
 
 
 def evaluate(
-    model: str | Path | Encoder,
-    tasks: Tasks = "quick",
-    *,
+    model: str | Path | Encoder, tasks: Tasks = "quick", *,
     backend: str = "torch", precision: str = "fp32", device: str | None = None,
     debias: Sequence[str | DebiasSpec] = (), debias_fit_on: str | Path | None = None,
-    debias_transductive: bool = False,
-    output_dir: str | Path | None = None, write_trec_runs: bool = False,
+    debias_transductive: bool = False, output_dir: str | Path | None = None, write_trec_runs: bool = False,
     data_dir: str | Path | None = None, cache_root: str | Path | None = None,
     batch_size: int = 32, with_context: bool = True, results_format: str = "polyret",
     on_task: ProgressCallback | None = None, on_encode: EncodeCallback | None = None,
@@ -142,8 +140,9 @@ def evaluate(
         debias: post-hoc debiasing methods (``"center"``, ``"lir:1"``, ``"lsar"``) whose rows are added, fitted on
             the QA JSONL file ``debias_fit_on`` (default: the XQuAD-R articles no task evaluates), or on each task's
             own test pool with ``debias_transductive``.
-        output_dir: write ``results.json``, ``report.md`` and figures there (``None``: write nothing); with
-            ``write_trec_runs`` also each BEIR-style task's TREC run and qrels (``trec/<task>.run`` / ``.qrels``).
+        output_dir: write ``results.json``, ``report.md`` and figures there (``None``: write nothing), under a lock
+            (:func:`~polyret.io.output_lock`); with ``write_trec_runs`` also each BEIR-style task's TREC run and
+            qrels (``trec/<task>.run`` / ``.qrels``).
         data_dir / cache_root: the data directory (:func:`polyret.settings.data_dir`); the embedding cache
             (``None``: keep embeddings in memory).
         batch_size / with_context: encoder batch size; LAReQA candidates with their paragraph.
@@ -155,38 +154,45 @@ def evaluate(
 
     Raises:
         UsageError: unknown tasks, suites, methods or backends, conflicting debiasing options, TREC runs or mteb
-            results without an ``output_dir``, or mteb results without the mteb extra.
+            results without an ``output_dir``, mteb results without the mteb extra, or an ``output_dir`` another
+            process is writing into.
         DataError / ModelError: unreadable data or model.
     """
     suite = build_suite(tasks, batch_size=batch_size, with_context=with_context)
     out = check_output_dir(output_dir, written_by=(RESULTS_FILE, REPORT_FILE)) if output_dir is not None else None
-    if write_trec_runs and out is None:
-        raise UsageError("TREC runs are written into the report folder: give an output folder")
-    mteb_writer = _mteb_writer(results_format, out)
-    specs = parse_specs([s if isinstance(s, str) else s.label for s in debias])
-    plan = debias_reference(suite, specs, debias_fit_on, debias_transductive, data_dir)
-    encoder = model if isinstance(model, Encoder) else get_encoder(
-        model, device=device, backend=InferenceBackend(backend, precision), warn=warn)
-    counting = CountingEncoder(encoder, on_encode)
-    started = time.perf_counter()
-    ctx = suite_context(counting, suite, data_dir=data_dir, cache_root=cache_root,
-                        trec_dir=out / "trec" if out is not None and write_trec_runs else None)
-    results = run_tasks(ctx, suite, on_task)
-    debiased = plan.run(replace(ctx, trec_dir=None), suite, say=say)
-    result = EvaluationResult(encoder.name if isinstance(model, Encoder) else str(model), results,
-                              run_meta(suite, encoder, data_dir, texts_encoded=counting.encoded, started=started))
-    if mteb_writer is not None and out is not None:
-        result.mteb = mteb_writer(ctx, suite, encoder, out / "mteb", source=result.model)
-    _add_debiased(result, debiased)
-    if out is not None:
-        result.files = write_evaluation_report(result.results, out, model_name=result.model,
-                                               meta=result.meta | {"suite_config": suite.describe()})
+    with output_lock(out) if out is not None else contextlib.nullcontext():
+        mteb_writer = _mteb_writer(results_format, out, write_trec_runs)
+        specs = parse_specs([s if isinstance(s, str) else s.label for s in debias])
+        plan = debias_reference(suite, specs, debias_fit_on, debias_transductive, data_dir)
+        encoder = model if isinstance(model, Encoder) else get_encoder(
+            model, device=device, backend=InferenceBackend(backend, precision), warn=warn)
+        counting, started = CountingEncoder(encoder, on_encode), time.perf_counter()
+        ctx = suite_context(counting, suite, data_dir=data_dir, cache_root=cache_root,
+                            trec_dir=out / "trec" if out is not None and write_trec_runs else None)
+        results = run_tasks(ctx, suite, on_task)
+        debiased = plan.run(replace(ctx, trec_dir=None), suite, say=say)
+        result = EvaluationResult(encoder.name if isinstance(model, Encoder) else str(model), results,
+                                  run_meta(suite, encoder, data_dir, texts_encoded=counting.encoded, started=started))
+        if mteb_writer is not None and out is not None:
+            result.mteb = mteb_writer(ctx, suite, encoder, out / "mteb", source=result.model)
+        _add_debiased(result, debiased)
+        result.files = _write_report(result, suite, out)
     return result
 
 
-def _mteb_writer(results_format: str, out: Path | None) -> Callable[..., Any] | None:
+def _write_report(result: EvaluationResult, suite: SuiteConfig, out: Path | None) -> ReportFiles | None:
+    """``results.json``, ``report.md`` and the figures in ``out`` (``None``: nothing is written)."""
+    if out is None:
+        return None
+    return write_evaluation_report(result.results, out, model_name=result.model,
+                                   meta=result.meta | {"suite_config": suite.describe()})
+
+
+def _mteb_writer(results_format: str, out: Path | None, write_trec_runs: bool) -> Callable[..., Any] | None:
     """The mteb result writer when ``results_format`` asks for it (imported now: a missing extra fails before any
-    work)."""
+    work), after checking that the files asked for have a folder to go to."""
+    if write_trec_runs and out is None:
+        raise UsageError("TREC runs are written into the report folder: give an output folder")
     if results_format not in ("polyret", "mteb"):
         raise UsageError(f"results format must be polyret or mteb, not {results_format!r}")
     if results_format == "polyret":
