@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from polyret.cli.console import console, styled, text_column
+from polyret.cli.console import console, styled, text_column, warn
 from polyret.cli.options import DataDirOption, ResamplesOption, SeedOption, comma_list, names_list
 from polyret.cli.task_options import skip_lines, task_file_specs, task_tables
 from polyret.errors import UsageError
@@ -153,8 +153,7 @@ def _run_with_progress(model: str, config: SuiteConfig, **options: Any) -> Evalu
         def on_encode(encoded: int, requested: int) -> None:
             progress.update(encode_bar, completed=encoded, total=requested, visible=True)
 
-        return evaluate(model, config, on_task=on_task, on_encode=on_encode, say=console.print,
-                        warn=lambda text: console.print(styled(text, "yellow")), **options)
+        return evaluate(model, config, on_task=on_task, on_encode=on_encode, say=console.print, warn=warn, **options)
 
 
 def _print_summary(result: EvaluationResult) -> None:

@@ -17,6 +17,8 @@ two results are compared with :func:`polyret.evaluation.significance.compare_res
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,6 +35,7 @@ from polyret.debias import DebiasSpec, parse_specs
 from polyret.errors import DataError, UsageError
 from polyret.evaluation.catalog import get_suite, resolve_task
 from polyret.evaluation.debiased import (
+    TRANSDUCTIVE,
     DebiasedRun,
     DebiasPlan,
     Reference,
@@ -48,6 +51,8 @@ from polyret.models.backends import InferenceBackend
 from polyret.models.encoders import backend_label, get_encoder
 from polyret.models.protocol import Encoder, Role
 from polyret.settings import data_dir as resolve_data_dir
+
+log = logging.getLogger(__name__)
 
 ENCODE_CHUNKS = 8
 """Encoder batches per call of the inner encoder (and per progress report)."""
@@ -138,8 +143,8 @@ def evaluate(
         tasks: see :data:`Tasks`.
         backend / precision / device: the inference runtime (:class:`~polyret.models.backends.InferenceBackend`).
         debias: post-hoc debiasing methods (``"center"``, ``"lir:1"``, ``"lsar"``) whose rows are added, fitted on
-            the QA JSONL file ``debias_fit_on`` (default: the XQuAD-R articles no task evaluates), or on each task's
-            own test pool with ``debias_transductive``.
+            the QA JSONL file ``debias_fit_on`` (default: the XQuAD-R articles no task evaluates; an evaluated task
+            file: labelled transductive, one warning), or on each task's own test pool with ``debias_transductive``.
         output_dir: write ``results.json``, ``report.md`` and figures there (``None``: write nothing), under a lock
             (:func:`~polyret.io.output_lock`); with ``write_trec_runs`` also each BEIR-style task's TREC run and
             qrels (``trec/<task>.run`` / ``.qrels``).
@@ -163,7 +168,7 @@ def evaluate(
     with output_lock(out) if out is not None else contextlib.nullcontext():
         mteb_writer = _mteb_writer(results_format, out, write_trec_runs)
         specs = parse_specs([s if isinstance(s, str) else s.label for s in debias])
-        plan = debias_reference(suite, specs, debias_fit_on, debias_transductive, data_dir)
+        plan = debias_reference(suite, specs, debias_fit_on, debias_transductive, data_dir, warn=warn)
         encoder = model if isinstance(model, Encoder) else get_encoder(
             model, device=device, backend=InferenceBackend(backend, precision), warn=warn)
         counting, started = CountingEncoder(encoder, on_encode), time.perf_counter()
@@ -249,11 +254,12 @@ def run_meta(
 
 def debias_reference(
     suite: SuiteConfig, specs: Sequence[DebiasSpec], fit_on: str | Path | None, transductive: bool,
-    data_dir: str | Path | None,
+    data_dir: str | Path | None, *, warn: Callable[[str], None] | None = None,
 ) -> DebiasPlan:
     """What the debiasing methods are fitted on, checked before anything is encoded: the ``fit_on`` QA file, the
     first XQuAD-R articles no task evaluates (as many as the methods need), or each task's test pool
-    (``transductive``).
+    (``transductive``). A ``fit_on`` file that is also an evaluated task file is fitting on the test data: its rows
+    are labelled transductive and ``warn`` (else the log) is told once.
 
     Raises:
         UsageError: a reference file or transductive fitting without a method, both at once, a reference that
@@ -274,8 +280,27 @@ def debias_reference(
     else:
         items = reference_items(fit_on)
         check_reference(items, [task.load(data_dir) for task in suite.tasks if isinstance(task, LareqaSpec)])
-        reference = Reference.from_qa(items, {"source": str(fit_on)}, with_context=suite.with_context)
+        reference = Reference.from_qa(items, {"source": str(fit_on), **_evaluated_file(fit_on, suite, warn)},
+                                      with_context=suite.with_context)
     return DebiasPlan.fitted_on(reference, suite, specs, data_dir)
+
+
+def _evaluated_file(fit_on: str | Path, suite: SuiteConfig, warn: Callable[[str], None] | None) -> dict[str, str]:
+    """``{"transductive": why}`` when the reference file ``fit_on`` is the file of an evaluated task, else ``{}``."""
+    tasks = [task.name for task in suite.tasks if _same_file(getattr(task, "path", None), fit_on)]
+    if not tasks:
+        return {}
+    why = f"the reference is the evaluated task file of {', '.join(tasks)}"
+    (warn or log.warning)(f"debiasing reference {fit_on}: {why}, so the methods are fitted on the test data; their "
+                          "rows are labelled transductive")
+    return {TRANSDUCTIVE: why}
+
+
+def _same_file(path: str | Path | None, other: str | Path) -> bool:
+    try:
+        return path is not None and os.path.samefile(path, other)
+    except OSError:
+        return False
 
 
 def reference_items(path: str | Path) -> list[ParallelQA]:
