@@ -35,6 +35,11 @@ def test_every_preset_plans_on_the_real_data(preset: str, tmp_path: Path, capsys
     for task in (*PRESETS[preset].get("evaluation", {}).get("in_domain", ["xquad-r", "mlqa-r"]), "clsd-wmt19"):
         assert re.search(rf"{task}: \d+ items, \d+ texts, \S+: MDE 0\.\d{{4}}", out), task
     assert not (tmp_path / preset).exists()  # nothing written
+    lacking = {"quick": {"ntrex128": "el, vi", "tico19": "de, el, vi"},
+               "standard": {"ntrex128": "el", "tico19": "de, el"}}
+    for task, languages in lacking.get(preset, {}).items():  # one line per task naming the languages left out
+        assert f"\n    {task}: its corpus has no {languages}, so it is evaluated without" in out, out
+    assert out.count("its corpus has no") == len(lacking.get(preset, {}))
 
 
 def test_plan_counts_finished_arms_and_estimates_time_from_them(
