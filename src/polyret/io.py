@@ -76,8 +76,9 @@ def check_regular_file(path: str | Path) -> Path:
     if stat.S_ISDIR(mode):
         raise DataError(path, "is a directory", expected="a file")
     if not stat.S_ISREG(mode):
-        raise DataError(path, f"is a {_file_kind(mode)}, not a regular file", expected="a regular file (read it "
-                        "into a file first)")
+        advice = "copy what the pipe gives into a regular file first (cat PIPE > FILE) and pass that file" \
+            if stat.S_ISFIFO(mode) else "pass a file that holds the data"
+        raise DataError(path, f"is a {_file_kind(mode)}, not a regular file", expected=f"a regular file: {advice}")
     return path
 
 
