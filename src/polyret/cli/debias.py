@@ -12,7 +12,7 @@ import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from polyret.cli.console import console, err_console, text_column, warn
+from polyret.cli.console import console, err_console, stage, text_column, warn
 from polyret.cli.options import DataDirOption
 from polyret.debias import DebiasSpec, parse_spec
 from polyret.debias.export import CARD_SIGNATURE
@@ -108,11 +108,6 @@ def reference_backend(backend: str | None, precision: str | None, device: str | 
     on_cpu = device is None or device == "cpu"
     fast = on_cpu and missing_runtime(FAST_BACKEND.backend) is None and precision in (None, FAST_BACKEND.precision)
     return FAST_BACKEND if fast else InferenceBackend("torch", precision or "fp32")
-
-
-def stage(line: str) -> None:
-    """One stage line on standard error (shown literally)."""
-    err_console.print(line, soft_wrap=True)
 
 
 class ReportingEncoder:

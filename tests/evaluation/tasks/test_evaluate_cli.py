@@ -23,10 +23,14 @@ def _exit_code(argv: list[str]) -> int:
 def test_quick_suite_writes_results_report_and_figures(tiny_model_dir, tmp_path, capsys):
     out = tmp_path / "run"
     assert _exit_code(["evaluate", "--model", str(tiny_model_dir), "--suite", "quick", "-o", str(out)]) == 0
-    stdout = capsys.readouterr().out
+    captured = capsys.readouterr()
+    stdout = captured.out
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert list(results["results"]) == ["xquad-r", "mlqa-r", "clsd-wmt19", "clsd-wmt19-mt", "ntrex128", "tico19",
                                         "tatoeba"]
+    # standard error is no terminal here: one plain stage line per task instead of a live bar
+    stages = [line.split(" (")[0] for line in captured.err.splitlines() if line.startswith(("task ", "all "))]
+    assert stages == [f"task {n}/7: {task}" for n, task in enumerate(results["results"], 1)] + ["all 7 tasks done"]
     assert results["meta"]["suite"] == "quick" and results["meta"]["texts_encoded"] > 0
     report = (out / "report.md").read_text(encoding="utf-8")
     for task, result in results["results"].items():
