@@ -69,14 +69,7 @@ def debias_command(
     from polyret.models.encoders import SentenceTransformerEncoder, get_encoder
     from polyret.settings import cache_dir
 
-    spec = parse_spec(method if rank is None else f"{method}:{rank}")
-    if spec.needs_languages:
-        when = "index time (not at query time)" if spec.method == "shift" else "query and index time"
-        raise UsageError(
-            f"{spec.method} needs the language of every text at {when}, which a model cannot be given, so it cannot "
-            f"be built into a model; it is evaluation-time only (polyret evaluate --debias {spec.method}); use "
-            "--method lsar"
-        )
+    spec = exportable_spec(method, rank)
     check_export_dir(output_dir)
     chosen = reference_backend(backend, precision, device)
     articles = reference_articles_opt or reference_articles([spec])
@@ -99,6 +92,23 @@ def debias_command(
         f"texts in {len(facts['languages'])} languages ({facts['fit_seconds']:.3f} s); load it with "
         f"SentenceTransformer({str(output_dir)!r})"
     )
+
+
+def exportable_spec(method: str, rank: int | None) -> DebiasSpec:
+    """The method to build into a model, refusing one that needs the language of every text.
+
+    Raises:
+        UsageError: an unknown method, or one needing language labels (evaluation-time only).
+    """
+    spec = parse_spec(method if rank is None else f"{method}:{rank}")
+    if spec.needs_languages:
+        when = "index time (not at query time)" if spec.method == "shift" else "query and index time"
+        raise UsageError(
+            f"{spec.method} needs the language of every text at {when}, which a model cannot be given, so it cannot "
+            f"be built into a model; it is evaluation-time only (polyret evaluate --debias {spec.method}); use "
+            "--method lsar"
+        )
+    return spec
 
 
 def reference_backend(backend: str | None, precision: str | None, device: str | None) -> InferenceBackend:
