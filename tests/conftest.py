@@ -82,18 +82,24 @@ class CliResult:
         return [line for line in self.err.splitlines() if line.startswith(("error:", "internal error:"))]
 
 
+def run_polyret(*args: str | Path) -> int:
+    """Run ``polyret ARGS`` in-process through :func:`polyret.cli.main` and return its exit code (the core of the
+    :func:`cli` fixture; session fixtures, which cannot capture output, call it directly)."""
+    from polyret.cli import main  # after the environment above is set
+
+    try:
+        main([str(arg) for arg in args])
+    except SystemExit as exc:
+        return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
+    return 0
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]):
     """Run ``polyret ARGS`` through :func:`polyret.cli.main` and return its exit code and output."""
 
-    from polyret.cli import main  # after the environment above is set
-
     def run(*args: str | Path) -> CliResult:
-        try:
-            main([str(arg) for arg in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
+        code = run_polyret(*args)
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 

@@ -65,6 +65,20 @@ class MissingDataError(DataError):
         self.data_root = str(data_root)
 
 
+class DiskFullError(PolyretError):
+    """The disk (or quota) filled up while polyret wrote ``path``; the file or folder was not written (the previous
+    one, if any, is unchanged).
+
+    Args:
+        path: the file or folder being written.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        super().__init__(f"{self.path}: no space left on device; nothing of it was written (free some space or "
+                         "write elsewhere)")
+
+
 class ModelError(PolyretError):
     """A model path or name that cannot be loaded as an encoder."""
 

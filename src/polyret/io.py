@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import yaml
 
-from polyret.errors import DataError, UsageError
+from polyret.errors import DataError, DiskFullError, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -76,8 +76,9 @@ def check_regular_file(path: str | Path) -> Path:
     if stat.S_ISDIR(mode):
         raise DataError(path, "is a directory", expected="a file")
     if not stat.S_ISREG(mode):
-        raise DataError(path, f"is a {_file_kind(mode)}, not a regular file", expected="a regular file (read it "
-                        "into a file first)")
+        advice = "copy what the pipe gives into a regular file first (cat PIPE > FILE) and pass that file" \
+            if stat.S_ISFIFO(mode) else "pass a file that holds the data"
+        raise DataError(path, f"is a {_file_kind(mode)}, not a regular file", expected=f"a regular file: {advice}")
     return path
 
 
@@ -293,6 +294,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
 
     Raises:
         UsageError: ``path`` is a folder, or its folder cannot be created or written (naming the path).
+        DiskFullError: the disk or quota filled up while writing (the temporary file is removed).
     """
     path = Path(path)
     if path.is_dir():
@@ -307,9 +309,11 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if is_disk_full(exc):
+            raise DiskFullError(path) from None
         raise
 
 
@@ -317,7 +321,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
 def atomic_directory(target: str | Path, *, ours: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """Yield a temporary folder beside ``target`` to fill; on success it takes the place of ``target``, on failure
     it is removed, so ``target`` is never half-written. Leftovers of a killed process match ``.<name>.*.tmp``.
-    The folder gets the permissions the user's umask gives a new folder.
+    The folder and everything in it get the permissions the user's umask gives new ones.
 
     Nothing polyret did not write is deleted: an existing ``target`` is replaced only when it is empty, or when
     ``ours(target)`` says polyret wrote it *and* the new folder holds every name it holds (so no file of the old
@@ -330,6 +334,7 @@ def atomic_directory(target: str | Path, *, ours: Callable[[Path], bool] | None 
     Raises:
         UsageError: ``target`` is a file, the current folder (or one holding it), a non-empty folder polyret did
             not write, or its folder cannot be created or written (naming the path).
+        DiskFullError: the disk or quota filled up while the folder was written (naming ``target``).
     """
     target = Path(os.path.abspath(target))
     check_output_dir(target)
@@ -342,10 +347,26 @@ def atomic_directory(target: str | Path, *, ours: Callable[[Path], bool] | None 
     try:
         staging.chmod(0o777 & ~_umask())
         yield staging
+        _apply_umask(staging)
         _swap_into_place(staging, target, ours)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if is_disk_full(exc):
+            raise DiskFullError(target) from None
         raise
+
+
+def _apply_umask(folder: Path) -> None:
+    """Give every file and folder under ``folder`` the permissions the user's umask gives new ones (libraries that
+    write their own files, such as safetensors, create them private); an executable file stays executable."""
+    mask = _umask()
+    for root, folders, files in os.walk(folder):
+        for name in folders:
+            (Path(root) / name).chmod(0o777 & ~mask)
+        for name in files:
+            path = Path(root) / name
+            if not path.is_symlink():
+                path.chmod((0o777 if path.stat().st_mode & stat.S_IXUSR else 0o666) & ~mask)
 
 
 def check_replaceable(target: Path, ours: Callable[[Path], bool] | None, new: Path | None = None) -> None:
@@ -354,9 +375,9 @@ def check_replaceable(target: Path, ours: Callable[[Path], bool] | None, new: Pa
     Raises:
         UsageError: naming the folder and what it holds.
     """
-    if not target.is_dir() or not any(target.iterdir()):
+    held = sorted(entry.name for entry in target.iterdir() if entry.name != LOCK_FILE) if target.is_dir() else []
+    if not held:
         return
-    held = sorted(entry.name for entry in target.iterdir())
     if ours is None or not ours(target):
         raise UsageError(
             f"{target}: folder is not empty and was not written by polyret (holds {', '.join(held[:3])}"
@@ -408,13 +429,110 @@ def check_output_dir(path: str | Path, *, written_by: Sequence[str] | None = Non
     return path
 
 
+LOCK_FILE = ".polyret.lock"
+"""The lock file of an output folder a command is writing into: the process id of its writer."""
+
+
+@contextlib.contextmanager
+def output_lock(folder: str | Path) -> Iterator[Path]:
+    """Hold the lock of ``folder`` (made if missing) while a command writes into it, so that two processes never
+    mix their files in one folder. On exit the lock is removed, and so is the folder if it was made here and
+    nothing was written into it.
+
+    A lock left by a process that no longer runs (killed) is taken over; a live one is refused.
+
+    Raises:
+        UsageError: another running process holds the lock (naming its pid and the lock file), or the folder
+            cannot be written.
+    """
+    folder = Path(folder)
+    made = not folder.exists()
+    lock = folder / LOCK_FILE
+    with _writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        _take_lock(lock)
+    try:
+        yield folder
+    finally:
+        if _lock_holder(lock) == os.getpid():
+            lock.unlink(missing_ok=True)
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+
+
+def _take_lock(lock: Path) -> None:
+    """Create ``lock`` holding this process's id, all at once (a hard link of a finished file cannot be half
+    there); a lock whose process is gone is replaced once."""
+    fd, tmp = tempfile.mkstemp(prefix=f"{LOCK_FILE}.", suffix=".tmp", dir=lock.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
+        for _ in range(2):
+            try:
+                os.link(tmp, lock)
+                return
+            except FileExistsError:
+                holder = _lock_holder(lock)
+                if holder is not None and _is_running(holder):
+                    raise UsageError(
+                        f"{lock.parent}: another polyret process (pid {holder}) is writing into this folder; wait "
+                        f"for it to end or choose another output folder (remove {lock} if no such process runs)"
+                    ) from None
+                lock.unlink(missing_ok=True)  # left by a process that no longer runs
+        raise UsageError(f"{lock.parent}: another polyret process took this folder's lock at the same moment; "
+                         "choose another output folder")
+    finally:
+        os.unlink(tmp)
+
+
+def _lock_holder(lock: Path) -> int | None:
+    """The process id a lock file holds (``None``: no lock, or not a process id)."""
+    try:
+        text = lock.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _is_running(pid: int) -> bool:
+    """Whether a process with id ``pid`` runs on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:
+        return True  # it runs, as another user
+    return True
+
+
 @contextlib.contextmanager
 def _writing(path: Path) -> Iterator[None]:
     """Report a file-system failure while preparing to write ``path`` as a usage error naming it."""
     try:
         yield
     except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(path) from None
         raise UsageError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` or an error it was raised from says the disk or the user's quota is full (libraries that
+    write their own files, such as safetensors, only say it in their message). A :class:`DiskFullError` already
+    names its path and is not reported again."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and not isinstance(current, DiskFullError):
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(words in str(current) for words in ("No space left on device", "StorageFull", "Disk quota exceeded")):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _umask() -> int:

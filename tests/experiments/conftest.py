@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from polyret.cli import main
+from tests.conftest import run_polyret
 
 
 def tiny_study(model_dir: Path) -> dict:
@@ -30,15 +30,6 @@ def write_config(path: Path, config: dict) -> Path:
     return path
 
 
-def run_cli(*args: str) -> int:
-    """Run ``polyret`` in-process and return its exit code."""
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
-
-
 @pytest.fixture(scope="session")
 def tiny_study_config(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_config(tmp_path_factory.mktemp("study-config") / "tiny.yaml", tiny_study(tiny_model_dir))
@@ -48,5 +39,5 @@ def tiny_study_config(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFac
 def finished_study(tiny_study_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The output folder of one complete CLI run of the tiny study (do not modify: copy it first)."""
     out = tmp_path_factory.mktemp("study") / "tiny"
-    assert run_cli("experiment", "--config", str(tiny_study_config), "--output-dir", str(out)) == 0
+    assert run_polyret("experiment", "--config", tiny_study_config, "--output-dir", out) == 0
     return out

@@ -12,8 +12,9 @@ import pytest
 from polyret.experiments import runner
 from polyret.experiments.report import render_markdown
 from polyret.models.loading import model_fingerprint
+from tests.conftest import run_polyret
 
-from .conftest import run_cli, tiny_study, write_config
+from .conftest import tiny_study, write_config
 
 
 class Forbidden(Exception):
@@ -35,7 +36,7 @@ def study_copy(finished_study: Path, tmp_path: Path) -> Path:
 
 
 def rerun(config: Path, study: Path, *extra: str) -> int:
-    return run_cli("experiment", "--config", str(config), "--output-dir", str(study), *extra)
+    return run_polyret("experiment", "--config", config, "--output-dir", study, *extra)
 
 
 def test_study_writes_report_and_results(finished_study: Path) -> None:

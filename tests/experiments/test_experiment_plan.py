@@ -13,8 +13,6 @@ import pytest
 from polyret.experiments import runner
 from polyret.experiments.config import PRESETS
 
-from .conftest import run_cli
-
 
 def forbid(*_args, **_kwargs):
     raise AssertionError("a dry run must not train or load a model")
@@ -28,21 +26,28 @@ def _no_model(monkeypatch) -> None:
 
 @pytest.mark.skipif(not os.environ.get("POLYRET_DATA_DIR"), reason="needs the real data (POLYRET_DATA_DIR)")
 @pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_every_preset_plans_on_the_real_data(preset: str, tmp_path: Path, capsys) -> None:
-    assert run_cli("experiment", "--preset", preset, "--dry-run", "-o", str(tmp_path / preset)) == 0
-    out = capsys.readouterr().out
+def test_every_preset_plans_on_the_real_data(preset: str, tmp_path: Path, cli) -> None:
+    result = cli("experiment", "--preset", preset, "--dry-run", "-o", tmp_path / preset)
+    assert result.code == 0, result.err
+    out = result.out
     assert f"Plan of study {preset!r}" in out and "Estimated time:" in out
     for task in (*PRESETS[preset].get("evaluation", {}).get("in_domain", ["xquad-r", "mlqa-r"]), "clsd-wmt19"):
         assert re.search(rf"{task}: \d+ items, \d+ texts, \S+: MDE 0\.\d{{4}}", out), task
     assert not (tmp_path / preset).exists()  # nothing written
+    lacking = {"quick": {"ntrex128": "el, vi", "tico19": "de, el, vi"},
+               "standard": {"ntrex128": "el", "tico19": "de, el"}}
+    for task, languages in lacking.get(preset, {}).items():  # one line per task naming the languages left out
+        assert f"\n    {task}: its corpus has no {languages}, so it is evaluated without" in out, out
+    assert out.count("its corpus has no") == len(lacking.get(preset, {}))
 
 
 def test_plan_counts_finished_arms_and_estimates_time_from_them(
-    finished_study: Path, tiny_study_config: Path, tmp_path: Path, capsys
+    finished_study: Path, tiny_study_config: Path, tmp_path: Path, cli
 ) -> None:
     study = Path(shutil.copytree(finished_study, tmp_path / "tiny"))
-    assert run_cli("experiment", "--config", str(tiny_study_config), "--dry-run", "-o", str(study)) == 0
-    out = capsys.readouterr().out
+    result = cli("experiment", "--config", tiny_study_config, "--dry-run", "-o", study)
+    assert result.code == 0, result.err
+    out = result.out
     assert "finished already: 3." in out and "Estimated time: training 0 min" in out
     assert "measured from 2 trained and 3 evaluated arms of tiny" in out
     stored = json.loads((study / "results.json").read_text(encoding="utf-8"))

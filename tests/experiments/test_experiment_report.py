@@ -202,3 +202,13 @@ def test_bias_section_shows_the_fields_measures_beside_the_criterion(tmp_path) -
     assert section.splitlines()[0] == "| arm | max−min rank ↓ | PEER@10 ↑ | preference gap (0: none) |"
     row = next(line for line in section.splitlines() if line.startswith("| hybrid |"))
     assert row.endswith(f"| {measures['multi.bias']:.4f} | {measures['multi.peer@10']:.4f} | 0.5000 |")
+
+
+def test_the_report_names_the_study_languages_a_corpus_lacks(tmp_path) -> None:
+    dropped = {"ntrex128": ["el", "vi"], "tico19": ["el"]}
+    summary = summarise(config(), study(0.8, 0.5), train_inputs=TRAIN_INPUTS, provenance=PROVENANCE,
+                        dropped_languages=dropped)
+    report = write_outputs(tmp_path, summary)["report"].read_text(encoding="utf-8")
+    assert "- ntrex128: its corpus has no el, vi, so it is evaluated without them" in report
+    assert "- tico19: its corpus has no el, so it is evaluated without it" in report
+    assert not any("corpus has no" in note for note in summary_of(0.8, 0.5)["verdict"]["caveats"])

@@ -14,8 +14,9 @@ from polyret.experiments.arm_result import PER_QUERY_FILE, ArmResult, load_arm_r
 from polyret.experiments.config import load_config
 from polyret.experiments.plan import plan_study
 from polyret.experiments.task_reuse import Donor
+from tests.conftest import run_polyret
 
-from .conftest import run_cli, tiny_study, write_config
+from .conftest import tiny_study, write_config
 
 CHANGED_TASK = "mlqa-r"
 
@@ -58,7 +59,7 @@ def debias_study(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     """A finished tiny study with post-hoc rows (do not modify: copy it first)."""
     folder = tmp_path_factory.mktemp("debias-study")
     config = write_config(folder / "study.yaml", study_config(tiny_model_dir, mlqa_articles=1))
-    assert run_cli("experiment", "--config", str(config), "--output-dir", str(folder / "study")) == 0
+    assert run_polyret("experiment", "--config", config, "--output-dir", folder / "study") == 0
     return folder / "study"
 
 
@@ -72,13 +73,13 @@ def resized_config(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactor
 def fresh_resized(resized_config: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     """Every arm and row of the resized study computed from scratch."""
     fresh = tmp_path_factory.mktemp("fresh") / "study"
-    assert run_cli("experiment", "--config", str(resized_config), "--output-dir", str(fresh)) == 0
+    assert run_polyret("experiment", "--config", resized_config, "--output-dir", fresh) == 0
     return arm_results(fresh)
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["fingerprint", "training-loss"])
 def test_only_the_changed_task_is_evaluated_and_the_result_equals_a_fresh_run(
-    debias_study: Path, resized_config: Path, fresh_resized: dict, tmp_path: Path, monkeypatch, legacy: bool
+    debias_study: Path, resized_config: Path, fresh_resized: dict, tmp_path: Path, monkeypatch, legacy: bool, cli
 ) -> None:
     study = committed_copy(debias_study, tmp_path / "study", legacy=legacy)
     evaluated: list[list[str]] = []
@@ -90,7 +91,7 @@ def test_only_the_changed_task_is_evaluated_and_the_result_equals_a_fresh_run(
     monkeypatch.setattr(debias_rows, "run_debiased",
                         lambda ctx, suite, *a, **k: debiased.append(suite.task_names) or real_run_debiased(
                             ctx, suite, *a, **k))
-    assert run_cli("experiment", "--config", str(resized_config), "--output-dir", str(study)) == 0
+    assert cli("experiment", "--config", resized_config, "--output-dir", study).code == 0
     assert evaluated == debiased == [[CHANGED_TASK]] * 3  # each arm and each row: only the resized task
     reused = arm_results(study)
     assert reused.keys() == fresh_resized.keys() and len(reused) == 6
@@ -118,11 +119,12 @@ def test_a_donor_lends_only_when_its_model_is_this_runs_model() -> None:
 
 
 def test_the_dry_run_shows_what_each_run_borrows_and_counts_only_the_texts_left(
-    debias_study: Path, resized_config: Path, tmp_path: Path, capsys
+    debias_study: Path, resized_config: Path, tmp_path: Path, cli
 ) -> None:
     study = committed_copy(debias_study, tmp_path / "study", legacy=False)
-    assert run_cli("experiment", "--config", str(resized_config), "--output-dir", str(study), "--dry-run") == 0
-    out = capsys.readouterr().out
+    result = cli("experiment", "--config", resized_config, "--output-dir", study, "--dry-run")
+    assert result.code == 0, result.err
+    out = result.out
     for run in ("zero-shot", "mixed-s3", "hybrid-s3"):
         assert f"{run} (borrows xquad-r, ntrex128)" in out
     plan = plan_study(load_config(resized_config), output_dir=study)

@@ -109,7 +109,7 @@ def test_the_cli_falls_back_without_a_traceback(tiny_model_dir, tmp_path, monkey
         assert not exc.code
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
-    assert captured.out.count("needs the package onnxruntime") == 1
+    assert captured.err.count("needs the package onnxruntime") == 1
     assert json.loads((out / "results.json").read_text())["meta"]["backend"] == "torch-fp32"
 
 

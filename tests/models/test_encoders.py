@@ -10,7 +10,8 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from polyret.errors import ModelError, UsageError
-from polyret.models.encoders import SentenceTransformerEncoder, USEEncoder, get_encoder
+from polyret.models.backends import InferenceBackend
+from polyret.models.encoders import SentenceTransformerEncoder, USEEncoder, backend_label, get_encoder
 from polyret.models.protocol import Encoder
 
 TEXTS = ["The cat sits on the mat.", "Die Katze sitzt auf der Matte.", "猫坐在垫子上。"]
@@ -125,3 +126,14 @@ def test_get_encoder_names_the_encoder_after_its_spec(tiny_model_dir, use_encode
 def test_get_encoder_of_a_missing_path_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="not found"):
         get_encoder(tmp_path / "no-such-model")
+
+
+def test_a_backend_given_for_use_is_said_not_to_apply(use_encoder):
+    messages: list[str] = []
+    encoder = get_encoder("use-multilingual", backend=InferenceBackend("onnx", "fp32"), warn=messages.append)
+    assert isinstance(encoder, USEEncoder) and backend_label(encoder) == "numpy"
+    (message,) = messages
+    assert "own numpy runtime" in message and "onnx" in message and "does not apply" in message
+    messages.clear()
+    get_encoder("use-multilingual", backend=InferenceBackend(), warn=messages.append)
+    assert messages == []  # the default (torch fp32) is no request to ignore

@@ -101,6 +101,10 @@ def _evaluate(fx: dict[str, Path], task_file: Path | str, *extra: object) -> lis
     return ["evaluate", "--model", fx["model"], "--task-file", task_file, "--no-cache", "-o", "out", *extra]
 
 
+FIFO_ERROR = ("is a FIFO (named pipe), not a regular file (expected a regular file: copy what the pipe gives into a "
+              "regular file first (cat PIPE > FILE) and pass that file)")
+
+
 def _fifo(tmp: Path) -> Path:
     path = tmp / "pipe.jsonl"
     os.mkfifo(path)
@@ -235,15 +239,15 @@ CASES: dict[str, Case] = {
     "task file: /dev/zero": Case(lambda tmp, fx: _evaluate(fx, "/dev/zero", "--task-format", "multiway"), 3,
                                  "/dev/zero: is a character device, not a regular file", ("out",)),
     "task file: a FIFO without a writer": Case(
-        lambda tmp, fx: _evaluate(fx, _fifo(tmp), "--task-format", "multiway"), 3, "is a FIFO (named pipe)",
+        lambda tmp, fx: _evaluate(fx, _fifo(tmp), "--task-format", "multiway"), 3, FIFO_ERROR,
         ("out",)),
     "task file: a link to nothing": Case(
         lambda tmp, fx: _evaluate(fx, _link_to_nothing(tmp), "--task-format", "multiway"), 3,
         "is a symbolic link to", ("out",)),
-    "check: a FIFO": Case(lambda tmp, fx: ["data", "check", _fifo(tmp)], 3, "is a FIFO (named pipe)"),
+    "check: a FIFO": Case(lambda tmp, fx: ["data", "check", _fifo(tmp)], 3, FIFO_ERROR),
     "debias: --fit-on a FIFO": Case(
         lambda tmp, fx: ["debias", "--model", fx["model"], "--fit-on", _fifo(tmp), "-o", "out"], 3,
-        "is a FIFO (named pipe)", ("out",)),
+        FIFO_ERROR, ("out",)),
     "debias: --fit-on an empty file": Case(
         lambda tmp, fx: ["debias", "--model", fx["model"], "--fit-on", _file(tmp, "empty.jsonl"), "-o", "out"], 3,
         "empty.jsonl", ("out",)),

@@ -3,6 +3,8 @@ did not write, before any work, and leaves the user's files as they were."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,35 @@ def test_atomic_directory_replaces_only_what_it_writes_again(tmp_path):
         (staging / "a").write_text("3")
     assert (target / "a").read_text() == "2" and (target / "b").read_text() == "user's"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left
+
+
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_an_exported_model_gets_the_users_umask_on_every_file(cli, fixtures, tmp_path, umask_022):
+    out = tmp_path / "debiased"
+    result = cli(*_commands(fixtures, out)["debias"])
+    assert result.code == 0, result.err
+    modes = {str(p.relative_to(out)): stat.S_IMODE(p.stat().st_mode) for p in [out, *out.rglob("*")]}
+    assert modes["model.safetensors"] == 0o644, modes
+    assert {mode for name, mode in modes.items() if (out / name).is_file()} == {0o644}, modes
+    assert {mode for name, mode in modes.items() if (out / name).is_dir()} == {0o755}, modes
+
+
+def test_atomic_directory_applies_the_umask_and_keeps_execute_bits(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        with atomic_directory(tmp_path / "out") as staging:
+            (staging / "private").write_text("x")
+            (staging / "private").chmod(0o600)
+            (staging / "tool").write_text("x")
+            (staging / "tool").chmod(0o700)
+            (staging / "sub").mkdir(mode=0o700)
+    finally:
+        os.umask(previous)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "out").iterdir()}
+    assert modes == {"private": 0o640, "tool": 0o750, "sub": 0o750}

@@ -75,6 +75,11 @@ def text_column(template: str) -> TextColumn:
     return TextColumn(template, markup=False)
 
 
+def stage(line: str) -> None:
+    """One stage line of a long command on standard error (shown literally)."""
+    err_console.print(line, soft_wrap=True)
+
+
 def warn(message: str) -> None:
     """Print ``warning: message`` to standard error (the message shown literally)."""
     err_console.print(styled("warning:", "bold yellow"), message, soft_wrap=True)

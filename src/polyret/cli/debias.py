@@ -12,7 +12,7 @@ import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from polyret.cli.console import console, err_console, text_column, warn
+from polyret.cli.console import console, err_console, stage, text_column, warn
 from polyret.cli.options import DataDirOption
 from polyret.debias import DebiasSpec, parse_spec
 from polyret.debias.export import CARD_SIGNATURE
@@ -69,14 +69,7 @@ def debias_command(
     from polyret.models.encoders import SentenceTransformerEncoder, get_encoder
     from polyret.settings import cache_dir
 
-    spec = parse_spec(method if rank is None else f"{method}:{rank}")
-    if spec.needs_languages:
-        when = "index time (not at query time)" if spec.method == "shift" else "query and index time"
-        raise UsageError(
-            f"{spec.method} needs the language of every text at {when}, which a model cannot be given, so it cannot "
-            f"be built into a model; it is evaluation-time only (polyret evaluate --debias {spec.method}); use "
-            "--method lsar"
-        )
+    spec = exportable_spec(method, rank)
     check_export_dir(output_dir)
     chosen = reference_backend(backend, precision, device)
     articles = reference_articles_opt or reference_articles([spec])
@@ -101,6 +94,23 @@ def debias_command(
     )
 
 
+def exportable_spec(method: str, rank: int | None) -> DebiasSpec:
+    """The method to build into a model, refusing one that needs the language of every text.
+
+    Raises:
+        UsageError: an unknown method, or one needing language labels (evaluation-time only).
+    """
+    spec = parse_spec(method if rank is None else f"{method}:{rank}")
+    if spec.needs_languages:
+        when = "index time (not at query time)" if spec.method == "shift" else "query and index time"
+        raise UsageError(
+            f"{spec.method} needs the language of every text at {when}, which a model cannot be given, so it cannot "
+            f"be built into a model; it is evaluation-time only (polyret evaluate --debias {spec.method}); use "
+            "--method lsar"
+        )
+    return spec
+
+
 def reference_backend(backend: str | None, precision: str | None, device: str | None) -> InferenceBackend:
     """The backend named, else OpenVINO bf16 on a CPU where it is installed, else torch fp32."""
     if backend is not None:
@@ -108,11 +118,6 @@ def reference_backend(backend: str | None, precision: str | None, device: str | 
     on_cpu = device is None or device == "cpu"
     fast = on_cpu and missing_runtime(FAST_BACKEND.backend) is None and precision in (None, FAST_BACKEND.precision)
     return FAST_BACKEND if fast else InferenceBackend("torch", precision or "fp32")
-
-
-def stage(line: str) -> None:
-    """One stage line on standard error (shown literally)."""
-    err_console.print(line, soft_wrap=True)
 
 
 class ReportingEncoder:

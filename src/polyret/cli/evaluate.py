@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from polyret.cli.console import console, styled, text_column
+from polyret.cli.console import console, err_console, stage, styled, text_column, warn
 from polyret.cli.options import DataDirOption, ResamplesOption, SeedOption, comma_list, names_list
 from polyret.cli.task_options import skip_lines, task_file_specs, task_tables
 from polyret.errors import UsageError
@@ -19,7 +20,7 @@ from polyret.evaluation.report import read_evaluation_results, slug
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.run import EvaluationResult, evaluate
 from polyret.evaluation.significance import compare_results
-from polyret.evaluation.suite import BeirSpec, SuiteConfig
+from polyret.evaluation.suite import BeirSpec, ProgressCallback, SuiteConfig
 from polyret.io import write_json
 from polyret.settings import cache_dir
 
@@ -139,10 +140,13 @@ def evaluate_command(
 
 
 def _run_with_progress(model: str, config: SuiteConfig, **options: Any) -> EvaluationResult:
-    """:func:`polyret.evaluation.run.evaluate` under a progress bar of tasks and one of encoded texts."""
+    """:func:`polyret.evaluation.run.evaluate` under a progress bar of tasks and one of encoded texts on standard
+    error, or with one plain line per task when standard error is no terminal (a log file, a pipe, CI)."""
+    if not err_console.is_terminal:
+        return evaluate(model, config, on_task=_task_lines(), say=console.print, warn=warn, **options)
     with Progress(
-        text_column("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-        transient=True,
+        text_column("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True,
     ) as progress:
         task_bar = progress.add_task("tasks", total=len(config.tasks))
         encode_bar = progress.add_task("encoding texts", total=0, visible=False)
@@ -153,8 +157,19 @@ def _run_with_progress(model: str, config: SuiteConfig, **options: Any) -> Evalu
         def on_encode(encoded: int, requested: int) -> None:
             progress.update(encode_bar, completed=encoded, total=requested, visible=True)
 
-        return evaluate(model, config, on_task=on_task, on_encode=on_encode, say=console.print,
-                        warn=lambda text: console.print(styled(text, "yellow")), **options)
+        return evaluate(model, config, on_task=on_task, on_encode=on_encode, say=console.print, warn=warn, **options)
+
+
+def _task_lines() -> ProgressCallback:
+    """A task progress callback printing one stage line as each task starts, and one when all are done."""
+    started = time.monotonic()
+
+    def on_task(name: str, done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        stage(f"task {done + 1}/{total}: {name} ({elapsed:.0f} s so far)" if name
+              else f"all {total} tasks done ({elapsed:.0f} s)")
+
+    return on_task
 
 
 def _print_summary(result: EvaluationResult) -> None:

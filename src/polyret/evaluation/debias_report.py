@@ -30,13 +30,14 @@ def debias_section(debias: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def _row(label: str, fit: Mapping[str, Any]) -> list[str | int | float | None]:
-    if fit.get("transductive"):
+    if fit.get("transductive") and "reference" not in fit:
         per_task = fit.get("per_task", {})
         ranks = sorted({str(facts.get("rank")) for facts in per_task.values() if facts.get("rank") is not None})
         return [label, "each task's own test pool (transductive)", None, None, ", ".join(ranks) or None, None]
     reference = fit.get("reference", {})
     source = ", ".join(str(part) for part in (
         reference.get("source"), f"{reference['articles']} articles" if "articles" in reference else None,
+        f"transductive: {reference['transductive']}" if reference.get("transductive") else None,
     ) if part)
     languages = fit.get("languages", [])
     return [label, source or None, fit.get("texts"), f"{len(languages)}: {', '.join(languages)}",

@@ -229,11 +229,13 @@ def run_debiased(
         ctx: the run context of the plain evaluation (its store serves every vector).
         suite: the tasks.
         specs: the methods.
-        reference: the texts to fit on; ``None`` fits each method on each task's own test pool (transductive).
+        reference: the texts to fit on; ``None`` fits each method on each task's own test pool (transductive, as
+            is a reference whose description holds ``"transductive"``: an evaluated task's file).
         skipped: method label -> task -> why it is not scored (from :func:`language_skips`, known before encoding).
         say: receives one line per stage (encoding the reference, fitting).
     """
-    runs = [DebiasedRun(spec, skipped=dict((skipped or {}).get(spec.label, {})), fit={TRANSDUCTIVE: reference is None})
+    transductive = reference is None or bool(reference.description.get(TRANSDUCTIVE))
+    runs = [DebiasedRun(spec, skipped=dict((skipped or {}).get(spec.label, {})), fit={TRANSDUCTIVE: transductive})
             for spec in specs]
     if reference is None:
         _run_transductive(ctx, suite, runs)

@@ -16,6 +16,9 @@ two results are compared with :func:`polyret.evaluation.significance.compare_res
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,6 +35,7 @@ from polyret.debias import DebiasSpec, parse_specs
 from polyret.errors import DataError, UsageError
 from polyret.evaluation.catalog import get_suite, resolve_task
 from polyret.evaluation.debiased import (
+    TRANSDUCTIVE,
     DebiasedRun,
     DebiasPlan,
     Reference,
@@ -42,11 +46,13 @@ from polyret.evaluation.debiased import (
 from polyret.evaluation.report import REPORT_FILE, RESULTS_FILE, ReportFiles, write_evaluation_report
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.suite import LareqaSpec, ProgressCallback, SuiteConfig, TaskSpec, run_tasks, suite_context
-from polyret.io import check_output_dir
+from polyret.io import check_output_dir, output_lock
 from polyret.models.backends import InferenceBackend
 from polyret.models.encoders import backend_label, get_encoder
 from polyret.models.protocol import Encoder, Role
 from polyret.settings import data_dir as resolve_data_dir
+
+log = logging.getLogger(__name__)
 
 ENCODE_CHUNKS = 8
 """Encoder batches per call of the inner encoder (and per progress report)."""
@@ -121,13 +127,10 @@ class EvaluationResult:
 
 
 def evaluate(
-    model: str | Path | Encoder,
-    tasks: Tasks = "quick",
-    *,
+    model: str | Path | Encoder, tasks: Tasks = "quick", *,
     backend: str = "torch", precision: str = "fp32", device: str | None = None,
     debias: Sequence[str | DebiasSpec] = (), debias_fit_on: str | Path | None = None,
-    debias_transductive: bool = False,
-    output_dir: str | Path | None = None, write_trec_runs: bool = False,
+    debias_transductive: bool = False, output_dir: str | Path | None = None, write_trec_runs: bool = False,
     data_dir: str | Path | None = None, cache_root: str | Path | None = None,
     batch_size: int = 32, with_context: bool = True, results_format: str = "polyret",
     on_task: ProgressCallback | None = None, on_encode: EncodeCallback | None = None,
@@ -140,10 +143,11 @@ def evaluate(
         tasks: see :data:`Tasks`.
         backend / precision / device: the inference runtime (:class:`~polyret.models.backends.InferenceBackend`).
         debias: post-hoc debiasing methods (``"center"``, ``"lir:1"``, ``"lsar"``) whose rows are added, fitted on
-            the QA JSONL file ``debias_fit_on`` (default: the XQuAD-R articles no task evaluates), or on each task's
-            own test pool with ``debias_transductive``.
-        output_dir: write ``results.json``, ``report.md`` and figures there (``None``: write nothing); with
-            ``write_trec_runs`` also each BEIR-style task's TREC run and qrels (``trec/<task>.run`` / ``.qrels``).
+            the QA JSONL file ``debias_fit_on`` (default: the XQuAD-R articles no task evaluates; an evaluated task
+            file: labelled transductive, one warning), or on each task's own test pool with ``debias_transductive``.
+        output_dir: write ``results.json``, ``report.md`` and figures there (``None``: write nothing), under a lock
+            (:func:`~polyret.io.output_lock`); with ``write_trec_runs`` also each BEIR-style task's TREC run and
+            qrels (``trec/<task>.run`` / ``.qrels``).
         data_dir / cache_root: the data directory (:func:`polyret.settings.data_dir`); the embedding cache
             (``None``: keep embeddings in memory).
         batch_size / with_context: encoder batch size; LAReQA candidates with their paragraph.
@@ -155,38 +159,45 @@ def evaluate(
 
     Raises:
         UsageError: unknown tasks, suites, methods or backends, conflicting debiasing options, TREC runs or mteb
-            results without an ``output_dir``, or mteb results without the mteb extra.
+            results without an ``output_dir``, mteb results without the mteb extra, or an ``output_dir`` another
+            process is writing into.
         DataError / ModelError: unreadable data or model.
     """
     suite = build_suite(tasks, batch_size=batch_size, with_context=with_context)
     out = check_output_dir(output_dir, written_by=(RESULTS_FILE, REPORT_FILE)) if output_dir is not None else None
-    if write_trec_runs and out is None:
-        raise UsageError("TREC runs are written into the report folder: give an output folder")
-    mteb_writer = _mteb_writer(results_format, out)
-    specs = parse_specs([s if isinstance(s, str) else s.label for s in debias])
-    plan = debias_reference(suite, specs, debias_fit_on, debias_transductive, data_dir)
-    encoder = model if isinstance(model, Encoder) else get_encoder(
-        model, device=device, backend=InferenceBackend(backend, precision), warn=warn)
-    counting = CountingEncoder(encoder, on_encode)
-    started = time.perf_counter()
-    ctx = suite_context(counting, suite, data_dir=data_dir, cache_root=cache_root,
-                        trec_dir=out / "trec" if out is not None and write_trec_runs else None)
-    results = run_tasks(ctx, suite, on_task)
-    debiased = plan.run(replace(ctx, trec_dir=None), suite, say=say)
-    result = EvaluationResult(encoder.name if isinstance(model, Encoder) else str(model), results,
-                              run_meta(suite, encoder, data_dir, texts_encoded=counting.encoded, started=started))
-    if mteb_writer is not None and out is not None:
-        result.mteb = mteb_writer(ctx, suite, encoder, out / "mteb", source=result.model)
-    _add_debiased(result, debiased)
-    if out is not None:
-        result.files = write_evaluation_report(result.results, out, model_name=result.model,
-                                               meta=result.meta | {"suite_config": suite.describe()})
+    with output_lock(out) if out is not None else contextlib.nullcontext():
+        mteb_writer = _mteb_writer(results_format, out, write_trec_runs)
+        specs = parse_specs([s if isinstance(s, str) else s.label for s in debias])
+        plan = debias_reference(suite, specs, debias_fit_on, debias_transductive, data_dir, warn=warn)
+        encoder = model if isinstance(model, Encoder) else get_encoder(
+            model, device=device, backend=InferenceBackend(backend, precision), warn=warn)
+        counting, started = CountingEncoder(encoder, on_encode), time.perf_counter()
+        ctx = suite_context(counting, suite, data_dir=data_dir, cache_root=cache_root,
+                            trec_dir=out / "trec" if out is not None and write_trec_runs else None)
+        results = run_tasks(ctx, suite, on_task)
+        debiased = plan.run(replace(ctx, trec_dir=None), suite, say=say)
+        result = EvaluationResult(encoder.name if isinstance(model, Encoder) else str(model), results,
+                                  run_meta(suite, encoder, data_dir, texts_encoded=counting.encoded, started=started))
+        if mteb_writer is not None and out is not None:
+            result.mteb = mteb_writer(ctx, suite, encoder, out / "mteb", source=result.model)
+        _add_debiased(result, debiased)
+        result.files = _write_report(result, suite, out)
     return result
 
 
-def _mteb_writer(results_format: str, out: Path | None) -> Callable[..., Any] | None:
+def _write_report(result: EvaluationResult, suite: SuiteConfig, out: Path | None) -> ReportFiles | None:
+    """``results.json``, ``report.md`` and the figures in ``out`` (``None``: nothing is written)."""
+    if out is None:
+        return None
+    return write_evaluation_report(result.results, out, model_name=result.model,
+                                   meta=result.meta | {"suite_config": suite.describe()})
+
+
+def _mteb_writer(results_format: str, out: Path | None, write_trec_runs: bool) -> Callable[..., Any] | None:
     """The mteb result writer when ``results_format`` asks for it (imported now: a missing extra fails before any
-    work)."""
+    work), after checking that the files asked for have a folder to go to."""
+    if write_trec_runs and out is None:
+        raise UsageError("TREC runs are written into the report folder: give an output folder")
     if results_format not in ("polyret", "mteb"):
         raise UsageError(f"results format must be polyret or mteb, not {results_format!r}")
     if results_format == "polyret":
@@ -243,11 +254,12 @@ def run_meta(
 
 def debias_reference(
     suite: SuiteConfig, specs: Sequence[DebiasSpec], fit_on: str | Path | None, transductive: bool,
-    data_dir: str | Path | None,
+    data_dir: str | Path | None, *, warn: Callable[[str], None] | None = None,
 ) -> DebiasPlan:
     """What the debiasing methods are fitted on, checked before anything is encoded: the ``fit_on`` QA file, the
     first XQuAD-R articles no task evaluates (as many as the methods need), or each task's test pool
-    (``transductive``).
+    (``transductive``). A ``fit_on`` file that is also an evaluated task file is fitting on the test data: its rows
+    are labelled transductive and ``warn`` (else the log) is told once.
 
     Raises:
         UsageError: a reference file or transductive fitting without a method, both at once, a reference that
@@ -268,8 +280,27 @@ def debias_reference(
     else:
         items = reference_items(fit_on)
         check_reference(items, [task.load(data_dir) for task in suite.tasks if isinstance(task, LareqaSpec)])
-        reference = Reference.from_qa(items, {"source": str(fit_on)}, with_context=suite.with_context)
+        reference = Reference.from_qa(items, {"source": str(fit_on), **_evaluated_file(fit_on, suite, warn)},
+                                      with_context=suite.with_context)
     return DebiasPlan.fitted_on(reference, suite, specs, data_dir)
+
+
+def _evaluated_file(fit_on: str | Path, suite: SuiteConfig, warn: Callable[[str], None] | None) -> dict[str, str]:
+    """``{"transductive": why}`` when the reference file ``fit_on`` is the file of an evaluated task, else ``{}``."""
+    tasks = [task.name for task in suite.tasks if _same_file(getattr(task, "path", None), fit_on)]
+    if not tasks:
+        return {}
+    why = f"the reference is the evaluated task file of {', '.join(tasks)}"
+    (warn or log.warning)(f"debiasing reference {fit_on}: {why}, so the methods are fitted on the test data; their "
+                          "rows are labelled transductive")
+    return {TRANSDUCTIVE: why}
+
+
+def _same_file(path: str | Path | None, other: str | Path) -> bool:
+    try:
+        return path is not None and os.path.samefile(path, other)
+    except OSError:
+        return False
 
 
 def reference_items(path: str | Path) -> list[ParallelQA]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,12 +54,17 @@ class EmbeddingStore:
     Args:
         encoder: the model to encode with.
         cache_root: folder for on-disk caches; embeddings go to ``cache_root / encoder.fingerprint()``.
-            ``None`` keeps them in memory only.
+            ``None``, or a folder that cannot be written (one warning, before anything is encoded), keeps them in
+            memory only.
+
+    Attributes:
+        cache_root: the usable cache folder (``None``: memory only), for the other caches of a run (FAISS indexes).
     """
 
     def __init__(self, encoder: Encoder, cache_root: str | Path | None = None):
         self.encoder = encoder
-        self.cache_dir = Path(cache_root) / self.fingerprint if cache_root is not None else None
+        self.cache_root = writable_cache_root(cache_root)
+        self.cache_dir = self.cache_root / self.fingerprint if self.cache_root is not None else None
         self.counts = StoreCounts()
         self.dim: int | None = None
         self._vectors: dict[bytes, np.ndarray] = {}
@@ -175,6 +181,28 @@ class EmbeddingStore:
             and checksum == shard_checksum(fingerprint, keys, vectors)
         )
         return ([row.tobytes() for row in keys], vectors) if valid else None
+
+
+_UNWRITABLE_WARNED: set[Path] = set()
+
+
+def writable_cache_root(cache_root: str | Path | None) -> Path | None:
+    """``cache_root`` when a file can be created in it (made if missing), else ``None`` with one warning per folder
+    and process, so a read-only cache costs the caching, not the run's encoding."""
+    if cache_root is None:
+        return None
+    root = Path(cache_root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as exc:
+        if root not in _UNWRITABLE_WARNED:
+            _UNWRITABLE_WARNED.add(root)
+            log.warning("the embedding cache %s cannot be written (%s); embeddings are kept in memory only (set "
+                        "POLYRET_CACHE_DIR to a writable folder to keep them)", root, exc.strerror or exc)
+        return None
+    return root
 
 
 def shard_checksum(fingerprint: str, keys: np.ndarray, vectors: np.ndarray) -> str:

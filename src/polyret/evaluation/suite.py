@@ -326,8 +326,8 @@ def suite_context(
         task_data = TaskData(data_dir)
     elif _as_path(task_data.data_dir) != _as_path(data_dir):
         raise UsageError(f"task data loaded from {task_data.data_dir} cannot serve a run on {data_dir}")
-    return RunContext(EmbeddingStore(encoder, cache_root), task_data, cache_root, suite.with_context, suite.batch_size,
-                      _as_path(trec_dir))
+    store = EmbeddingStore(encoder, cache_root)
+    return RunContext(store, task_data, store.cache_root, suite.with_context, suite.batch_size, _as_path(trec_dir))
 
 
 def _as_path(folder: str | Path | None) -> Path | None:

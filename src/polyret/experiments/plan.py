@@ -28,7 +28,7 @@ from polyret.experiments.analysis import ACCURACY_METRICS
 from polyret.experiments.arm_result import COSTS_SHAPE, RESULTS_FILE
 from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import ExperimentConfig, train_config
-from polyret.experiments.study_data import StudyData, prepare_study_data
+from polyret.experiments.study_data import StudyData, dropped_languages_line, prepare_study_data
 from polyret.experiments.task_reuse import find_donor
 from polyret.io import read_json
 from polyret.schema import ListOf, MapOf, Nullable, Number, Record, check_shape
@@ -176,7 +176,8 @@ def _task_plans(study: StudyData, prior: list[tuple[str, dict[str, Any]]], seeds
         if size is not None and size.items:
             variance = sd_d**2 / size.items + (2 * seed_sd**2 / seeds if seed_sd is not None else 0.0)
             plan["mde"] = MDE_FACTOR * math.sqrt(variance)
-        plan |= {"sd_difference": sd_d, "sd_source": source, "seed_sd": seed_sd}
+        plan |= {"sd_difference": sd_d, "sd_source": source, "seed_sd": seed_sd,
+                 "dropped_languages": study.dropped_languages.get(name, [])}
         plans.append(plan)
     return plans
 
@@ -231,6 +232,8 @@ def render_plan(plan: dict[str, Any]) -> str:
                 else f"{task['items']} items, {task['texts']} texts")
         lines.append(f"  {task['task']}: {size}, {task['metric']}: {mde} "
                      f"(sd(d) {task['sd_difference']:.3f}, {task['sd_source']}{seed})")
+        if task.get("dropped_languages"):
+            lines.append(f"    {dropped_languages_line(task['task'], task['dropped_languages'])}")
     lines.append(_estimate_text(estimate, costs))
     return "\n".join(lines)
 

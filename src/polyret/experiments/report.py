@@ -18,6 +18,7 @@ from polyret.experiments import analysis, figures, recipes, verdict
 from polyret.experiments.arm_result import TIME_KEYS, ArmResult
 from polyret.experiments.config import HYBRID, ExperimentConfig, train_config
 from polyret.experiments.debias_rows import BASE_LABEL
+from polyret.experiments.study_data import dropped_languages_line
 from polyret.experiments.task_files import task_names
 from polyret.io import atomic_write, write_json
 
@@ -28,9 +29,11 @@ FOREST_FILE = "forest.png"
 
 
 def summarise(
-    config: ExperimentConfig, results: Sequence[ArmResult], *, train_inputs: dict[str, Any], provenance: dict[str, Any]
+    config: ExperimentConfig, results: Sequence[ArmResult], *, train_inputs: dict[str, Any],
+    provenance: dict[str, Any], dropped_languages: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """Every number of the study as plain JSON data: table, robustness, comparisons, alpha curve, bias, verdict."""
+    """Every number of the study as plain JSON data: table, robustness, comparisons, alpha curve, bias, verdict
+    (``dropped_languages``: the study languages each domain-shift corpus lacks, named among the caveats)."""
     groups = analysis.group_by_label(results)
     files = config.evaluation.task_files
     in_domain = [*config.evaluation.in_domain, *task_names(files, "in-domain")]
@@ -46,7 +49,7 @@ def summarise(
             "text": verdict.explain(
                 answer, level=config.significance_level, seeds=len(config.seeds), smoke=config.smoke_scale
             ),
-            "caveats": caveats(config, train_inputs),
+            "caveats": caveats(config, train_inputs, dropped_languages or {}),
         },
         "table": analysis.table(groups, in_domain, shift),
         "robustness": robustness,
@@ -82,8 +85,10 @@ def comparison_settings(config: ExperimentConfig) -> analysis.ComparisonSettings
     )
 
 
-def caveats(config: ExperimentConfig, train_inputs: dict[str, Any]) -> list[str]:
-    """What limits the answer: model size, data size, step budget, seeds, evaluation slices."""
+def caveats(config: ExperimentConfig, train_inputs: dict[str, Any],
+            dropped_languages: dict[str, list[str]] | None = None) -> list[str]:
+    """What limits the answer: model size, data size, step budget, seeds, evaluation slices, languages a
+    domain-shift corpus lacks."""
     training = train_config(config, HYBRID, alpha=config.hybrid_alpha, seed=config.seeds[0])
     evaluation = config.evaluation
     notes = [
@@ -106,6 +111,7 @@ def caveats(config: ExperimentConfig, train_inputs: dict[str, Any]) -> list[str]
     if evaluation.inference_backend().cache_suffix:
         notes.append(f"Encoded with the {evaluation.inference_backend().label} inference backend, not the torch fp32 "
                      "reference (each arm's info names the backend it ran on).")
+    notes.extend(f"{dropped_languages_line(task, langs)}." for task, langs in (dropped_languages or {}).items())
     notes.append("The domain-shift tasks are sentence matching and discrimination, not question answering.")
     if config.debias:
         notes.append("Post-hoc rows are fitted on the training articles in every language of the data set, "

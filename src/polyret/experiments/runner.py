@@ -31,7 +31,7 @@ from polyret.experiments.arms import ArmSpec, arm_train_config, config_hash, exp
 from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.debias_rows import debias_rows, rows_missing, study_reference
 from polyret.experiments.provenance import data_checksums, study_files
-from polyret.experiments.study_data import StudyData, prepare_study_data
+from polyret.experiments.study_data import StudyData, dropped_languages_line, prepare_study_data
 from polyret.experiments.task_reuse import FINGERPRINT_KEY, REUSED_KEY, find_donor
 from polyret.io import read_json, write_json
 from polyret.models.encoders import backend_label, get_encoder, sentence_transformer_encoder
@@ -92,6 +92,8 @@ def run_experiment(
     )
     if study.leakage["short_overlaps_ignored"] or study.leakage["leaked_questions"] + study.leakage["leaked_answers"]:
         say(leakage_line(study.leakage))
+    for task, languages in study.dropped_languages.items():
+        say(dropped_languages_line(task, languages))
     with keep_loaded(config.base_model):  # read once; every arm starts from a copy of it
         results = _run_arms(config, study, output_dir=output_dir, data_dir=data_dir, force=force, console=console)
     facts = {
@@ -100,7 +102,8 @@ def run_experiment(
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
     summary = report.summarise(
-        config, results, train_inputs=study.train_inputs | {"leakage": study.leakage}, provenance=facts
+        config, results, train_inputs=study.train_inputs | {"leakage": study.leakage}, provenance=facts,
+        dropped_languages=study.dropped_languages,
     )
     paths = report.write_outputs(output_dir, summary)
     say(f"report: {paths['report']}")

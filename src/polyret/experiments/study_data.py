@@ -48,6 +48,8 @@ class StudyData:
         sizes: task name -> its items and texts (``None``: a task that cannot be sized).
         task_data: the suite's tasks as loaded (pass to :func:`~polyret.evaluation.suite.run_suite`, so every arm
             uses them instead of reading the files again).
+        dropped_languages: domain-shift task -> the ``evaluation.shift_languages`` its corpus lacks (evaluated
+            without them; the plan and the report say so).
     """
 
     train: list[ParallelQA]
@@ -58,6 +60,7 @@ class StudyData:
     leakage: dict[str, Any] = dataclasses.field(default_factory=dict)
     sizes: dict[str, TaskSize | None] = dataclasses.field(default_factory=dict)
     task_data: TaskData = dataclasses.field(default_factory=TaskData)
+    dropped_languages: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def eval_texts(self) -> int | None:
@@ -98,10 +101,8 @@ def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None 
     own_qa = [read_qa_task(f.spec.path, languages=f.spec.languages, name=f.spec.name) for f in own
               if f.spec.resolved_format == "qa"]
     leakage = _check_leakage(train, [*tasks.values(), *own_qa], allow=data.allow_leakage)
-    shift = [
-        _sliced(spec, evaluation.max_items, evaluation.shift_languages)
-        for spec in select_tasks(SUITES["domain-shift"], evaluation.domain_shift).tasks
-    ]
+    shift_specs = select_tasks(SUITES["domain-shift"], evaluation.domain_shift).tasks
+    shift = [_sliced(spec, evaluation.max_items, evaluation.shift_languages) for spec in shift_specs]
     own_specs = [f.spec for kind in ("in-domain", "domain-shift") for f in own if f.kind == kind]
     suite = SuiteConfig(config.name, (*in_domain, *shift, *own_specs), with_context=evaluation.with_context,
                         batch_size=evaluation.batch_size)
@@ -116,6 +117,7 @@ def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None 
         leakage=leakage_summary(leakage, allowed=data.allow_leakage),
         sizes={spec.name: task_size(spec, task_data) for spec in suite.tasks},
         task_data=task_data,
+        dropped_languages=lacking_languages(shift_specs, evaluation.shift_languages),
     )
 
 
@@ -159,6 +161,19 @@ def _sliced(spec: Any, limit: int | None, languages: list[str] | None) -> Any:
             )
         changes["languages"] = kept
     return dataclasses.replace(spec, **changes)
+
+
+def lacking_languages(specs: Iterable[Any], languages: list[str] | None) -> dict[str, list[str]]:
+    """Task -> the requested ``languages`` (English aside) its multi-way corpus lacks, for tasks that lack any."""
+    lacking = {spec.name: [lang for lang in languages if lang not in spec.languages and lang != PIVOT_LANGUAGE]
+               for spec in specs if languages is not None and hasattr(spec, "languages")}
+    return {name: langs for name, langs in lacking.items() if langs}
+
+
+def dropped_languages_line(task: str, languages: list[str]) -> str:
+    """One line naming the study languages a domain-shift task's corpus lacks."""
+    return (f"{task}: its corpus has no {', '.join(languages)}, so it is evaluated without "
+            f"{'them' if len(languages) > 1 else 'it'} (evaluation.shift_languages)")
 
 
 def describe_training(train: list[ParallelQA]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,8 @@ from polyret.models.backends import InferenceBackend, autocast, install_backend,
 from polyret.models.loading import load_sentence_transformer, model_fingerprint, use_weights_dir
 from polyret.models.protocol import Encoder, Role, check_role
 from polyret.models.registry import MODELS
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -195,7 +198,8 @@ def get_encoder(
 ) -> Encoder:
     """An encoder from a path, alias or Hub name (see :func:`~polyret.models.loading.load_sentence_transformer`).
 
-    ``use-multilingual`` gives a :class:`USEEncoder` (numpy: ``backend`` does not apply); anything else a
+    ``use-multilingual`` gives a :class:`USEEncoder` (it runs on its own numpy runtime: a ``backend`` other than
+    torch fp32 does not apply, which ``warn`` is told once); anything else a
     :class:`SentenceTransformerEncoder` named after ``spec``, with ``max_seq_length`` as its token limit when given
     (else the model's own), encoding on ``backend`` (default torch fp32), or on torch fp32 with one message to ``warn``
     (else the log) when that backend's runtime is not installed.
@@ -207,6 +211,9 @@ def get_encoder(
     check_device(device)
     if str(spec) == USE_ALIAS and not Path(spec).exists():
         use_weights_dir()  # a clear ModelError when the package is missing
+        if backend is not None and backend != InferenceBackend():
+            (warn or log.warning)(f"{USE_ALIAS} runs on its own numpy runtime: inference backend {backend.label} "
+                                  "does not apply to it and is not used")
         return USEEncoder()
     model = load_sentence_transformer(spec, device=device)
     return sentence_transformer_encoder(model, name=str(spec), max_seq_length=max_seq_length, backend=backend,

@@ -140,3 +140,17 @@ class _BrokenEncoder(HashEncoder):
 def test_bad_encoder_output_is_a_model_error():
     with pytest.raises(ModelError, match="shape"):
         EmbeddingStore(_BrokenEncoder()).embed(["x"], "query")
+
+
+def test_a_cache_that_cannot_be_written_means_memory_only_with_one_warning(tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    encoder = HashEncoder()
+    with caplog.at_level(logging.WARNING, logger="polyret"):
+        stores = [EmbeddingStore(encoder, blocker / "cache") for _ in range(2)]
+    assert encoder.encoded == []  # decided before anything is encoded
+    assert [store.cache_root for store in stores] == [None, None]
+    (warning,) = [r.getMessage() for r in caplog.records if "embedding cache" in r.getMessage()]
+    assert f"{blocker / 'cache'} cannot be written" in warning and "in memory only" in warning
+    vectors = stores[0].embed(TEXTS, "query")
+    assert vectors.shape == (5, 16) and list(tmp_path.iterdir()) == [blocker]

@@ -12,8 +12,6 @@ from polyret.evaluation.catalog import CATALOG, SUITES, TASKS, TaskMetadata, hea
 from polyret.evaluation.kinds import BITEXT, HEADLINE_SCORES, KINDS
 from polyret.evaluation.user_tasks import TaskFileSpec
 
-from .test_evaluate_cli import _exit_code
-
 
 @pytest.fixture
 def added(tmp_path):
@@ -29,7 +27,7 @@ def added(tmp_path):
     del CATALOG["my-corpus"]
 
 
-def test_a_task_added_to_the_catalog_is_seen_everywhere(added, tiny_model_dir, tmp_path, capsys):
+def test_a_task_added_to_the_catalog_is_seen_everywhere(added, tiny_model_dir, tmp_path, cli):
     from polyret.experiments.config import EvaluationSettings, ExperimentConfig, validate
 
     assert TASKS["my-corpus"] is added.spec
@@ -40,10 +38,10 @@ def test_a_task_added_to_the_catalog_is_seen_everywhere(added, tiny_model_dir, t
     config = ExperimentConfig()
     config.evaluation.domain_shift = ["my-corpus"]
     validate(config)  # a known domain-shift task
-    assert _exit_code(["evaluate", "--list-tasks"]) == 0
-    assert "my-corpus" in capsys.readouterr().out
+    listed = cli("evaluate", "--list-tasks")
+    assert listed.code == 0 and "my-corpus" in listed.out
     out = tmp_path / "run"
-    assert _exit_code(["evaluate", "--model", str(tiny_model_dir), "--tasks", "my-corpus", "-o", str(out)]) == 0
+    assert cli("evaluate", "--model", tiny_model_dir, "--tasks", "my-corpus", "-o", out).code == 0
     assert "my-corpus" in json.loads((out / "results.json").read_text(encoding="utf-8"))["results"]
     with pytest.raises(UsageError, match="registered already"):
         register_task(added)

@@ -14,8 +14,6 @@ import polyret
 from polyret.data.lareqa import load_parallel_qa
 from polyret.evaluation.catalog import get_suite, select_tasks
 
-from .test_evaluate_cli import _exit_code
-
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 
@@ -34,7 +32,7 @@ def test_names_the_readme_and_docs_give_import():
     assert polyret.evaluate.__module__ == "polyret.evaluation.run"
 
 
-def test_library_and_cli_give_the_same_results(tiny_model_dir, tmp_path):
+def test_library_and_cli_give_the_same_results(tiny_model_dir, tmp_path, cli):
     suite = select_tasks(get_suite("quick"), ["xquad-r", "clsd-wmt19"])
     result = polyret.evaluate(str(tiny_model_dir), suite, debias=["center"], debias_transductive=True,
                               output_dir=tmp_path / "lib")
@@ -43,9 +41,9 @@ def test_library_and_cli_give_the_same_results(tiny_model_dir, tmp_path):
     assert result.meta["texts_encoded"] > 0 and result.files is not None and result.files.markdown.exists()
     argv = ["evaluate", "--model", str(tiny_model_dir), "--tasks", "xquad-r,clsd-wmt19", "--debias", "center",
             "--debias-transductive", "--no-cache", "-o", str(tmp_path / "cli")]
-    assert _exit_code(argv) == 0
-    cli = json.loads((tmp_path / "cli" / "results.json").read_text(encoding="utf-8"))["results"]
-    assert {name: r["scores"] for name, r in cli.items()} == {n: r.scores for n, r in result.results.items()}
+    assert cli(*argv).code == 0
+    from_cli = json.loads((tmp_path / "cli" / "results.json").read_text(encoding="utf-8"))["results"]
+    assert {name: r["scores"] for name, r in from_cli.items()} == {n: r.scores for n, r in result.results.items()}
 
 
 def _example() -> str:

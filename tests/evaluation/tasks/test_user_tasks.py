@@ -16,8 +16,6 @@ from polyret.evaluation.catalog import CATALOG, SUITES, TASKS, select_tasks
 from polyret.evaluation.suite import SuiteConfig, run_suite
 from polyret.evaluation.user_tasks import TaskFileSpec
 
-from .test_evaluate_cli import _exit_code
-
 LANGS = ("de", "en", "fr")
 
 
@@ -91,11 +89,12 @@ def test_every_format_gives_a_task_result_with_its_skips(own_files, table_store)
     assert {"mono.map", "cross.map", "multi.map"} <= set(results["faq"].scores)
 
 
-def test_cli_evaluates_a_multiway_file_alone_with_report_and_figures(own_files, tiny_model_dir, tmp_path, capsys):
+def test_cli_evaluates_a_multiway_file_alone_with_report_and_figures(own_files, tiny_model_dir, tmp_path, cli):
     out = tmp_path / "run"
     argv = ["evaluate", "--model", str(tiny_model_dir), "--task-file", str(own_files[0]), "-o", str(out)]
-    assert _exit_code(argv) == 0
-    stdout = capsys.readouterr().out
+    result = cli(*argv)
+    assert result.code == 0, result.err
+    stdout = result.out
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))["results"]
     assert list(results) == ["catalogue"]  # no suite task beside it
     assert {"p@1", "multi.map", "multi.bias"} <= set(results["catalogue"]["scores"])
@@ -104,31 +103,34 @@ def test_cli_evaluates_a_multiway_file_alone_with_report_and_figures(own_files, 
     assert "Language bias per query language" in (out / "report.md").read_text(encoding="utf-8")
 
 
-def test_cli_task_file_errors_are_clear(own_files, tiny_model_dir, tmp_path, capsys):
+def test_cli_task_file_errors_are_clear(own_files, tiny_model_dir, tmp_path, cli):
     base = ["evaluate", "--model", str(tiny_model_dir), "-o", str(tmp_path / "x")]
-    assert _exit_code([*base, "--task-file", str(own_files[0]), "--task-format", "xml"]) == 2
-    assert "not one of multiway" in capsys.readouterr().err
+    unknown = cli(*base, "--task-file", own_files[0], "--task-format", "xml")
+    assert unknown.code == 2 and "not one of multiway" in unknown.err
     bad = _write(tmp_path / "bad.jsonl", [{"id": "a", "text": {"en": "x", "../de": "y"}}])
-    assert _exit_code([*base, "--task-file", str(bad)]) == 3
-    err = capsys.readouterr().err
+    broken = cli(*base, "--task-file", bad)
+    assert broken.code == 3
+    err = broken.err
     assert "bad.jsonl, line 1: language key '../de' is not a language code" in err and "Traceback" not in err
 
 
-def test_list_tasks_names_every_registered_task_and_suite(capsys):
-    assert _exit_code(["evaluate", "--list-tasks"]) == 0
-    out = capsys.readouterr().out
+def test_list_tasks_names_every_registered_task_and_suite(cli):
+    listed = cli("evaluate", "--list-tasks")
+    assert listed.code == 0
+    out = listed.out
     for name in (*TASKS, *SUITES):
         assert name in out
     assert "CC0" in out and "1190" in out
 
 
-def test_held_out_clsd_is_a_registered_task_outside_every_suite(tmp_path, tiny_model_dir, capsys):
+def test_held_out_clsd_is_a_registered_task_outside_every_suite(tmp_path, tiny_model_dir, cli):
     assert {"clsd-wmt21", "clsd-wmt21-mt"} <= set(TASKS)
     assert all("clsd-wmt21" not in suite.task_names for suite in SUITES.values())
     assert select_tasks(SUITES["quick"], ["clsd-wmt21", "xquad-r"]).task_names == ["xquad-r", "clsd-wmt21"]
     argv = ["evaluate", "--model", str(tiny_model_dir), "--tasks", "clsd-wmt21", "--data-dir", str(tmp_path)]
-    assert _exit_code([*argv, "-o", str(tmp_path / "run")]) == 3  # an explicit data dir without the files
-    assert "polyret data fetch clsd-wmt2021" in " ".join(capsys.readouterr().err.split())
+    missing = cli(*argv, "-o", tmp_path / "run")
+    assert missing.code == 3  # an explicit data dir without the files
+    assert "polyret data fetch clsd-wmt2021" in " ".join(missing.err.split())
 
 
 def test_catalogue_covers_every_task_with_true_sizes(data_dir):
@@ -139,16 +141,16 @@ def test_catalogue_covers_every_task_with_true_sizes(data_dir):
     assert all(CATALOG[name].languages == TASKS[name].languages for name in ("ntrex128", "tico19"))
 
 
-def test_cli_takes_discrimination_columns_by_name(tmp_path, tiny_model_dir):
+def test_cli_takes_discrimination_columns_by_name(tmp_path, tiny_model_dir, cli):
     path = tmp_path / "pairs.csv"
     path.write_text("src,ref,bad1,bad2\nroter Schuh,red shoe,red hat,blue shoe\n", encoding="utf-8")
     out = tmp_path / "run"
     argv = ["evaluate", "--model", str(tiny_model_dir), "--task-file", str(path), "--languages", "de,en", "-o",
             str(out), "--task-columns", "query=src,translation=ref,distractors=bad1+bad2"]
-    assert _exit_code(argv) == 0
+    assert cli(*argv).code == 0
     result = json.loads((out / "results.json").read_text(encoding="utf-8"))["results"]["pairs"]
     assert set(result["scores"]) == {"de-en.acc", "acc"} and list(result["per_query"]["acc"]) == ["2|de-en"]
-    assert _exit_code([*argv[:-1], "queries=src"]) == 2
+    assert cli(*argv[:-1], "queries=src").code == 2
 
 
 def test_an_unknown_column_role_is_an_error_in_python_as_on_the_command_line(tmp_path):
@@ -166,7 +168,7 @@ def test_an_unknown_column_role_is_an_error_in_python_as_on_the_command_line(tmp
     assert TaskFileSpec(str(path)).name == "pairs"
 
 
-def test_cli_writes_the_trec_run_of_a_beir_folder(tmp_path, tiny_model_dir):
+def test_cli_writes_the_trec_run_of_a_beir_folder(tmp_path, tiny_model_dir, cli):
     from polyret.evaluation.trec import read_qrels, read_run
 
     folder = tmp_path / "shop"
@@ -177,7 +179,7 @@ def test_cli_writes_the_trec_run_of_a_beir_folder(tmp_path, tiny_model_dir):
         f"q{i}\td{i}\t1\n" for i in range(3)), encoding="utf-8")
     out = tmp_path / "run"
     argv = ["evaluate", "--model", str(tiny_model_dir), "--task-file", str(folder), "--write-trec-run", "-o", str(out)]
-    assert _exit_code(argv) == 0
+    assert cli(*argv).code == 0
     run, qrels = read_run(out / "trec" / "shop.run"), read_qrels(out / "trec" / "shop.qrels")
     assert set(run) == {"q0", "q1", "q2"} and all(len(docs) == 12 for docs in run.values())
     assert qrels == {f"q{i}": {f"d{i}": 1} for i in range(3)}
