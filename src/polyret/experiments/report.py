@@ -15,8 +15,9 @@ import yaml
 
 from polyret.evaluation.markdown import markdown_table
 from polyret.experiments import analysis, figures, recipes, verdict
+from polyret.experiments.arm_names import HYBRID
 from polyret.experiments.arm_result import TIME_KEYS, ArmResult
-from polyret.experiments.config import HYBRID, ExperimentConfig, train_config
+from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.debias_rows import BASE_LABEL
 from polyret.experiments.task_files import task_names
 from polyret.io import atomic_write, write_json
@@ -84,7 +85,7 @@ def comparison_settings(config: ExperimentConfig) -> analysis.ComparisonSettings
 
 def caveats(config: ExperimentConfig, train_inputs: dict[str, Any]) -> list[str]:
     """What limits the answer: model size, data size, step budget, seeds, evaluation slices."""
-    training = train_config(config, HYBRID, alpha=config.hybrid_alpha, seed=config.seeds[0])
+    training = config.training
     evaluation = config.evaluation
     notes = [
         f"One base model ({config.base_model}); a larger model or another family may behave differently.",
