@@ -41,7 +41,8 @@ def experiment_command(
         Path | None, typer.Option("--train-qa", help="QA JSONL training data replacing the XQuAD-R training folds.")
     ] = None,
     alpha_sweep: Annotated[
-        bool, typer.Option("--alpha-sweep", help="Add hybrid arms at alpha 0, .25, .5, .75, 1.")
+        bool,
+        typer.Option("--alpha-sweep", help=f"Add hybrid arms at alpha {', '.join(f'{a:g}' for a in SWEEP_ALPHAS)}."),
     ] = False,
     allow_leakage: Annotated[
         bool,
