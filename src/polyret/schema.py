@@ -21,8 +21,8 @@ Example:
     UsageError: config key 'steps': must be >= 1, got 0
 
 Relations:
-    :class:`polyret.training.config.TrainConfig` and :class:`polyret.experiments.config.ExperimentConfig` are built
-    here; :func:`polyret.io.read_mapping` reads the files.
+    :class:`polyret.training.config.TrainConfig` and :class:`polyret.experiments.config.ExperimentConfig` (with its
+    typed sections, arms and task file entries) are built here; :func:`polyret.io.read_mapping` reads the files.
 """
 
 from __future__ import annotations
