@@ -33,6 +33,8 @@ class ArmStatus(StrEnum):
     """A finished training run of the same config evaluated again."""
     EVALUATED = "evaluated"
     """Not trained (the zero-shot arm, a reference encoder): evaluated only."""
+    DEBIASED = "debiased"
+    """A post-hoc row ``"<arm> + <method>"`` computed from its arm's model."""
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,7 @@ def _planned_rows(
 
 def _row(arm: ArmResult, run: DebiasedRun, resolved: dict, digest: str, run_dir: Path, seconds: float) -> ArmResult:
     info = {"run_dir": run_dir.relative_to(run_dir.parent.parent).as_posix(),  # arms/<name>, like the arms
-            "status": "debiased", "base_run": arm.run_name, BASE_LABEL: arm.label,
+            "status": ArmStatus.DEBIASED.value, "base_run": arm.run_name, BASE_LABEL: arm.label,
             "debias": run.fit, FINGERPRINT_KEY: arm.info.get(FINGERPRINT_KEY),
             SKIPPED_KEY: run.skipped, "eval_wall_s": seconds}
     return ArmResult(f"{arm.run_name}+{run.label}", f"{arm.label} + {run.label}", digest, resolved, run.results, info)
