@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from polyret.evaluation.result import TaskResult
 from polyret.experiments import debias_rows, runner
-from polyret.experiments.arm_result import ArmResult
+from polyret.experiments.arm_result import PER_QUERY_FILE, ArmResult
 from polyret.experiments.config import load_config
 from polyret.experiments.plan import plan_study
 from polyret.experiments.task_reuse import Donor
@@ -22,11 +23,14 @@ CHANGED_TASK = "mlqa-r"
 def committed_copy(finished: Path, target: Path, *, legacy: bool) -> Path:
     """The study's small result files only (no trained models), as a fresh clone has them; ``legacy`` drops the
     model fingerprints, as in results written before runs recorded them."""
-    for path in finished.rglob("*.json"):
+    for path in finished.rglob("*.json*"):  # results.json and the per_query.json.gz it names
         relative = path.relative_to(finished)
         if "train" in relative.parts:
             continue
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        if path.name == PER_QUERY_FILE:
+            shutil.copy2(path, target / relative)
+            continue
         data = json.loads(path.read_text(encoding="utf-8"))
         if legacy and path.name == "results.json" and "info" in data:
             data["info"].pop("model_fingerprint", None)
