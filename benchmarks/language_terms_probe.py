@@ -25,7 +25,7 @@ from train_precision import comparison_row
 from polyret.cli.quiet import quiet_libraries
 from polyret.experiments import run_experiment
 from polyret.experiments.analysis import adjust_holm, compare, group_by_label, outcome
-from polyret.experiments.config import load_config, split_loss_terms
+from polyret.experiments.config import load_config
 from polyret.experiments.report import comparison_settings
 
 METRICS = ("mono.map", "cross.map", "multi.map", "multi.bias")
@@ -77,7 +77,7 @@ def main() -> None:
     print(f"{'arm vs base':<36}{'score':<22}{'base':>19}{'arm':>19}{'diff':>9}{'95% CI':>20}{'p Holm':>8}{'TOST':>12}"
           "  outcome")
     for label, runs in groups.items():
-        base, terms = split_loss_terms(label)
+        base, *terms = label.split("+")  # an arm with loss terms, e.g. hybrid+erasure
         if not terms or base not in groups:
             continue
         cells = [compare(runs, groups[base], "xquad-r", settings, metric) | {"task": "xquad-r"} for metric in METRICS]

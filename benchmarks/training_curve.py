@@ -38,7 +38,8 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from polyret.experiments.config import load_config, parse_arm
+    from polyret.experiments.arm_names import ArmChoice
+    from polyret.experiments.config import load_config
     from polyret.experiments.study_data import prepare_study_data
 
     config = load_config(preset=args.preset)
@@ -47,8 +48,7 @@ def main() -> None:
     steps = sorted(int(step) for step in args.steps.split(","))
     curve: dict[str, dict[int, dict[str, float]]] = {"zero-shot": {0: _scores(config, config.base_model, suite, args)}}
     for arm in args.arms.split(","):
-        kind, alpha = parse_arm(arm)
-        run_dir = _train(config, study.train, kind, alpha, steps, args, args.output / arm)
+        run_dir = _train(config, study.train, ArmChoice.from_config(arm), steps, args, args.output / arm)
         curve[arm] = {0: curve["zero-shot"][0]}
         for step in steps:
             model = run_dir / "final" if step == steps[-1] else run_dir / "checkpoints" / f"checkpoint-{step}"
@@ -64,19 +64,19 @@ def main() -> None:
             print(f"{step:>4}  " + "  ".join(f"{curve[arm][step][metric]:13.4f}" for arm in trained))
 
 
-def _train(config, records, kind: str, alpha: float | None, steps: list[int], args, run_dir: Path) -> Path:
+def _train(config, records, arm, steps: list[int], args, run_dir: Path) -> Path:
     """Train one arm to the last step with a checkpoint at every step of ``steps``; reuse a finished run."""
     from polyret.experiments.config import train_config
     from polyret.training.trainer import train
 
     if (run_dir / "final").is_dir():
         return run_dir
-    options = train_config(config, kind, alpha=alpha if alpha is not None else config.hybrid_alpha, seed=args.seed)
+    options = train_config(config, arm, seed=args.seed)
     every = math.gcd(*steps)
     options = options.replace(max_steps=steps[-1], save_steps=every, save_total_limit=steps[-1] // every + 1)
     started = time.perf_counter()
     train(options, records, output_dir=run_dir)
-    print(f"{kind}: {steps[-1]} steps in {time.perf_counter() - started:.0f} s", flush=True)
+    print(f"{arm}: {steps[-1]} steps in {time.perf_counter() - started:.0f} s", flush=True)
     return run_dir
 
 

@@ -3,9 +3,13 @@ type is checked, and every value is range-checked, with errors naming the dotted
 (results) are checked against a declared shape (:func:`check_shape`) before any code uses them.
 
 A dataclass declares its fields with types and defaults (``int``/``float``/``str``/``bool``, ``X | None``,
-``list[X]``, ``X | list[X]``, ``dict[str, Any]`` or a nested dataclass) and its value ranges in a ``RANGES`` class
-variable mapping a field name to a :class:`Check`. Coercion is the same everywhere: an ``int`` is accepted for a
-``float`` (and becomes one), a ``bool`` is never an ``int``, and a ``float`` must be finite.
+``list[X]``, ``X | list[X]``, ``tuple[X, ...]`` (given as a list), ``dict[str, Any]``, a nested dataclass or a list
+of them) and its value ranges in a ``RANGES`` class variable mapping a field name to a :class:`Check`. Coercion is
+the same everywhere: an ``int`` is accepted for a ``float`` (and becomes one), a ``bool`` is never an ``int``, and
+a ``float`` must be finite. A dataclass that also accepts a shorter spelling (an arm written ``"hybrid@0.25"``)
+defines ``from_config(value, where)``; a dataclass with a :func:`given_keys_field` records which keys the config
+files set, so it can be written back as the mapping it was given (:func:`given_dict`); its ``NOT_CONFIG_KEYS``
+maps keys it refuses to the reason.
 
 Example:
     >>> @dataclass
@@ -17,12 +21,13 @@ Example:
     UsageError: config key 'steps': must be >= 1, got 0
 
 Relations:
-    :class:`polyret.training.config.TrainConfig` and :class:`polyret.experiments.config.ExperimentConfig` are built
-    here; :func:`polyret.io.read_mapping` reads the files.
+    :class:`polyret.training.config.TrainConfig` and :class:`polyret.experiments.config.ExperimentConfig` (with its
+    typed sections, arms and task file entries) are built here; :func:`polyret.io.read_mapping` reads the files.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import re
@@ -70,10 +75,20 @@ def finite() -> Check:
     return Check(math.isfinite, "finite (not NaN or infinite)")
 
 
-def between(low: float, high: float, *, high_open: bool = False) -> Check:
-    """Values in ``[low, high]`` (``[low, high)`` with ``high_open``)."""
-    close = ")" if high_open else "]"
-    return Check(lambda value: low <= value < high if high_open else low <= value <= high, f"in [{low}, {high}{close}")
+def between(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> Check:
+    """Values in ``[low, high]`` (``(low, ...`` with ``low_open``, ``..., high)`` with ``high_open``)."""
+
+    def test(value: float) -> bool:
+        return (low < value if low_open else low <= value) and (value < high if high_open else value <= high)
+
+    return Check(test, f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}")
+
+
+def each(check: Check, *, also: Check | None = None) -> Check:
+    """Lists whose every item passes ``check`` (and which, as a whole, pass ``also``)."""
+    expected = f"a list of items {check.describe()}" if also is None else f"{also.describe()}, each {check.describe()}"
+    return Check(lambda items: (also is None or also.test(items)) and all(check.test(item) for item in items),
+                 expected)
 
 
 def one_of(choices: Callable[[], Collection[str]]) -> Check:
@@ -126,11 +141,41 @@ def non_ascii_digit(text: str) -> str | None:
     return None if odd is None else f"the digit {odd!r} ({unicodedata.name(odd, 'unnamed')})"
 
 
+GIVEN_KEYS = "given_keys"
+"""The field of a config dataclass recording the keys its config files set (see :func:`given_keys_field`)."""
+
+
+def given_keys_field() -> Any:
+    """A ``given_keys`` field: the keys a config set, in the order first given; not a config key itself, and left
+    out of comparisons. Empty in an instance made in Python, whose given keys are those off their defaults."""
+    return dataclasses.field(default=(), compare=False, repr=False, metadata={"config_key": False})
+
+
+def config_keys(cls: type) -> list[str]:
+    """The fields of a config dataclass that a config file may set (every field but :data:`GIVEN_KEYS`)."""
+    return [f.name for f in dataclasses.fields(cls) if f.metadata.get("config_key", True)]
+
+
+def given_keys(instance: Any) -> tuple[str, ...]:
+    """The keys a config set on ``instance`` (see :func:`given_keys_field`)."""
+    given = getattr(instance, GIVEN_KEYS)
+    if given:
+        return given
+    defaults = type(instance)()
+    return tuple(key for key in config_keys(type(instance)) if getattr(instance, key) != getattr(defaults, key))
+
+
+def given_dict(instance: Any) -> dict[str, Any]:
+    """The keys a config set on ``instance`` (:func:`given_keys`) with their values, as plain data."""
+    return copy.deepcopy({key: getattr(instance, key) for key in given_keys(instance)})
+
+
 def build_dataclass(cls: type[T], data: dict[str, Any], *, base: T | None = None, where: str = "") -> T:
     """Return ``base`` (or ``cls()``) with the values of ``data`` applied, checking every key, type and range.
 
     Nested dataclass fields and ``dict`` fields are merged key by key, so a file only needs the keys it changes
-    (the values of a ``dict`` field are checked by its owner).
+    (the values of a ``dict`` field are checked by its owner). A class with a ``given_keys`` field
+    (:func:`given_keys_field`) adds the keys of ``data`` to it.
 
     Raises:
         UsageError: naming the dotted key of an unknown field, a value of the wrong type or out of range.
@@ -139,11 +184,14 @@ def build_dataclass(cls: type[T], data: dict[str, Any], *, base: T | None = None
         raise UsageError(f"config key {where or '<top>'!r}: expected a mapping, got {type(data).__name__}")
     current = base if base is not None else cls()
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = set(config_keys(cls))
     changes: dict[str, Any] = {}
     for key, value in data.items():
         dotted = _dotted(where, key)
         if key not in names:
+            reason = getattr(cls, "NOT_CONFIG_KEYS", {}).get(key)
+            if reason is not None:  # a field of a related config that this one sets itself
+                raise UsageError(f"config key {dotted!r}: {reason}")
             raise UsageError(f"unknown config key {dotted!r} (known: {', '.join(sorted(names))})")
         hint = hints[key]
         if dataclasses.is_dataclass(hint):
@@ -154,6 +202,8 @@ def build_dataclass(cls: type[T], data: dict[str, Any], *, base: T | None = None
             changes[key] = {**getattr(current, key), **value}
         else:
             changes[key] = _coerce(value, hint, dotted)
+    if hasattr(current, GIVEN_KEYS):
+        changes[GIVEN_KEYS] = tuple(dict.fromkeys([*getattr(current, GIVEN_KEYS), *data]))
     built = dataclasses.replace(current, **changes)
     check_ranges(built, where)
     return built
@@ -188,11 +238,14 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             except UsageError:
                 continue
         return _coerce(value, inner[-1], key)
-    if origin is list:
-        (inner,) = typing.get_args(hint)
+    if origin in (list, tuple):
+        inner = typing.get_args(hint)[0]
         if not isinstance(value, list):
             raise UsageError(f"config key {key!r}: must be a list of {inner.__name__}, got {value!r}")
-        return [_coerce(item, inner, f"{key}[{i}]") for i, item in enumerate(value)]
+        return origin(_coerce(item, inner, f"{key}[{i}]") for i, item in enumerate(value))
+    if dataclasses.is_dataclass(hint):
+        parse = getattr(hint, "from_config", None)
+        return parse(value, key) if parse is not None else build_dataclass(hint, value, where=key)
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value):
             raise UsageError(f"config key {key!r}: must be a finite number, got {value!r}")

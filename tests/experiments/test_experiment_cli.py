@@ -152,7 +152,7 @@ def test_a_committed_study_is_reused_from_another_folder(
 ) -> None:
     """Only the small result files travel (as in a fresh clone of studies/<name>): no models, no checkpoints."""
     clone = tmp_path / "clone" / "studies" / "tiny"
-    for path in [*finished_study.rglob("*.json"), *finished_study.rglob("*.json.gz")]:
+    for path in finished_study.rglob("*.json*"):  # results.json and the per_query.json.gz it names
         if "train" not in path.relative_to(finished_study).parts:
             (clone / path.relative_to(finished_study)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, clone / path.relative_to(finished_study))

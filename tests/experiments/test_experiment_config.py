@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from polyret.errors import UsageError
+from polyret.experiments.arm_names import ArmChoice
 from polyret.experiments.arms import config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import PRESETS, ExperimentConfig, load_config
 
@@ -91,7 +92,7 @@ def test_hash_changes_exactly_with_what_the_arm_depends_on() -> None:
 
 def test_the_paper_preset_adds_the_multi_positive_arm_and_the_quick_preset_does_not() -> None:
     paper, quick = load_config(preset="paper"), load_config(preset="quick")
-    assert "multi_positive" in paper.arms and "multi_positive" not in quick.arms
+    assert ArmChoice("multi_positive") in paper.arms and ArmChoice("multi_positive") not in quick.arms
     arm = next(arm for arm in expand_arms(paper) if arm.sampler == "multi_positive")
     training = resolved_arm_config(paper, arm, **INPUTS)["training"]
     assert (training["sampler"], training["batch_size"], training["max_steps"]) == ("multi_positive", 100, 2000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -16,8 +17,7 @@ from polyret.training.config import PAPER_HELD_OUT_LANGUAGES
 def config(**evaluation) -> ExperimentConfig:
     cfg = ExperimentConfig()
     cfg.data.folds, cfg.evaluation.qa_max_articles = 12, 1
-    for key, value in evaluation.items():
-        setattr(cfg.evaluation, key, value)
+    cfg.evaluation = dataclasses.replace(cfg.evaluation, **evaluation)  # task file mappings become typed entries
     return cfg
 
 
@@ -55,8 +55,9 @@ def test_user_training_data_that_leaks_into_the_test_fold_stops_the_study(
     with pytest.raises(DataError, match="also occur in the evaluation data.*data.allow_leakage"):
         prepare_study_data(leaky, data_dir=data_dir)
     leaky.data.allow_leakage = True
-    allowed = prepare_study_data(leaky, data_dir=data_dir).leakage
-    assert (allowed["leaked_questions"], allowed["leaked_answers"], allowed["allowed"]) == (1, 0, True)
+    allowed = prepare_study_data(leaky, data_dir=data_dir)
+    assert (allowed.leakage.questions, allowed.leakage.answers, allowed.leakage_allowed) == (1, 0, True)
+    assert allowed.leakage_summary()["allowed"] is True
 
 
 def test_task_files_join_the_suite_and_leak_checks(data_dir: Path, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from polyret.experiments import analysis
 from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.figures import draw_heatmaps
 from polyret.experiments.report import render_markdown, summarise, trained_arm_comparisons, write_outputs
+from polyret.experiments.task_files import TaskFileEntry
 
 from .synthetic import arm_result
 
@@ -157,7 +158,7 @@ def test_figure_names_are_plain_file_names_so_markdown_renders_them(tmp_path) ->
 def test_a_task_file_counts_where_its_kind_says() -> None:
     with_file = config()
     with_file.evaluation.domain_shift = ["ntrex128"]
-    with_file.evaluation.task_files = [{"path": "mine/medical.jsonl", "kind": "domain-shift", "name": "tico19"}]
+    with_file.evaluation.task_files = [TaskFileEntry("mine/medical.jsonl", "domain-shift", name="tico19")]
     summary = summarise(with_file, study(0.8, 0.5), train_inputs=TRAIN_INPUTS, provenance=PROVENANCE)
     registered = summary_of(0.8, 0.5)
     assert "tico19" in summary["robustness"]["hybrid"]

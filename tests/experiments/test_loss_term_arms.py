@@ -8,20 +8,24 @@ from pathlib import Path
 import pytest
 
 from polyret.errors import UsageError
+from polyret.experiments.arm_names import ArmChoice
 from polyret.experiments.arms import ArmSpec, arm_train_config, config_hash, expand_arms, resolved_arm_config
-from polyret.experiments.config import load_config, parse_arm, split_loss_terms
+from polyret.experiments.config import load_config
 
 STANDARD_ARMS = Path(__file__).resolve().parents[2] / "studies" / "standard" / "arms"
 
 
 def test_arm_names_with_loss_terms():
-    assert split_loss_terms("hybrid+erasure") == ("hybrid", ("erasure",))
-    assert split_loss_terms("hybrid@0.25+erasure+alignment") == ("hybrid@0.25", ("erasure", "alignment"))
-    assert parse_arm("multi_positive+erasure") == ("multi_positive", None)
-    assert parse_arm("hybrid@0.25+alignment") == ("hybrid", 0.25)
-    for bad in ("hybrid+erasure+erasure", "zero-shot+erasure", "hybrid+lsar", "nope+erasure"):
+    assert ArmChoice.from_config("hybrid+erasure") == ArmChoice("hybrid", loss_terms=("erasure",))
+    both = ArmChoice("hybrid", 0.25, ("erasure", "alignment"))
+    assert ArmChoice.from_config("hybrid@0.25+erasure+alignment") == both
+    assert ArmChoice.from_config({"name": "hybrid", "alpha": 0.25, "loss_terms": ["alignment"]}) == \
+        ArmChoice.from_config("hybrid@0.25+alignment")
+    assert str(ArmChoice.from_config("multi_positive+erasure")) == "multi_positive+erasure"
+    for bad in ("hybrid+erasure+erasure", "zero-shot+erasure", "hybrid+lsar", "nope+erasure", "mixed@0.5",
+                "hybrid@1.5", {"alpha": 0.5}):
         with pytest.raises(UsageError, match="arms"):
-            parse_arm(bad)
+            ArmChoice.from_config(bad)
 
 
 def test_the_term_weights_reach_only_the_arms_that_name_them():

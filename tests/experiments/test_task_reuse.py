@@ -24,7 +24,7 @@ CHANGED_TASK = "mlqa-r"
 def committed_copy(finished: Path, target: Path, *, legacy: bool) -> Path:
     """The study's small result files only (no trained models), as a fresh clone has them; ``legacy`` drops the
     model fingerprints, as in results written before runs recorded them."""
-    for path in [*finished.rglob("*.json"), *finished.rglob(PER_QUERY_FILE)]:
+    for path in finished.rglob("*.json*"):  # results.json and the per_query.json.gz it names
         relative = path.relative_to(finished)
         if "train" in relative.parts:
             continue

@@ -15,6 +15,8 @@ from polyret.errors import TrainingInterrupted
 from polyret.experiments.config import PRESETS, SWEEP_ALPHAS, load_config, validate
 from polyret.io import check_output_dir
 
+_SWEEP = ", ".join(f"{alpha:g}" for alpha in SWEEP_ALPHAS)
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``experiment`` command to ``app``."""
@@ -41,7 +43,7 @@ def experiment_command(
         Path | None, typer.Option("--train-qa", help="QA JSONL training data replacing the XQuAD-R training folds.")
     ] = None,
     alpha_sweep: Annotated[
-        bool, typer.Option("--alpha-sweep", help="Add hybrid arms at alpha 0, .25, .5, .75, 1.")
+        bool, typer.Option("--alpha-sweep", help=f"Add hybrid arms at alpha {_SWEEP}.")
     ] = False,
     allow_leakage: Annotated[
         bool,

@@ -67,7 +67,8 @@ def names_list(value: str, flag: str) -> list[str]:
 
 def config_options(cls: type, *, skip: Collection[str] = ()) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Give a command one ``--option`` per field of the config dataclass ``cls`` (except ``skip``), typed from its
-    type hints and helped by its docstring's ``Attributes:`` section, so the flags never drift from the config.
+    type hints and helped by its docstring's ``Attributes:`` section and its ``RANGES``, so the flags never drift
+    from the config.
 
     The command takes the values the user gave as a keyword argument ``overrides`` (field name -> value; fields
     left out were not given). List fields take comma-separated values; booleans take ``--x/--no-x``.
@@ -78,6 +79,9 @@ def config_options(cls: type, *, skip: Collection[str] = ()) -> Callable[[Callab
     """
     hints = typing.get_type_hints(cls)
     helps = field_help(cls)
+    ranges = getattr(cls, "RANGES", {})
+    helps |= {name: f"{helps.get(name, '')} (must be {check.describe()})".lstrip()
+              for name, check in ranges.items() if not callable(check.expected)}  # choices are listed late
     fields = [f.name for f in dataclasses.fields(cls) if f.name not in skip]
     extra = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,

@@ -16,8 +16,9 @@ from typing import Any
 from polyret.evaluation.catalog import task_title
 from polyret.evaluation.result import TaskResult
 from polyret.evaluation.significance import compare_paired, holm
+from polyret.experiments.arm_names import BASELINE_ARMS, HYBRID, ZERO_SHOT
 from polyret.experiments.arm_result import ArmResult
-from polyret.experiments.config import BASELINE_ARMS, HYBRID, ZERO_SHOT, is_alpha_variant
+from polyret.experiments.config import is_alpha_variant
 
 LAREQA_SETTINGS = (("mono.map", "Mo."), ("cross.map", "Cr."), ("multi.map", "Mul."))
 BIAS_KEY = "multi.bias"

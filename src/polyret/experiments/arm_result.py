@@ -56,7 +56,8 @@ class ArmResult:
         config_hash: hash of the resolved config (the run folder's suffix).
         config: the resolved config itself.
         tasks: task name -> its result.
-        info: run facts (training steps, model folder, wall times).
+        info: run facts (status, training steps, model folder, wall times;
+            :meth:`polyret.experiments.arm_run.ArmRun.info` writes them).
     """
 
     run_name: str

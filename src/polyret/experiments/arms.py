@@ -11,17 +11,11 @@ import dataclasses
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from polyret.experiments.config import (
-    HYBRID,
-    ZERO_SHOT,
-    ExperimentConfig,
-    parse_arm,
-    split_loss_terms,
-    train_config,
-)
+from polyret.experiments.arm_names import HYBRID, ArmChoice
+from polyret.experiments.config import ExperimentConfig, train_config
 from polyret.training.config import TrainConfig
 
 HASH_LENGTH = 10
@@ -42,6 +36,8 @@ class ArmSpec:
         seed: training seed (``None`` for the zero-shot arm, which is not trained).
         model: a reference encoder evaluated instead of the base model (never trained); ``None`` for the arms.
         loss_terms: loss terms trained on top of the sampler's loss (``"erasure"``, ``"alignment"``).
+        training: the training config of a trained arm, built once by :func:`expand_arms` (``None``: not trained,
+            or an arm made by hand, whose config :func:`arm_train_config` builds); not part of the arm's identity.
     """
 
     label: str
@@ -50,10 +46,19 @@ class ArmSpec:
     seed: int | None = None
     model: str | None = None
     loss_terms: tuple[str, ...] = ()
+    training: TrainConfig | None = field(default=None, compare=False, repr=False)
 
     @property
     def trained(self) -> bool:
         return self.sampler is not None
+
+    def identity(self) -> dict[str, Any]:
+        """The arm as it enters the hash: its fields but ``training`` (which enters whole, beside it), and
+        ``loss_terms`` only when it has some (arms without keep the hash they had before terms existed)."""
+        spec = {key: value for key, value in dataclasses.asdict(self).items() if key != "training"}
+        if not self.loss_terms:
+            del spec["loss_terms"]
+        return spec
 
     @property
     def run_name(self) -> str:
@@ -68,36 +73,31 @@ def reference_arm(model: str) -> ArmSpec:
     return ArmSpec(f"{model} (zero-shot)", None, model=model)
 
 
-def alpha_label(alpha: float) -> str:
-    """The label of the hybrid arm with ``alpha``, e.g. ``"hybrid@0.25"``."""
-    return f"{HYBRID}@{alpha:g}"
-
-
 def expand_arms(config: ExperimentConfig) -> list[ArmSpec]:
-    """Every run of the study: zero-shot once, then the configured arms and the alpha sweep seed by seed."""
-    specs: list[ArmSpec] = []
-    labels: list[tuple[str, str, float | None, tuple[str, ...]]] = []
-    for name in config.arms:
-        kind, alpha = parse_arm(name)
-        terms = split_loss_terms(name)[1]
-        if kind == HYBRID:
-            alpha = config.hybrid_alpha if alpha is None else alpha
-            name = "+".join([_hybrid_name(config, alpha), *terms])
-        labels.append((name, kind, alpha, terms))
-    labels += [(_hybrid_name(config, alpha), HYBRID, alpha, ()) for alpha in config.alpha_sweep]
-    labels = list(dict.fromkeys(labels))  # a name fixes its kind, alpha and terms: equal names are equal entries
-    if any(kind == ZERO_SHOT for _, kind, _, _ in labels):
-        specs.append(ArmSpec(ZERO_SHOT, None))
+    """Every run of the study: zero-shot once, then the configured arms and the alpha sweep seed by seed, each
+    trained arm with its training config.
+
+    Raises:
+        UsageError: an arm whose training options do not combine (:func:`~polyret.experiments.config.train_config`).
+    """
+    choices = [*config.arms, *(ArmChoice(HYBRID, alpha) for alpha in config.alpha_sweep)]
+    labels = {_label(config, arm): arm for arm in choices}  # a label fixes its arm: equal labels are one entry
+    specs = [ArmSpec(label, None) for label, arm in labels.items() if not arm.trained][:1]
     for seed in config.seeds:  # seed by seed: a study stopped halfway has every arm at its first seeds
-        specs.extend(ArmSpec(name, kind, alpha, seed, loss_terms=terms)
-                     for name, kind, alpha, terms in labels if kind != ZERO_SHOT)
+        for label, arm in labels.items():
+            if arm.trained:
+                alpha = (config.hybrid_alpha if arm.alpha is None else arm.alpha) if arm.name == HYBRID else None
+                specs.append(ArmSpec(label, arm.name, alpha, seed, loss_terms=arm.loss_terms,
+                                     training=train_config(config, arm, seed=seed)))
     specs.extend(reference_arm(model) for model in dict.fromkeys(config.reference_models))
     return specs
 
 
-def _hybrid_name(config: ExperimentConfig, alpha: float) -> str:
-    """``hybrid`` at the configured alpha, ``hybrid@<alpha>`` elsewhere."""
-    return HYBRID if alpha == config.hybrid_alpha else alpha_label(alpha)
+def _label(config: ExperimentConfig, arm: ArmChoice) -> str:
+    """The arm as tables show it: ``hybrid`` at the configured alpha, ``hybrid@<alpha>`` at another, then its terms."""
+    if arm.name != HYBRID or arm.alpha is None or arm.alpha == config.hybrid_alpha:
+        return str(dataclasses.replace(arm, alpha=None))
+    return str(arm)
 
 
 def resolved_arm_config(
@@ -111,27 +111,27 @@ def resolved_arm_config(
         eval_inputs: the evaluation data actually used (file checksums, test articles).
         train_inputs: the training data actually used (ignored for the zero-shot arm, which is not trained).
     """
-    spec = dataclasses.asdict(arm)
-    if not arm.loss_terms:  # arms without loss terms keep the hash they had before terms existed
-        del spec["loss_terms"]
     resolved: dict[str, Any] = {
         "format": RESULT_FORMAT,
-        "arm": spec,
+        "arm": arm.identity(),
         "base_model": arm.model or config.base_model,
-        "evaluation": dataclasses.asdict(config.evaluation),
+        "evaluation": config.evaluation.to_dict(),
         "eval_inputs": eval_inputs,
     }
     if arm.trained:
         resolved["training"] = arm_train_config(config, arm).identity()
-        resolved["data"] = {k: v for k, v in dataclasses.asdict(config.data).items() if k not in UNHASHED_DATA_KEYS}
+        resolved["data"] = {k: v for k, v in config.data.to_dict().items() if k not in UNHASHED_DATA_KEYS}
         resolved["train_inputs"] = train_inputs
     return resolved
 
 
 def arm_train_config(config: ExperimentConfig, arm: ArmSpec) -> TrainConfig:
-    """The training config of the trained ``arm``: the study's options with its sampler, alpha, seed and loss terms."""
-    assert arm.sampler is not None and arm.seed is not None  # trained arms have both (expand_arms)
-    return train_config(config, arm.sampler, alpha=arm.alpha, seed=arm.seed, loss_terms=arm.loss_terms)
+    """The training config of the trained ``arm``: the one :func:`expand_arms` built, or for an arm made by hand
+    the study's options with its sampler, alpha, seed and loss terms."""
+    if arm.training is not None:
+        return arm.training
+    assert arm.sampler is not None and arm.seed is not None  # trained arms have both
+    return train_config(config, ArmChoice(arm.sampler, arm.alpha, arm.loss_terms), seed=arm.seed)
 
 
 def config_hash(resolved: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ CPU, sized to tell arms apart; ``paper`` for a GPU); a YAML/TOML file overrides 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 from dataclasses import dataclass, field
@@ -17,7 +18,21 @@ from typing import Any, ClassVar
 from polyret.debias import parse_specs
 from polyret.errors import UsageError
 from polyret.evaluation.catalog import TASKS, task_names
-from polyret.experiments.task_files import check_task_file_names, study_task_files
+from polyret.experiments.arm_names import (
+    ALIGNMENT_ARMS,
+    DEFAULT_ARMS,
+    ERASURE_ARMS,
+    HYBRID,
+    KNOWN_ARMS,
+    ArmChoice,
+)
+from polyret.experiments.task_files import TaskFileEntry, check_task_file_names, study_task_files
+from polyret.experiments.training_settings import (
+    TrainingSettings,
+    TrainingSource,
+    shared_options,
+    study_training,
+)
 from polyret.io import read_mapping
 from polyret.models.backends import InferenceBackend
 from polyret.schema import (
@@ -28,31 +43,17 @@ from polyret.schema import (
     build_dataclass,
     check_ranges,
     distinct,
+    each,
+    given_dict,
     greater_than,
     seed_range,
     seeds_range,
 )
 from polyret.training.config import TrainConfig
 
-ZERO_SHOT = "zero-shot"
-HYBRID = "hybrid"
-BASELINE_ARMS = ("mixed", "st_default", "monolingual", "cross_lingual")
-DEFAULT_ARMS = (ZERO_SHOT, *BASELINE_ARMS, HYBRID)
-MULTI_POSITIVE = "multi_positive"
-OPTIONAL_ARMS = (MULTI_POSITIVE,)
-"""Arms a config may add to the default ones (the ``standard`` and ``paper`` presets do)."""
-KNOWN_ARMS = (*DEFAULT_ARMS, *OPTIONAL_ARMS)
-LOSS_TERMS = ("erasure", "alignment")
-"""Loss terms an arm name may add to a trained arm, ``"<arm>+<term>"`` (e.g. ``hybrid+erasure``): the term's
-weight (``erasure_weight`` / ``alignment_weight`` of the study) goes into that arm's training options."""
-ERASURE_ARMS = (f"{HYBRID}+erasure", f"{MULTI_POSITIVE}+erasure")
-ALIGNMENT_ARMS = (f"{HYBRID}+alignment",)
-"""Arms with a loss term against language bias in the standard preset (docs/training.md has the probes)."""
 TRAIN_LANGUAGES = ("ar", "de", "en", "es", "hi", "ru", "th", "tr", "zh")
 SWEEP_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 """The alpha sweep of the paper preset and of ``polyret experiment --alpha-sweep``."""
-STUDY_OWNED_OPTIONS = frozenset({"model", "sampler", "alpha", "seed", "resume", "data"})
-_ALPHA_ARM = re.compile(rf"^{HYBRID}@(?P<alpha>[0-9]*\.?[0-9]+)$")
 
 
 @dataclass
@@ -68,6 +69,10 @@ class DataSettings:
         train_qa: a user QA JSONL file that replaces the default training data (``load_qa_jsonl`` format).
         max_train_questions: keep only the first N training questions (``None``: all).
         allow_leakage: run even when training texts occur in the in-domain test data (the overlap is reported).
+        sources: the training sources, each ``{path: <QA JSONL file>}`` or ``{dataset: <LAReQA set>}`` with an
+            optional ``weight`` (:class:`~polyret.experiments.training_settings.TrainingSource`); empty: the
+            training folds of ``dataset`` (or ``train_qa``). One source replaces the default training data; several
+            need a trainer that mixes data sets and are refused for now.
     """
 
     dataset: str = "xquad-r"
@@ -78,11 +83,46 @@ class DataSettings:
     train_qa: str | None = None
     max_train_questions: int | None = None
     allow_leakage: bool = False
+    sources: list[TrainingSource] = field(default_factory=list)
 
     RANGES: ClassVar[dict[str, Check]] = {
         "fold_seed": seed_range(), "train_languages": distinct(), "folds": at_least(2), "test_fold": at_least(0),
         "max_train_questions": at_least(1),
     }
+
+    def __post_init__(self) -> None:  # mappings given in Python become typed entries
+        self.sources = [
+            item if isinstance(item, TrainingSource) else TrainingSource.from_config(item, f"data.sources[{i}]")
+            for i, item in enumerate(self.sources)
+        ]
+
+    def training_source(self) -> TrainingSource:
+        """The one source the arms train on: the entry of ``sources``, else ``train_qa``, else the training folds of
+        ``dataset``.
+
+        Raises:
+            UsageError: several sources (the study trains on one until its trainer mixes data sets), or
+                ``sources`` together with ``train_qa``.
+        """
+        if len(self.sources) > 1:
+            raise UsageError(
+                f"config key 'data.sources': several training sources need a trainer that mixes data sets, which the "
+                f"study does not use yet; give one source (got {len(self.sources)}), or train on one QA JSONL file "
+                "holding them all"
+            )
+        if self.sources and self.train_qa:
+            raise UsageError("config keys 'data.sources'/'data.train_qa': give one of them (train_qa is the one-file "
+                             "form of sources: [{path: ...}])")
+        if self.sources:
+            return self.sources[0]
+        return TrainingSource(path=self.train_qa) if self.train_qa else TrainingSource(dataset=self.dataset)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data; ``sources`` only when set (a config without it keeps the form, and hash, it always had)."""
+        values = dataclasses.asdict(self)
+        if not self.sources:
+            del values["sources"]
+        return values
 
 
 @dataclass
@@ -105,7 +145,7 @@ class EvaluationSettings:
             when that is not set either, each model's own setting).
         with_context: encode LAReQA candidates together with their paragraph (the LAReQA protocol).
         task_files: the user's own task files, each ``{path, kind: in-domain | domain-shift, format?, name?,
-            languages?, pivot?, columns?}`` (see :mod:`polyret.experiments.task_files`).
+            languages?, pivot?, columns?, k?}`` (:class:`~polyret.experiments.task_files.TaskFileEntry`).
         backend: inference backend of every arm's encoder: ``torch`` (the reference), ``onnx`` or ``openvino``
             (see :mod:`polyret.models.backends`; torch when the runtime is not installed).
         precision: ``fp32`` (the reference) or ``bf16``.
@@ -119,9 +159,19 @@ class EvaluationSettings:
     batch_size: int = 32
     max_seq_length: int | None = None
     with_context: bool = True
-    task_files: list[dict] = field(default_factory=list)
+    task_files: list[TaskFileEntry] = field(default_factory=list)
     backend: str = "torch"
     precision: str = "fp32"
+
+    def __post_init__(self) -> None:  # mappings given in Python become typed entries
+        self.task_files = [
+            item if isinstance(item, TaskFileEntry) else TaskFileEntry.from_config(item, f"evaluation.task_files[{i}]")
+            for i, item in enumerate(self.task_files)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data; each task file as the mapping its config gave (the form, and hash, it always had)."""
+        return dataclasses.asdict(self) | {"task_files": [given_dict(entry) for entry in self.task_files]}
 
     def inference_backend(self) -> InferenceBackend:
         """``backend`` and ``precision`` as an :class:`~polyret.models.backends.InferenceBackend`."""
@@ -144,10 +194,12 @@ class ExperimentConfig:
     Attributes:
         name: run name (default output folder ``runs/<name>``).
         base_model: model path, hub name or alias every arm starts from.
-        arms: arm names (``zero-shot``, ``mixed``, ``st_default``, ``monolingual``, ``cross_lingual``, ``hybrid``,
-            ``hybrid@<alpha>``, or ``multi_positive``: questions with their answer in ``training.positives_per_query``
-            languages per batch, every translation a positive); a trained arm followed by ``+erasure`` and/or
-            ``+alignment`` (e.g. ``hybrid+erasure``) also trains with that loss term.
+        arms: the arms (:class:`~polyret.experiments.arm_names.ArmChoice`), each a mapping ``{name, alpha?,
+            loss_terms?}`` or its spelling: ``zero-shot``, ``mixed``, ``st_default``, ``monolingual``,
+            ``cross_lingual``, ``hybrid``, ``hybrid@<alpha>``, or ``multi_positive`` (questions with their answer in
+            ``training.positives_per_query`` languages per batch, every translation a positive); a trained arm
+            followed by ``+erasure`` and/or ``+alignment`` (e.g. ``hybrid+erasure``) also trains with that loss
+            term.
         hybrid_alpha: probability of a monolingual batch in the ``hybrid`` arm.
         erasure_weight: the language-erasure weight of ``+erasure`` arms (``TrainConfig.erasure_weight``).
         alignment_weight: the parallel-query alignment weight of ``+alignment`` arms
@@ -171,14 +223,15 @@ class ExperimentConfig:
         keep_checkpoints: keep each trained arm's checkpoints (optimizer state included, the last step's too) after
             its training finished; by default only the final model is kept, since checkpoints serve only to resume,
             and the last step is not checkpointed.
-        training: options of :class:`~polyret.training.config.TrainConfig` shared by every trained arm (``max_steps``
-            is required so every arm trains for the same number of steps; ``model``, ``sampler``, ``alpha``,
-            ``seed`` and ``resume`` are set by the study).
+        training: options of :class:`~polyret.training.config.TrainConfig` shared by every trained arm
+            (:data:`~polyret.experiments.training_settings.TrainingSettings`; ``max_steps`` is required so every arm
+            trains for the same number of steps; ``model``, ``sampler``, ``alpha``, ``seed``, ``resume`` and
+            ``data`` are set by the study).
     """
 
     name: str = "experiment"
     base_model: str = "multilingual-e5-small"
-    arms: list[str] = field(default_factory=lambda: list(DEFAULT_ARMS))
+    arms: list[ArmChoice] = field(default_factory=lambda: [ArmChoice(name) for name in DEFAULT_ARMS])
     hybrid_alpha: float = 0.5
     erasure_weight: float = 100.0
     alignment_weight: float = 1.0
@@ -194,13 +247,14 @@ class ExperimentConfig:
     keep_checkpoints: bool = False
     debias: list[str] = field(default_factory=list)
     debias_reference_articles: int | None = None
-    training: dict[str, Any] = field(default_factory=lambda: {"max_steps": 1000})
+    training: TrainingSettings = field(default_factory=lambda: study_training({}))
     data: DataSettings = field(default_factory=DataSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
 
     RANGES: ClassVar[dict[str, Check]] = {
-        "arms": distinct(), "hybrid_alpha": between(0.0, 1.0), "alpha_sweep": distinct(non_empty=False),
-        "seeds": seeds_range(), "significance_level": between(0.0, 1.0),
+        "arms": distinct(), "hybrid_alpha": between(0.0, 1.0),
+        "alpha_sweep": each(between(0.0, 1.0), also=distinct(non_empty=False)),
+        "seeds": seeds_range(), "significance_level": between(0.0, 1.0, low_open=True, high_open=True),
         "significance_resamples": between(100, RESAMPLES_MAX),
         "reference_models": distinct(non_empty=False), "equivalence_margin_map": greater_than(0),
         "equivalence_margin_accuracy": greater_than(0), "equivalence_margin_bias": greater_than(0),
@@ -208,8 +262,18 @@ class ExperimentConfig:
         "alignment_weight": greater_than(0),
     }
 
+    def __post_init__(self) -> None:  # the spellings and mappings of Python callers become typed settings
+        self.arms = [arm if isinstance(arm, ArmChoice) else ArmChoice.from_config(arm, f"arms[{i}]")
+                     for i, arm in enumerate(self.arms)]
+        if isinstance(self.training, dict):
+            self.training = study_training(self.training)
+
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain data in the form the config was written: arms by their spelling, ``training`` as the options
+        given (what a study's ``results.json`` and report show)."""
+        values = {spec.name: copy.deepcopy(getattr(self, spec.name)) for spec in dataclasses.fields(self)}
+        return values | {"arms": [str(arm) for arm in self.arms], "training": given_dict(self.training),
+                         "data": self.data.to_dict(), "evaluation": self.evaluation.to_dict()}
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -292,7 +356,8 @@ _FOLDER_NAME = re.compile(r"\w[\w.-]*")
 
 
 def validate(config: ExperimentConfig) -> None:
-    """Check values that types alone cannot (ranges, names, fold index).
+    """Check what types and ranges alone cannot: names, the fold index, and every trained arm's training options
+    together (the schema checked each value's range when the config was built).
 
     Raises:
         UsageError: naming the key and the expected value.
@@ -302,28 +367,20 @@ def validate(config: ExperimentConfig) -> None:
             f"config key 'name': {config.name!r} is not a plain folder name (the study writes runs/<name>; use "
             "letters, digits, '.', '_' and '-', starting with a letter or digit)"
         )
-    check_ranges(config)
-    check_ranges(config.data, "data")
-    check_ranges(config.evaluation, "evaluation")
-    for arm in config.arms:
-        kind, alpha = parse_arm(arm)
-        terms = split_loss_terms(arm)[1]
-        if terms:  # the arm's own options must combine with the study's (e.g. no cached loss)
-            train_config(config, kind, alpha=alpha, seed=config.seeds[0], loss_terms=terms)
+    for section, where in ((config, ""), (config.training, "training"), (config.data, "data"),
+                           (config.evaluation, "evaluation")):
+        check_ranges(section, where)  # again: a config changed in Python after it was built
+    if config.training.max_steps is None:
+        raise UsageError("config key 'training.max_steps': required, so that every arm trains for the same steps")
     try:
         parse_specs(config.debias)
     except UsageError as exc:
         raise UsageError(f"config key 'debias': {exc}") from None
-    for i, alpha in enumerate([config.hybrid_alpha, *config.alpha_sweep]):
-        if not 0.0 <= alpha <= 1.0:
-            key = "hybrid_alpha" if i == 0 else f"alpha_sweep[{i - 1}]"
-            raise UsageError(f"config key {key!r}: alpha must lie in [0, 1], got {alpha}")
-    if config.significance_level in (0.0, 1.0):
-        raise UsageError(f"config key 'significance_level': must lie in (0, 1), got {config.significance_level}")
-    train_config(config, "hybrid", alpha=config.hybrid_alpha, seed=config.seeds[0])
-    if MULTI_POSITIVE in config.arms:  # its batch size must hold whole questions
-        train_config(config, MULTI_POSITIVE, alpha=None, seed=config.seeds[0])
+    for arm in dict.fromkeys([*config.arms, ArmChoice(HYBRID)]):  # hybrid: its options are the study's defaults
+        if arm.trained:
+            train_config(config, arm, seed=config.seeds[0])
     data = config.data
+    data.training_source()
     if not data.test_fold < data.folds:
         raise UsageError(
             f"config keys 'data.folds'/'data.test_fold': need folds >= 2 and 0 <= test_fold < folds, "
@@ -336,59 +393,19 @@ def validate(config: ExperimentConfig) -> None:
     check_task_file_names(study_task_files(config.evaluation.task_files), TASKS)
 
 
-def train_config(
-    config: ExperimentConfig, sampler: str, *, alpha: float | None, seed: int, loss_terms: tuple[str, ...] = ()
-) -> TrainConfig:
-    """The training config of one arm: the study's shared options plus the arm's sampler, alpha, seed and the
-    weights of its loss terms (``LOSS_TERMS``, taken from the study's ``<term>_weight``).
+def train_config(config: ExperimentConfig, arm: ArmChoice, *, seed: int) -> TrainConfig:
+    """The training config of a trained ``arm`` at ``seed``: the study's shared options plus the arm's design, alpha
+    (hybrid: the arm's, else the study's ``hybrid_alpha``) and the weights of its loss terms (the study's
+    ``<term>_weight``).
 
     Raises:
-        UsageError: a bad ``training`` option, one the study sets itself, or no ``max_steps``.
+        UsageError: options that do not combine (e.g. a loss term with ``cached``), naming the ``training`` key.
     """
-    owned = sorted(STUDY_OWNED_OPTIONS & set(config.training))
-    if owned:
-        raise UsageError(
-            f"config key 'training.{owned[0]}': set by the study (use base_model, arms, hybrid_alpha and seeds)"
-        )
-    if config.training.get("max_steps") is None:
-        raise UsageError("config key 'training.max_steps': required, so that every arm trains for the same steps")
-    arm_options = {"model": config.base_model, "sampler": sampler, "seed": seed}
-    if alpha is not None:
-        arm_options["alpha"] = alpha
-    arm_options.update({f"{term}_weight": getattr(config, f"{term}_weight") for term in loss_terms})
-    return TrainConfig.from_dict({**config.training, **arm_options}, where="training")
-
-
-def parse_arm(name: str) -> tuple[str, float | None]:
-    """Split an arm name into its sampler kind and alpha (``"hybrid@0.25"`` -> ``("hybrid", 0.25)``); loss terms
-    (``"hybrid+erasure"``) are left to :func:`split_loss_terms`.
-
-    Raises:
-        UsageError: an unknown arm name.
-    """
-    base = split_loss_terms(name)[0]
-    if base in KNOWN_ARMS:
-        return base, None
-    match = _ALPHA_ARM.match(base)
-    if match and 0.0 <= float(match["alpha"]) <= 1.0:
-        return HYBRID, float(match["alpha"])
-    raise UsageError(
-        f"config key 'arms': unknown arm {name!r} (expected {', '.join(KNOWN_ARMS)} or hybrid@<alpha in [0, 1]>, "
-        f"a trained one optionally followed by +{' and/or +'.join(LOSS_TERMS)})"
-    )
-
-
-def split_loss_terms(name: str) -> tuple[str, tuple[str, ...]]:
-    """An arm name's base arm and its loss terms (``"hybrid+erasure"`` -> ``("hybrid", ("erasure",))``).
-
-    Raises:
-        UsageError: an unknown or repeated term, or a term on the zero-shot arm (which is not trained).
-    """
-    base, *terms = name.split("+")
-    if any(term not in LOSS_TERMS for term in terms) or len(set(terms)) < len(terms) or (terms and base == ZERO_SHOT):
-        raise UsageError(f"config key 'arms': {name!r}: after a trained arm, expected each of "
-                         f"{', '.join('+' + term for term in LOSS_TERMS)} at most once")
-    return base, tuple(terms)
+    options = {**shared_options(config.training), "model": config.base_model, "sampler": arm.name, "seed": seed}
+    if arm.name == HYBRID:
+        options["alpha"] = config.hybrid_alpha if arm.alpha is None else arm.alpha
+    options.update({f"{term}_weight": getattr(config, f"{term}_weight") for term in arm.loss_terms})
+    return TrainConfig.from_dict(options, where="training")
 
 
 def is_alpha_variant(arm: dict[str, Any]) -> bool:

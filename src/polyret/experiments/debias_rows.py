@@ -24,6 +24,7 @@ from polyret.evaluation.catalog import select_tasks
 from polyret.evaluation.debiased import DebiasedRun, Reference, run_debiased
 from polyret.evaluation.suite import suite_context
 from polyret.experiments.arm_result import RESULTS_FILE, ArmResult, load_arm_result, save_arm_result
+from polyret.experiments.arm_run import ArmStatus
 from polyret.experiments.arms import config_hash
 from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.study_data import StudyData, describe_training
@@ -35,24 +36,30 @@ BASE_LABEL = "base_label"
 
 
 def study_reference(config: ExperimentConfig, *, data_dir: str | Path | None = None) -> Reference:
-    """The texts the study's methods are fitted on: the training articles in every language, or ``data.train_qa``.
+    """The texts the study's methods are fitted on: the training source's articles in every language (its training
+    folds when it is ``data.dataset``), or its QA file.
 
     Raises:
         DataError / UsageError: from the loaders.
     """
-    data = config.data
-    if data.train_qa:
-        items = load_qa_jsonl(data.train_qa)
-        source = {"source": str(data.train_qa)}
+    data, training = config.data, config.data.training_source()
+    if training.path is not None:
+        items = load_qa_jsonl(training.path)
+        source = {"source": str(training.path)}
     else:
-        all_items = load_parallel_qa(data.dataset, data_dir=data_dir)
-        folds = group_folds([qa.group for qa in all_items], data.folds, data.fold_seed)
-        train_groups, _ = fold_groups(folds, data.test_fold)
+        assert training.dataset is not None  # a source names exactly one of path and dataset
+        all_items = load_parallel_qa(training.dataset, data_dir=data_dir)
+        train_groups = None  # another set: every article
+        source: dict[str, Any] = {"source": f"{training.dataset} (every article)"}
+        if training.dataset == data.dataset:
+            train_groups = fold_groups(group_folds([qa.group for qa in all_items], data.folds, data.fold_seed),
+                                       data.test_fold)[0]
+            source = {"source": f"{data.dataset} training folds", "folds": data.folds, "test_fold": data.test_fold,
+                      "fold_seed": data.fold_seed}
         kept_groups = set(first_groups((qa.group for qa in all_items), config.debias_reference_articles,
                                        allowed=train_groups))
         items = [qa for qa in all_items if qa.group in kept_groups]
-        source = {"source": f"{data.dataset} training folds", "folds": data.folds, "test_fold": data.test_fold,
-                  "fold_seed": data.fold_seed, "articles": len(kept_groups)}
+        source["articles"] = len(kept_groups)
     return Reference.from_qa(items, source | {"digest": describe_training(items)["digest"]},
                              with_context=config.evaluation.with_context)
 
@@ -154,7 +161,7 @@ def _planned_rows(
 
 def _row(arm: ArmResult, run: DebiasedRun, resolved: dict, digest: str, run_dir: Path, seconds: float) -> ArmResult:
     info = {"run_dir": run_dir.relative_to(run_dir.parent.parent).as_posix(),  # arms/<name>, like the arms
-            "status": "debiased", "base_run": arm.run_name, BASE_LABEL: arm.label,
+            "status": ArmStatus.DEBIASED.value, "base_run": arm.run_name, BASE_LABEL: arm.label,
             "debias": run.fit, FINGERPRINT_KEY: arm.info.get(FINGERPRINT_KEY),
             SKIPPED_KEY: run.skipped, "eval_wall_s": seconds}
     return ArmResult(f"{arm.run_name}+{run.label}", f"{arm.label} + {run.label}", digest, resolved, run.results, info)
@@ -171,7 +178,7 @@ def _stored(run_dir: Path, digest: str, tasks: list[str]) -> ArmResult | None:
     covered = set(result.tasks) | set(result.info.get(SKIPPED_KEY, {}))
     if not set(tasks) <= covered:
         return None
-    result.info["status"] = "reused"
+    result.info["status"] = ArmStatus.REUSED.value
     return result
 
 

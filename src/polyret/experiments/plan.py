@@ -27,7 +27,7 @@ from polyret.evaluation.significance import detectable_effect
 from polyret.experiments.analysis import ACCURACY_METRICS
 from polyret.experiments.arm_result import COSTS_SHAPE, RESULTS_FILE
 from polyret.experiments.arms import ArmSpec, config_hash, expand_arms, resolved_arm_config
-from polyret.experiments.config import ExperimentConfig, train_config
+from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.study_data import StudyData, dropped_languages_line, prepare_study_data
 from polyret.experiments.task_reuse import find_donor
 from polyret.io import read_json
@@ -52,7 +52,7 @@ def plan_study(config: ExperimentConfig, *, output_dir: str | Path, data_dir: st
     output_dir = Path(output_dir)
     study = prepare_study_data(config, data_dir=data_dir)
     runs = [_run_status(config, arm, study, output_dir) for arm in expand_arms(config)]
-    training = train_config(config, "mixed", alpha=None, seed=config.seeds[0])
+    training = config.training
     costs = measured_costs(output_dir, config.base_model, training.max_seq_length,
                            backend=config.evaluation.inference_backend().label)
     prior = _prior_results(output_dir)
@@ -76,7 +76,7 @@ def plan_study(config: ExperimentConfig, *, output_dir: str | Path, data_dir: st
             "batch_size": training.batch_size,
             "max_seq_length": training.max_seq_length,
         },
-        "leakage": study.leakage,
+        "leakage": study.leakage_summary(),
         "tasks": _task_plans(study, prior, len(config.seeds)),
         "costs": costs,
         "estimate_s": {"train": train_s, "evaluate": eval_s,

@@ -38,4 +38,5 @@ def data_checksums(tasks: list[str], data_dir: str | Path | None, extra_files: l
 def study_files(config: ExperimentConfig) -> list[str]:
     """The user's own files a study reads: its training QA file and its task files."""
     own = [item.spec.path for item in study_task_files(config.evaluation.task_files)]
-    return [*([config.data.train_qa] if config.data.train_qa else []), *own]
+    training = config.data.training_source().path
+    return [*([training] if training else []), *own]

@@ -32,8 +32,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from polyret.experiments.analysis import ComparisonSettings, adjust_holm, compare, has_task, outcome
+from polyret.experiments.arm_names import HYBRID, ZERO_SHOT
 from polyret.experiments.arm_result import ArmResult
-from polyret.experiments.config import HYBRID, ZERO_SHOT, is_alpha_variant
+from polyret.experiments.config import is_alpha_variant
 
 BETTER = "better"
 NO_WORSE = "equivalent or better"

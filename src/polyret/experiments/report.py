@@ -15,8 +15,9 @@ import yaml
 
 from polyret.evaluation.markdown import markdown_table
 from polyret.experiments import analysis, figures, recipes, verdict
+from polyret.experiments.arm_names import HYBRID
 from polyret.experiments.arm_result import TIME_KEYS, ArmResult
-from polyret.experiments.config import HYBRID, ExperimentConfig, train_config
+from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.debias_rows import BASE_LABEL
 from polyret.experiments.study_data import dropped_languages_line
 from polyret.experiments.task_files import task_names
@@ -89,7 +90,7 @@ def caveats(config: ExperimentConfig, train_inputs: dict[str, Any],
             dropped_languages: dict[str, list[str]] | None = None) -> list[str]:
     """What limits the answer: model size, data size, step budget, seeds, evaluation slices, languages a
     domain-shift corpus lacks."""
-    training = train_config(config, HYBRID, alpha=config.hybrid_alpha, seed=config.seeds[0])
+    training = config.training
     evaluation = config.evaluation
     notes = [
         f"One base model ({config.base_model}); a larger model or another family may behave differently.",

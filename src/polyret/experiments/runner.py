@@ -22,17 +22,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from polyret import provenance, settings
+from polyret.data.splits import LeakageReport
 from polyret.errors import DataError
 from polyret.evaluation.catalog import select_tasks, task_title
 from polyret.evaluation.suite import SuiteConfig, run_suite
 from polyret.experiments import report
 from polyret.experiments.arm_result import RESULTS_FILE, TIME_KEYS, ArmResult, load_arm_result, save_arm_result
+from polyret.experiments.arm_run import ArmRun, ArmStatus, TrainingSummary
 from polyret.experiments.arms import ArmSpec, arm_train_config, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import ExperimentConfig
 from polyret.experiments.debias_rows import debias_rows, rows_missing, study_reference
 from polyret.experiments.provenance import data_checksums, study_files
 from polyret.experiments.study_data import StudyData, dropped_languages_line, prepare_study_data
-from polyret.experiments.task_reuse import FINGERPRINT_KEY, REUSED_KEY, find_donor
+from polyret.experiments.task_reuse import find_donor
 from polyret.io import read_json, write_json
 from polyret.models.encoders import backend_label, get_encoder, sentence_transformer_encoder
 from polyret.models.loading import keep_loaded
@@ -90,7 +92,7 @@ def run_experiment(
         f"{config.name}: {len(study.train)} training questions; test articles "
         f"{', '.join(study.test_groups)}; tasks {', '.join(study.suite.task_names)}"
     )
-    if study.leakage["short_overlaps_ignored"] or study.leakage["leaked_questions"] + study.leakage["leaked_answers"]:
+    if study.leakage.short_matches or study.leakage.leaked:
         say(leakage_line(study.leakage))
     for task, languages in study.dropped_languages.items():
         say(dropped_languages_line(task, languages))
@@ -102,7 +104,7 @@ def run_experiment(
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
     summary = report.summarise(
-        config, results, train_inputs=study.train_inputs | {"leakage": study.leakage}, provenance=facts,
+        config, results, train_inputs=study.train_inputs | {"leakage": study.leakage_summary()}, provenance=facts,
         dropped_languages=study.dropped_languages,
     )
     paths = report.write_outputs(output_dir, summary)
@@ -152,7 +154,7 @@ def run_arm(
     force: bool = False,
     console: Console | None = None,
 ) -> ArmResult:
-    """Reuse, resume or run one arm and return its result (``info["status"]`` says which)."""
+    """Reuse, resume or run one arm and return its result (``info["status"]`` names an :class:`ArmStatus`)."""
     resolved = resolved_arm_config(config, arm, eval_inputs=study.eval_inputs, train_inputs=study.train_inputs)
     digest = config_hash(resolved)
     run_dir = root / f"{arm.run_name}-{digest}"
@@ -165,41 +167,39 @@ def run_arm(
         except DataError as exc:
             os.replace(run_dir / RESULTS_FILE, run_dir / INVALID_RESULTS_FILE)
             say(f"stored result not trusted, recomputing ({exc}); kept as {INVALID_RESULTS_FILE}")
-        else:
-            result.info |= {"status": "reused", "run_dir": _relative(run_dir, root)}  # older ones: absolute
+        else:  # older results name their folder absolutely
+            result.info |= {"status": ArmStatus.REUSED.value, "run_dir": _relative(run_dir, root)}
             return result
     donor = None if force else find_donor(root, arm.run_name, resolved, study.suite.task_names)
     write_json(run_dir / ARM_CONFIG_FILE, resolved)
-    info: dict = {"run_dir": _relative(run_dir, root)}
-    trained = _train_arm(config, arm, study, run_dir / TRAIN_DIR, info, console is not None) if arm.trained else None
-    info["status"] = info.get("training", "evaluated")
+    training, trained = _train_arm(config, arm, study, run_dir / TRAIN_DIR, console is not None) if arm.trained \
+        else (None, None)
     started = time.perf_counter()
     encoder = _arm_encoder(config, arm, run_dir, trained, warn=None if console is None else say)
-    info["backend"] = backend_label(encoder)
-    info[FINGERPRINT_KEY] = encoder.fingerprint()
-    reused = donor.lend(info[FINGERPRINT_KEY], info.get("train_loss")) if donor else {}
-    if reused:
-        info[REUSED_KEY] = {name: _relative(donor.run_dir, root) for name in reused}
+    fingerprint = encoder.fingerprint()
+    reused = donor.lend(fingerprint, None if training is None else training.loss) if donor else {}
+    if donor and reused:
         say(f"{arm.run_name}: reusing {', '.join(reused)} from {donor.run_dir.name} (same model and task inputs)")
     todo = select_tasks(study.suite, [name for name in study.suite.task_names if name not in reused])
     tasks = reused | (_evaluate(encoder, study, todo, data_dir, console) if todo.tasks else {})
-    info["eval_wall_s"] = round(time.perf_counter() - started, 1)
-    info["eval_texts"] = study.texts_of(todo.task_names)
-    tasks = {name: tasks[name] for name in study.suite.task_names}
-    result = ArmResult(arm.run_name, arm.label, digest, resolved, tasks, info)
+    run = ArmRun(_relative(run_dir, root), training, backend_label(encoder), fingerprint,
+                 eval_wall_s=round(time.perf_counter() - started, 1), eval_texts=study.texts_of(todo.task_names),
+                 reused_tasks={name: _relative(donor.run_dir, root) for name in reused} if donor else {})
+    result = ArmResult(arm.run_name, arm.label, digest, resolved,
+                       {name: tasks[name] for name in study.suite.task_names}, run.info())
     save_arm_result(run_dir, result)
     return result
 
 
-def leakage_line(leakage: dict) -> str:
+def leakage_line(leakage: LeakageReport) -> str:
     """One console line on the leakage check: allowed leaks, and short overlaps that were not counted."""
     parts = []
-    if leakage["leaked_questions"] + leakage["leaked_answers"]:
-        parts.append(f"allowed leakage: {leakage['leaked_questions']} questions and "
-                     f"{leakage['leaked_answers']} answers occur in the test data")
-    if leakage["short_overlaps_ignored"]:
-        examples = ", ".join(repr(e) for e in leakage["short_overlap_examples"][:3])
-        parts.append(f"{leakage['short_overlaps_ignored']} training texts under {leakage['min_word_chars']} word "
+    if leakage.leaked:
+        parts.append(f"allowed leakage: {leakage.questions} questions and {leakage.answers} answers occur in the "
+                     "test data")
+    if leakage.short_matches:
+        examples = ", ".join(repr(e) for e in leakage.short_examples[:3])
+        parts.append(f"{leakage.short_matches} training texts under {leakage.min_word_chars} word "
                      f"characters occur in the test data and were ignored (e.g. {examples})")
     return "leakage check: " + "; ".join(parts)
 
@@ -210,7 +210,7 @@ def arm_model(config: ExperimentConfig, arm: ArmSpec, run_dir: Path) -> tuple[st
     if arm.model:
         return arm.model, None
     model = str(RunFolder(run_dir / TRAIN_DIR).final) if arm.trained else config.base_model
-    return model, config.evaluation.max_seq_length or config.training.get("max_seq_length")
+    return model, config.evaluation.max_seq_length or config.training.max_seq_length
 
 
 def _arm_encoder(
@@ -245,31 +245,23 @@ def summary_line(result: ArmResult) -> str:
 
 
 def _train_arm(
-    config: ExperimentConfig, arm: ArmSpec, study: StudyData, train_dir: Path, info: dict, progress: bool
-) -> SentenceTransformer | None:
-    """Train (or resume, or reuse a finished training run) into ``train_dir/final``; fills ``info``. Returns the
-    model when it was trained here (``None``: a finished run was reused)."""
-    assert arm.sampler is not None and arm.seed is not None  # trained arms have both (expand_arms)
+    config: ExperimentConfig, arm: ArmSpec, study: StudyData, train_dir: Path, progress: bool
+) -> tuple[TrainingSummary, SentenceTransformer | None]:
+    """Train (or resume, or reuse a finished training run) into ``train_dir/final``. Returns the training's summary
+    and the model when it was trained here (``None``: a finished run was reused)."""
     folder = RunFolder(train_dir)
-    model = None
     if folder.finished:
-        info["training"] = "training reused"
-        summary = read_json(folder.summary)
-    else:
-        resume = latest_complete_checkpoint(folder.checkpoints) is not None
-        if not resume and train_dir.exists():
-            shutil.rmtree(train_dir)  # an attempt that died before its first checkpoint: nothing to keep
-        options = arm_train_config(config, arm).replace(resume=resume)
-        info["training"] = "resumed" if resume else "trained"
-        outcome = train(options, study.train, output_dir=train_dir, progress=progress,
-                        final_checkpoint=config.keep_checkpoints)
-        summary, model = outcome.summary, outcome.model
-        if not config.keep_checkpoints:  # final/ holds the model; checkpoints only serve to resume this training
-            shutil.rmtree(folder.checkpoints, ignore_errors=True)
-    info["train_steps"] = summary["steps"]
-    info["train_wall_s"] = summary["wall_time_s"]
-    info["train_loss"] = summary["train_loss"]
-    return model
+        return TrainingSummary.from_run(ArmStatus.TRAINING_REUSED, read_json(folder.summary)), None
+    resume = latest_complete_checkpoint(folder.checkpoints) is not None
+    if not resume and train_dir.exists():
+        shutil.rmtree(train_dir)  # an attempt that died before its first checkpoint: nothing to keep
+    options = arm_train_config(config, arm).replace(resume=resume)
+    outcome = train(options, study.train, output_dir=train_dir, progress=progress,
+                    final_checkpoint=config.keep_checkpoints)
+    if not config.keep_checkpoints:  # final/ holds the model; checkpoints only serve to resume this training
+        shutil.rmtree(folder.checkpoints, ignore_errors=True)
+    status = ArmStatus.RESUMED if resume else ArmStatus.TRAINED
+    return TrainingSummary.from_run(status, outcome.summary), outcome.model
 
 
 def _evaluate(

@@ -28,7 +28,7 @@ from polyret.errors import DataError, UsageError
 from polyret.evaluation.catalog import SUITES, select_tasks
 from polyret.evaluation.suite import LareqaSpec, SuiteConfig, TaskData
 from polyret.evaluation.task_size import TaskSize, task_size
-from polyret.experiments.config import ExperimentConfig
+from polyret.experiments.config import DataSettings, ExperimentConfig
 from polyret.experiments.task_files import study_task_files
 from polyret.provenance import file_sha256
 
@@ -44,7 +44,8 @@ class StudyData:
         suite: every evaluation task (in-domain first), run by :func:`polyret.evaluation.suite.run_suite`.
         test_groups: the held-out articles of the fold split.
         train_inputs / eval_inputs: JSON descriptions with content digests (they enter the arm hashes).
-        leakage: the leakage check's counts (:func:`leakage_summary`).
+        leakage: the leakage check's report.
+        leakage_allowed: whether the config allows leaks (``data.allow_leakage``).
         sizes: task name -> its items and texts (``None``: a task that cannot be sized).
         task_data: the suite's tasks as loaded (pass to :func:`~polyret.evaluation.suite.run_suite`, so every arm
             uses them instead of reading the files again).
@@ -57,7 +58,8 @@ class StudyData:
     test_groups: list[str]
     train_inputs: dict[str, Any]
     eval_inputs: dict[str, Any]
-    leakage: dict[str, Any] = dataclasses.field(default_factory=dict)
+    leakage: LeakageReport = dataclasses.field(default_factory=LeakageReport)
+    leakage_allowed: bool = False
     sizes: dict[str, TaskSize | None] = dataclasses.field(default_factory=dict)
     task_data: TaskData = dataclasses.field(default_factory=TaskData)
     dropped_languages: dict[str, list[str]] = dataclasses.field(default_factory=dict)
@@ -66,6 +68,10 @@ class StudyData:
     def eval_texts(self) -> int | None:
         """Texts one evaluation of the suite encodes (``None`` when a task cannot be sized)."""
         return self.texts_of(self.sizes)
+
+    def leakage_summary(self) -> dict[str, Any]:
+        """The leakage check as JSON (:func:`leakage_summary`)."""
+        return leakage_summary(self.leakage, allowed=self.leakage_allowed)
 
     def texts_of(self, tasks: Iterable[str]) -> int | None:
         """Texts an evaluation of ``tasks`` encodes (``None`` when one of them cannot be sized)."""
@@ -84,11 +90,7 @@ def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None 
     folds = group_folds([q.group for q in source.queries], data.folds, data.fold_seed)
     train_groups, test_groups = fold_groups(folds, data.test_fold)
     test_list = sorted(test_groups, key=_natural)
-    if data.train_qa:
-        train = load_qa_jsonl(data.train_qa)
-    else:
-        train = load_parallel_qa(data.dataset, languages=data.train_languages, groups=train_groups, data_dir=data_dir)
-    train = train[: data.max_train_questions]
+    train = training_questions(data, train_groups, data_dir=data_dir)[: data.max_train_questions]
     in_domain = [
         LareqaSpec(name, groups=tuple(test_list)) if name == data.dataset
         else LareqaSpec(name, max_groups=evaluation.qa_max_articles)
@@ -114,11 +116,29 @@ def prepare_study_data(config: ExperimentConfig, *, data_dir: str | Path | None 
         test_groups=test_list,
         train_inputs=describe_training(train),
         eval_inputs=eval_inputs | {"test_groups": test_list, "suite": suite.describe()},
-        leakage=leakage_summary(leakage, allowed=data.allow_leakage),
+        leakage=leakage,
+        leakage_allowed=data.allow_leakage,
         sizes={spec.name: task_size(spec, task_data) for spec in suite.tasks},
         task_data=task_data,
         dropped_languages=lacking_languages(shift_specs, evaluation.shift_languages),
     )
+
+
+def training_questions(
+    data: DataSettings, train_groups: Iterable[str], *, data_dir: str | Path | None
+) -> list[ParallelQA]:
+    """The questions of the study's training source (:meth:`DataSettings.training_source`): a QA JSONL file, the
+    training folds (``train_groups``) of ``data.dataset``, or every article of another LAReQA set.
+
+    Raises:
+        UsageError / DataError: several sources, or from the loaders.
+    """
+    source = data.training_source()
+    if source.path is not None:
+        return load_qa_jsonl(source.path)
+    assert source.dataset is not None  # a source names exactly one of path and dataset (TrainingSource.from_config)
+    groups = train_groups if source.dataset == data.dataset else None
+    return load_parallel_qa(source.dataset, languages=data.train_languages, groups=groups, data_dir=data_dir)
 
 
 def _check_leakage(train: list[ParallelQA], tasks: list[RetrievalTask], *, allow: bool) -> LeakageReport:

@@ -4,7 +4,8 @@ counted as in-domain or domain-shift as the user says.
 Entry keys: ``path`` (required; a file, or a folder for BEIR, relative to the working directory), ``kind``
 (``in-domain`` or ``domain-shift``, required), and ``format``, ``name``, ``languages``, ``pivot``, ``columns`` and
 ``k`` as in :class:`polyret.evaluation.user_tasks.TaskFileSpec`, read by the one config schema
-(:func:`polyret.schema.build_dataclass`): an unknown key or column role is an error.
+(:func:`polyret.schema.build_dataclass`, which makes each entry a :class:`TaskFileEntry`): an unknown key or column
+role is an error.
 
 Example (YAML)::
 
@@ -26,7 +27,7 @@ from typing import Any, ClassVar
 from polyret.data.user_tasks import TASK_FORMATS
 from polyret.errors import UsageError
 from polyret.evaluation.user_tasks import TaskFileSpec
-from polyret.schema import Check, at_least, build_dataclass, distinct, one_of
+from polyret.schema import Check, at_least, build_dataclass, distinct, given_keys_field, one_of
 
 KINDS = ("in-domain", "domain-shift")
 
@@ -48,12 +49,39 @@ class TaskFileEntry:
     pivot: str | None = None
     columns: dict[str, Any] = field(default_factory=dict)
     k: int = 100
+    given_keys: tuple[str, ...] = given_keys_field()
 
     RANGES: ClassVar[dict[str, Check]] = {
         "path": Check(lambda value: bool(value.strip()), "a file or folder path (required)"),
         "kind": one_of(lambda: KINDS), "format": one_of(lambda: TASK_FORMATS), "languages": distinct(),
         "k": at_least(1),
     }
+
+    @classmethod
+    def from_config(cls, value: Any, where: str) -> TaskFileEntry:
+        """An entry from its config mapping, checked whole (required keys, column roles).
+
+        Raises:
+            UsageError: naming the entry's key (``evaluation.task_files[1].kind``) and what was expected.
+        """
+        entry = build_dataclass(cls, value, where=where)
+        for key in ("path", "kind"):
+            if not getattr(entry, key):
+                raise UsageError(f"config key '{where}.{key}': required")
+        entry.spec(where)
+        return entry
+
+    def spec(self, where: str = "evaluation.task_files") -> TaskFileSpec:
+        """The entry as a suite task.
+
+        Raises:
+            UsageError: a bad ``columns`` mapping, naming ``where``.
+        """
+        try:
+            return TaskFileSpec(self.path, self.format, self.name or "", tuple(self.languages or ()) or None,
+                                self.pivot, self.columns, self.k)
+        except UsageError as exc:
+            raise UsageError(f"config key '{where}.columns': {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,26 +92,9 @@ class StudyTaskFile:
     kind: str
 
 
-def study_task_files(entries: list[Any]) -> list[StudyTaskFile]:
-    """Validate the entries of ``evaluation.task_files`` (through the config schema) and build their specs.
-
-    Raises:
-        UsageError: naming the entry's key (``evaluation.task_files[1].kind``) and what was expected.
-    """
-    return [_entry(entry, f"evaluation.task_files[{i}]") for i, entry in enumerate(entries)]
-
-
-def _entry(data: Any, where: str) -> StudyTaskFile:
-    entry = build_dataclass(TaskFileEntry, data, where=where)
-    for key in ("path", "kind"):
-        if not getattr(entry, key):
-            raise UsageError(f"config key '{where}.{key}': required")
-    try:
-        spec = TaskFileSpec(entry.path, entry.format, entry.name or "", tuple(entry.languages or ()) or None,
-                            entry.pivot, entry.columns, entry.k)
-    except UsageError as exc:
-        raise UsageError(f"config key '{where}.columns': {exc}") from None
-    return StudyTaskFile(spec, entry.kind)
+def study_task_files(entries: list[TaskFileEntry]) -> list[StudyTaskFile]:
+    """The specs of the entries of ``evaluation.task_files``, each with its kind."""
+    return [StudyTaskFile(entry.spec(f"evaluation.task_files[{i}]"), entry.kind) for i, entry in enumerate(entries)]
 
 
 def check_task_file_names(files: list[StudyTaskFile], registered: Collection[str]) -> None:
@@ -103,6 +114,6 @@ def check_task_file_names(files: list[StudyTaskFile], registered: Collection[str
         seen[name] = i
 
 
-def task_names(entries: list[Any], kind: str) -> list[str]:
+def task_names(entries: list[TaskFileEntry], kind: str) -> list[str]:
     """Names of the task files of one ``kind``, in config order."""
     return [item.spec.name for item in study_task_files(entries) if item.kind == kind]

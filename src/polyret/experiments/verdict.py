@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polyret.experiments.analysis import VERDICT_FAMILY
-from polyret.experiments.config import BASELINE_ARMS, HYBRID
+from polyret.experiments.arm_names import BASELINE_ARMS, HYBRID
 
 QUESTION = (
     "Does hybrid batch training make multilingual retrieval more robust to domain shift than standard fine-tuning?"
