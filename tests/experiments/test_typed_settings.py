@@ -67,12 +67,14 @@ def test_an_arm_as_a_mapping_is_the_arm_of_its_spelling(tmp_path: Path) -> None:
 def test_each_arm_carries_the_training_config_it_was_expanded_with() -> None:
     config = load_config(preset="standard")
     arms = [arm for arm in expand_arms(config) if arm.trained]
-    assert len(arms) == 3 * 8
+    assert len(arms) == 3 * 9  # six trained designs, two erasure arms and one alignment arm, three seeds each
     for arm in arms:
         by_hand = ArmSpec(arm.label, arm.sampler, arm.alpha, arm.seed, loss_terms=arm.loss_terms)
         assert arm.training is not None and arm.training == arm_train_config(config, by_hand), arm.run_name
         assert (arm.training.sampler, arm.training.seed, arm.training.max_steps) == (arm.sampler, arm.seed, 50)
-    assert {arm.training.erasure_weight for arm in arms if arm.loss_terms} == {config.erasure_weight}
+    assert {arm.training.erasure_weight for arm in arms if "erasure" in arm.loss_terms} == {config.erasure_weight}
+    aligned = {arm.training.alignment_weight for arm in arms if "alignment" in arm.loss_terms}
+    assert aligned == {config.alignment_weight}
 
 
 def test_one_training_source_stands_for_train_qa_and_several_are_refused(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import typer
 from polyret.cli.console import console
 from polyret.cli.options import DataDirOption
 from polyret.errors import TrainingInterrupted
-from polyret.experiments.config import PRESETS, SWEEP_ALPHAS, load_config, validate
+from polyret.experiments.config import PRESETS, SWEEP_ALPHAS, ExperimentConfig, load_config, validate
 from polyret.io import check_output_dir
 
 _SWEEP = ", ".join(f"{alpha:g}" for alpha in SWEEP_ALPHAS)
@@ -58,13 +58,8 @@ def experiment_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Train every batching arm on the same data and budget, evaluate in and out of domain, and write a report."""
-    study = load_config(config, preset=preset if preset is not None or config is not None else "quick")
-    if train_qa is not None:
-        study = dataclasses.replace(study, data=dataclasses.replace(study.data, train_qa=str(train_qa)))
-    if alpha_sweep:
-        study = dataclasses.replace(study, alpha_sweep=list(SWEEP_ALPHAS))
-    if allow_leakage:
-        study = dataclasses.replace(study, data=dataclasses.replace(study.data, allow_leakage=True))
+    study = _with_flags(load_config(config, preset=preset if preset is not None or config is not None else "quick"),
+                        train_qa=train_qa, alpha_sweep=alpha_sweep, allow_leakage=allow_leakage)
     validate(study)
     output_dir = output_dir or Path("runs") / study.name
     if dry_run:
@@ -89,6 +84,18 @@ def experiment_command(
     except TrainingInterrupted as exc:
         exc.hint = f"Rerun the same command to resume: {command}"
         raise
+
+
+def _with_flags(study: ExperimentConfig, *, train_qa: Path | None, alpha_sweep: bool,
+                allow_leakage: bool) -> ExperimentConfig:
+    """``study`` with what the command's flags change in it."""
+    if train_qa is not None:
+        study = dataclasses.replace(study, data=dataclasses.replace(study.data, train_qa=str(train_qa)))
+    if alpha_sweep:
+        study = dataclasses.replace(study, alpha_sweep=list(SWEEP_ALPHAS))
+    if allow_leakage:
+        study = dataclasses.replace(study, data=dataclasses.replace(study.data, allow_leakage=True))
+    return study
 
 
 def invocation(ctx: typer.Context) -> str:

@@ -127,8 +127,7 @@ def train(
     resume_from = _resume_checkpoint(folder.root, folder.checkpoints, config.resume)
     sources = as_sources(train_data)
     tables = pair_tables(config, sources)
-    for table in tables:
-        _check_negatives(table, config.hard_negatives)
+    _check_negatives(tables, config.hard_negatives)
     model, prompts = _prepared_model(config)
     args = _training_arguments(config, folder.checkpoints, prompts, with_eval=eval_data is not None, on_cpu=on_cpu)
     is_main = args.process_index == 0  # under DDP only rank 0 writes the run directory
@@ -158,9 +157,8 @@ def train(
         raise _interrupted(stop, folder.root, folder.checkpoints)
     if is_main:
         _save_final(model, folder.final)
-    steps = trainer.state.global_step
     summary = {
-        "steps": steps,
+        "steps": (steps := trainer.state.global_step),
         "steps_per_epoch": sampler.steps_per_epoch,
         "wall_time_s": round(time.perf_counter() - started, 2),
         "train_loss": result.training_loss,
@@ -174,11 +172,14 @@ def train(
     return TrainOutcome(folder.root, folder.final, steps, summary, model)
 
 
-def _check_negatives(table: PairTable, count: int) -> None:
-    """Refuse to train with ``count`` hard negatives per pair when a usable row lacks them in a passage language
-    (training would otherwise mix pairs with and without them); naming how many rows lack them, and where."""
-    if not count:
-        return
+def _check_negatives(tables: list[PairTable], count: int) -> None:
+    """Refuse to train with ``count`` hard negatives per pair when a usable row of a data set lacks them in a passage
+    language (training would otherwise mix pairs with and without them); naming how many rows lack them, and where."""
+    for table in tables if count else []:
+        _check_table_negatives(table, count)
+
+
+def _check_table_negatives(table: PairTable, count: int) -> None:
     missing = missing_negatives(table, count)
     if missing:
         first_lang, (_, first_row) = next(iter(missing.items()))
