@@ -13,7 +13,7 @@ from polyret.errors import UsageError
 from polyret.experiments.arm_run import ArmRun, ArmStatus, TrainingSummary
 from polyret.experiments.arms import ArmSpec, arm_train_config, config_hash, expand_arms, resolved_arm_config
 from polyret.experiments.config import load_config
-from polyret.experiments.task_reuse import FINGERPRINT_KEY
+from polyret.experiments.task_reuse import FINGERPRINT_KEY, REUSED_KEY
 
 INPUTS = {"eval_inputs": {"xquad-r": {"digest": "d"}}, "train_inputs": {"digest": "t"}}
 STANDARD_ARMS = Path(__file__).resolve().parents[2] / "studies" / "standard" / "arms"
@@ -104,7 +104,10 @@ def test_the_runners_record_writes_the_info_of_the_committed_results() -> None:
         summary = {"steps": info.get("train_steps"), "wall_time_s": info.get("train_wall_s"),
                    "train_loss": info.get("train_loss")}
         run = ArmRun(info["run_dir"], TrainingSummary.from_run(ArmStatus(info["training"]), summary) if trained
-                     else None, info["backend"], "f", info["eval_wall_s"], info["eval_texts"])
+                     else None, info["backend"], info.get(FINGERPRINT_KEY, "f"), info["eval_wall_s"],
+                     info["eval_texts"], info.get(REUSED_KEY, {}))
         written = run.info()
-        assert written.pop(FINGERPRINT_KEY) == "f" and list(written.items()) == list(info.items())
+        if FINGERPRINT_KEY not in info:  # written before runs recorded their model's fingerprint
+            assert written.pop(FINGERPRINT_KEY) == "f"
+        assert list(written.items()) == list(info.items())
         assert run.status == ArmStatus(info["status"])
