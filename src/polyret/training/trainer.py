@@ -175,13 +175,10 @@ def train(
 def _check_negatives(tables: list[PairTable], count: int) -> None:
     """Refuse to train with ``count`` hard negatives per pair when a usable row of a data set lacks them in a passage
     language (training would otherwise mix pairs with and without them); naming how many rows lack them, and where."""
-    for table in tables if count else []:
-        _check_table_negatives(table, count)
-
-
-def _check_table_negatives(table: PairTable, count: int) -> None:
-    missing = missing_negatives(table, count)
-    if missing:
+    for table in tables:
+        missing = missing_negatives(table, count) if count else {}
+        if not missing:
+            continue
         first_lang, (_, first_row) = next(iter(missing.items()))
         counts = ", ".join(f"{rows:,} in {lang}" for lang, (rows, _) in missing.items())
         raise UsageError(
